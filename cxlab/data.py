@@ -1,0 +1,188 @@
+"""Data loading: CSV and Parquet files, column mapping, typed columns, clear errors.
+
+Every data problem raises :class:`~cxlab.errors.DataError` naming the file, the
+column and an example row ("data row 3" is the third row under the header).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+log = logging.getLogger(__name__)
+
+TRUE_WORDS = {"1", "1.0", "true", "yes", "t", "y"}
+FALSE_WORDS = {"0", "0.0", "false", "no", "f", "n"}
+
+
+@dataclass
+class ReadSummary:
+    """What was read: the source, the rows, the column mapping and the rows dropped (with why)."""
+
+    source: str
+    rows_read: int
+    columns: dict[str, str]
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_used(self) -> int:
+        return self.rows_read - sum(self.dropped.values())
+
+    def to_frame(self) -> pd.DataFrame:
+        """The column mapping as a tidy table (canonical name, column in the file)."""
+        return pd.DataFrame({"canonical": list(self.columns), "column in file": list(self.columns.values())})
+
+    def describe(self) -> str:
+        """One paragraph for the report."""
+        text = f"Read {self.rows_read:,} rows from {self.source}; {self.rows_used:,} used."
+        if self.dropped:
+            text += " Dropped: " + "; ".join(f"{n:,} with {why}" for why, n in self.dropped.items()) + "."
+        else:
+            text += " No rows dropped."
+        return text
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file into a DataFrame with a 0-based row index.
+
+    Raises
+    ------
+    DataError
+        When the file is empty, has no rows, or is not a CSV or Parquet file.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise DataError("file not found", path=str(path))
+    if path.stat().st_size == 0:
+        raise DataError("the file is empty (no header, no rows)", path=str(path))
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
+        elif suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        else:
+            raise DataError(f"unsupported file type {suffix!r}: use .csv or .parquet", path=str(path))
+    except DataError:
+        raise
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
+        kind = "Parquet" if suffix != ".csv" else "CSV"
+        raise DataError(f"cannot be read as {kind}: {str(exc).splitlines()[0]}", path=str(path)) from None
+    except Exception as exc:  # pyarrow raises its own types for files that are not Parquet
+        raise DataError(f"cannot be read as Parquet: {str(exc).splitlines()[0]}", path=str(path)) from None
+    if len(frame) == 0:
+        raise DataError("the file has a header but no rows", path=str(path))
+    return frame.reset_index(drop=True)
+
+
+def map_columns(frame: pd.DataFrame, mapping: dict[str, str], wanted: Iterable[str], source: str,
+                optional: Iterable[str] = ()) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Select and rename columns to canonical names.
+
+    ``mapping`` maps canonical name -> column in the file; an unmapped canonical
+    name is looked up as itself. Columns in ``optional`` are taken when present.
+    Returns the renamed frame and the mapping actually used.
+    """
+    used: dict[str, str] = {}
+    for name in wanted:
+        col = mapping.get(name, name)
+        if col not in frame.columns:
+            shown = ", ".join(map(str, list(frame.columns)[:12]))
+            how = f"mapped from {name!r} in columns:" if name in mapping else "needed by the study"
+            raise DataError(f"column is missing ({how}); the file has: {shown}", path=source, column=col)
+        used[name] = col
+    for name in optional:
+        col = mapping.get(name, name)
+        if col in frame.columns:
+            used[name] = col
+        elif name in mapping:
+            raise DataError("column is missing (mapped in columns:)", path=source, column=col)
+    out = frame[list(used.values())].copy()
+    out.columns = list(used)
+    return out, used
+
+
+def _first_bad(mask: pd.Series) -> int:
+    return int(np.flatnonzero(np.asarray(mask))[0])
+
+
+def example_row(frame: pd.DataFrame, mask: pd.Series) -> tuple[int, Any]:
+    """Data row number (1-based) of the first True in ``mask``."""
+    pos = _first_bad(mask)
+    return int(frame.index[pos]) + 1, pos
+
+
+def as_numeric(frame: pd.DataFrame, column: str, source: str, label: str | None = None) -> pd.Series:
+    """The column as floats; empty cells become NaN; any other non-number is a DataError."""
+    raw = frame[column]
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    if bad.any():
+        pos = _first_bad(bad)
+        raise DataError("is not numeric", path=source, column=label or column,
+                        row=int(frame.index[pos]) + 1, value=raw.iloc[pos])
+    return values.astype(float)
+
+
+def as_binary(frame: pd.DataFrame, column: str, source: str, label: str | None = None) -> pd.Series:
+    """The column as 0/1 floats (NaN for empty): accepts 0/1, true/false, yes/no in any case."""
+    raw = frame[column]
+    if raw.dtype == bool:
+        return raw.astype(float)
+    text = raw.astype("string").str.strip().str.lower()
+    out = pd.Series(np.nan, index=raw.index, dtype=float)
+    out[text.isin(TRUE_WORDS).fillna(False).to_numpy(bool)] = 1.0
+    out[text.isin(FALSE_WORDS).fillna(False).to_numpy(bool)] = 0.0
+    bad = out.isna() & text.notna() & (text != "")
+    if bad.any():
+        pos = _first_bad(bad)
+        raise DataError("is not binary (use 0/1, true/false or yes/no)", path=source, column=label or column,
+                        row=int(frame.index[pos]) + 1, value=raw.iloc[pos])
+    return out
+
+
+def as_int(frame: pd.DataFrame, column: str, source: str, label: str | None = None) -> pd.Series:
+    """The column as whole numbers (float dtype, NaN for empty); fractions or text are a DataError."""
+    values = as_numeric(frame, column, source, label)
+    bad = values.notna() & (values != np.round(values))
+    if bad.any():
+        pos = _first_bad(bad)
+        raise DataError("is not an integer", path=source, column=label or column,
+                        row=int(frame.index[pos]) + 1, value=frame[column].iloc[pos])
+    return values
+
+
+def check_range(values: pd.Series, low: float, high: float, source: str, column: str,
+                raw: pd.Series | None = None) -> None:
+    """DataError when a value lies outside [low, high] (inclusive)."""
+    bad = values.notna() & ((values < low) | (values > high))
+    if bad.any():
+        pos = _first_bad(bad)
+        shown = (raw if raw is not None else values).iloc[pos]
+        raise DataError(f"is outside the scale [{low:g}, {high:g}]", path=source, column=column,
+                        row=int(values.index[pos]) + 1, value=shown)
+
+
+def drop_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSummary) -> pd.DataFrame:
+    """Drop rows with a missing value in any of ``columns``, counting each reason once per row."""
+    keep = pd.Series(True, index=frame.index)
+    for col in columns:
+        miss = frame[col].isna() & keep
+        if miss.any():
+            summary.dropped[f"missing {col}"] = summary.dropped.get(f"missing {col}", 0) + int(miss.sum())
+            keep &= ~miss
+    if not keep.all():
+        log.info("%s: dropped %d rows with missing values", summary.source, int((~keep).sum()))
+    return frame[keep]
+
+
+def source_of(spec: Any, base_dir: str | Path | None, key: str = "path") -> Path:
+    """Absolute path of a data file named in a study (relative to the study file's folder)."""
+    rel = getattr(spec, key)
+    return (Path(base_dir) if base_dir is not None else Path(".")) / rel

@@ -1,0 +1,102 @@
+"""Exception and warning classes: one per kind of user error or statistical caveat.
+
+Errors carry a message that says what to fix. Warnings are collected by the
+analyses and turned into sentences by the reports (see :func:`warning_sentences`).
+"""
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from typing import Iterable, Iterator
+
+
+class CxlabError(Exception):
+    """Base class of every error cxlab raises on purpose (user-facing, one line)."""
+
+
+class StudyFileError(CxlabError):
+    """A study file is malformed: unknown key, wrong type, bad slug, missing file."""
+
+
+class DataError(CxlabError):
+    """The data do not match what the study declares.
+
+    The message names the file, the column and an example row.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, column: str | None = None,
+                 row: int | None = None, value: object = None) -> None:
+        parts = []
+        if path is not None:
+            parts.append(str(path))
+        if column is not None:
+            parts.append(f"column {column!r}")
+        if row is not None:
+            parts.append(f"row {row}" + (f" (value {value!r})" if value is not None else ""))
+        prefix = ", ".join(parts)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+        self.path, self.column, self.row, self.value = path, column, row, value
+
+
+class RunnerError(CxlabError):
+    """The batch run cannot start (lock held, output folder unusable)."""
+
+
+class CxlabWarning(UserWarning):
+    """Base class of the statistical caveats that reports explain in words."""
+
+
+class SeparationWarning(CxlabWarning):
+    """An outcome is (quasi-)perfectly separated by the rating; the model estimate is undefined."""
+
+
+class EmptyTierWarning(CxlabWarning):
+    """A tier has no rows in the data."""
+
+
+class NoEventsWarning(CxlabWarning):
+    """A survival analysis (or one of its tiers) has no events."""
+
+
+class PenalizedFitWarning(CxlabWarning):
+    """A Cox model needed a ridge penalty to converge."""
+
+
+class FewCompaniesWarning(CxlabWarning):
+    """A period or sector has too few eligible companies for a reliable split."""
+
+
+def warn(category: type[CxlabWarning], sentence: str) -> None:
+    """Emit a cxlab warning whose message is a complete sentence for the report."""
+    warnings.warn(sentence, category, stacklevel=3)
+
+
+def warning_sentences(caught: Iterable[warnings.WarningMessage]) -> list[str]:
+    """Sentences of the cxlab warnings among ``caught``, in order, without repeats."""
+    out: list[str] = []
+    for w in caught:
+        if issubclass(w.category, CxlabWarning):
+            text = str(w.message)
+            if text not in out:
+                out.append(text)
+    return out
+
+
+@contextmanager
+def collecting_warnings() -> Iterator[list[str]]:
+    """Collect cxlab warnings raised inside the block as report sentences.
+
+    Other warnings pass through unchanged. Usage::
+
+        with collecting_warnings() as sentences:
+            ...
+        # sentences now holds the cxlab warnings, in order
+    """
+    sentences: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CxlabWarning)
+        yield sentences
+    sentences.extend(warning_sentences(caught))
+    for w in caught:
+        if not issubclass(w.category, CxlabWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -1,0 +1,239 @@
+"""Study files: models and validation (DESIGN section 3).
+
+A study file is validated completely before any kernel starts. Every problem is
+reported as one :class:`~cxlab.errors.StudyFileError` line naming the file and
+the key, e.g. ``params/x.yaml: key 'data.path': file not found: data/x.csv``.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import StudyFileError
+
+NOTEBOOKS = ("loyalty", "retention", "leaders")
+SLUG_PATTERN = r"^[A-Za-z0-9_-]+$"
+SYNTHETIC = ("customers", "lifecycles", "panel")
+DATA_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class DataSpec(_Model):
+    """Where the data come from: a file (``path``), two wide tables, or an embedded generator."""
+
+    path: Optional[str] = None
+    scores: Optional[str] = None          # leaders, layout wide: one row per company, a column per period
+    values: Optional[str] = None          # leaders, layout wide: same shape, the value level
+    synthetic: Optional[Literal["customers", "lifecycles", "panel"]] = None
+    n: Optional[int] = Field(default=None, ge=1)
+    seed: int = 0
+    options: dict[str, Any] = Field(default_factory=dict)
+    columns: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "DataSpec":
+        sources = [s for s in (self.path, self.synthetic) if s is not None]
+        wide = self.scores is not None or self.values is not None
+        if wide and (self.scores is None or self.values is None):
+            raise ValueError("a wide panel needs both 'scores' and 'values' files")
+        if len(sources) + wide != 1:
+            raise ValueError("give exactly one of 'path', 'synthetic' or 'scores'+'values'")
+        if self.synthetic is None and (self.n is not None or self.options):
+            raise ValueError("'n' and 'options' apply only to 'synthetic' data")
+        return self
+
+    def files(self) -> list[str]:
+        """The data files named by this spec (relative as written)."""
+        return [f for f in (self.path, self.scores, self.values) if f is not None]
+
+
+class ExperienceSpec(_Model):
+    """The experience rating: its valid range and its tiers, worst to best."""
+
+    scale: tuple[float, float] = (1, 5)
+    tiers: Optional[dict[str, tuple[float, float]]] = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "ExperienceSpec":
+        lo, hi = self.scale
+        if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+            raise ValueError(f"scale must be [low, high] with low < high, got {list(self.scale)}")
+        if self.tiers is not None:
+            if len(self.tiers) < 2:
+                raise ValueError("tiers needs at least two tiers (or null for one per value)")
+            bounds = list(self.tiers.items())
+            for label, (a, b) in bounds:
+                if a > b:
+                    raise ValueError(f"tier {label!r}: low {a} is above high {b}")
+                if a < lo or b > hi:
+                    raise ValueError(f"tier {label!r}: [{a}, {b}] lies outside scale {list(self.scale)}")
+            for (l1, (a1, b1)), (l2, (a2, b2)) in zip(bounds, bounds[1:]):
+                if a2 <= b1:
+                    raise ValueError(
+                        f"tiers {l1!r} [{a1}, {b1}] and {l2!r} [{a2}, {b2}] overlap or are out of order "
+                        "(list tiers worst to best with increasing, disjoint ranges)")
+        return self
+
+
+class _StudyBase(_Model):
+    study: str = Field(pattern=SLUG_PATTERN)
+    notebook: str
+    title: str = ""
+    description: str = ""
+    data: DataSpec
+
+
+class LoyaltyStudy(_StudyBase):
+    """``notebook: loyalty`` (DESIGN 5.1)."""
+
+    notebook: Literal["loyalty"]
+    experience: ExperienceSpec = Field(default_factory=ExperienceSpec)
+    outcomes: list[str] = Field(min_length=1)
+    weight: Optional[str] = None
+
+    @field_validator("outcomes")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("outcomes are listed more than once")
+        return v
+
+
+class RetentionStudy(_StudyBase):
+    """``notebook: retention`` (DESIGN 5.2)."""
+
+    notebook: Literal["retention"]
+    experience: ExperienceSpec = Field(default_factory=ExperienceSpec)
+    time_unit: Literal["days", "weeks", "months"] = "months"
+    observation_end: Optional[str] = None
+    horizons: list[float] = Field(default_factory=lambda: [12.0, 24.0])
+    rmst_tau: Optional[float] = Field(default=None, gt=0)
+    covariates: list[str] = Field(default_factory=list)
+    value_per_period: Optional[str] = None
+
+    @field_validator("horizons")
+    @classmethod
+    def _positive(cls, v: list[float]) -> list[float]:
+        if not v or any(h <= 0 for h in v):
+            raise ValueError("horizons must be a non-empty list of positive times")
+        return v
+
+
+class BootstrapSpec(_Model):
+    resamples: int = Field(default=10000, ge=100)
+    seed: int = 0
+
+
+class LeadersStudy(_StudyBase):
+    """``notebook: leaders`` (DESIGN 5.3)."""
+
+    notebook: Literal["leaders"]
+    layout: Literal["long", "wide"] = "long"
+    aggregate: Optional[Literal["mean"]] = None
+    benchmark: Optional[DataSpec] = None
+    leader_quantile: float = Field(default=0.75, gt=0, lt=1)
+    laggard_quantile: float = Field(default=0.25, gt=0, lt=1)
+    within: Optional[Literal["sector"]] = None
+    bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)
+
+    @model_validator(mode="after")
+    def _check(self) -> "LeadersStudy":
+        if self.laggard_quantile >= self.leader_quantile:
+            raise ValueError("laggard_quantile must be below leader_quantile")
+        wide = self.data.scores is not None
+        if self.data.synthetic is None and wide != (self.layout == "wide"):
+            raise ValueError("layout 'wide' takes data.scores and data.values; layout 'long' takes data.path")
+        return self
+
+
+Study = Union[LoyaltyStudy, RetentionStudy, LeadersStudy]
+MODELS: dict[str, type[_StudyBase]] = {
+    "loyalty": LoyaltyStudy, "retention": RetentionStudy, "leaders": LeadersStudy}
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = ".".join(str(p) for p in err.get("loc", ()) if not str(p).startswith("function-"))
+    msg = err.get("msg", "invalid")
+    if err.get("type") == "extra_forbidden":
+        msg = "unknown key"
+    elif err.get("type") == "missing":
+        msg = "required key is missing"
+    elif msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    return f"key {loc!r}: {msg}" if loc else msg
+
+
+def parse_study(raw: Any, source: str = "<study>", base_dir: str | Path | None = None,
+                check_files: bool = True) -> Study:
+    """Validate a study mapping and return its model.
+
+    Parameters
+    ----------
+    raw : mapping
+        The study as read from YAML (or as injected into a notebook).
+    source : str
+        Name of the file, used in error messages.
+    base_dir : path, optional
+        Folder that relative data paths resolve against (the study file's folder).
+    check_files : bool
+        Also check that data files exist and have a supported suffix.
+
+    Raises
+    ------
+    StudyFileError
+        One line naming ``source`` and the offending key.
+    """
+    if not isinstance(raw, dict):
+        raise StudyFileError(f"{source}: a study file must be a mapping of keys, got {type(raw).__name__}")
+    notebook = raw.get("notebook")
+    if notebook is None:
+        raise StudyFileError(f"{source}: key 'notebook': required key is missing (one of {', '.join(NOTEBOOKS)})")
+    if notebook not in MODELS:
+        raise StudyFileError(f"{source}: key 'notebook': unknown notebook {notebook!r} (one of {', '.join(NOTEBOOKS)})")
+    try:
+        model = MODELS[notebook].model_validate(raw)
+    except ValidationError as exc:
+        raise StudyFileError(f"{source}: {_describe(exc.errors()[0])}") from None
+    if check_files:
+        base = Path(base_dir) if base_dir is not None else Path(".")
+        specs = [("data", model.data)]
+        if isinstance(model, LeadersStudy) and model.benchmark is not None:
+            specs.append(("benchmark", model.benchmark))
+        for prefix, spec in specs:
+            for key in ("path", "scores", "values"):
+                rel = getattr(spec, key)
+                if rel is None:
+                    continue
+                full = base / rel
+                if Path(rel).suffix.lower() not in DATA_SUFFIXES:
+                    raise StudyFileError(f"{source}: key '{prefix}.{key}': {rel} is not a CSV or Parquet file "
+                                         f"(use one of {', '.join(DATA_SUFFIXES)})")
+                if not full.is_file():
+                    raise StudyFileError(f"{source}: key '{prefix}.{key}': file not found: {full}")
+    return model
+
+
+def load_study_file(path: str | Path) -> Study:
+    """Read and validate one study YAML file (see :func:`parse_study`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise StudyFileError(f"{path}: study file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise StudyFileError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return parse_study(raw, source=str(path), base_dir=path.parent)
+
+
+def study_dict(study: Study) -> dict[str, Any]:
+    """The study as plain JSON-able data (what papermill injects)."""
+    return study.model_dump(mode="json", exclude_none=False)

@@ -1,0 +1,9 @@
+"""Plotting functions: tidy data in, matplotlib axes out (seaborn style).
+
+One module per study; everything is re-exported here.
+"""
+from __future__ import annotations
+
+from .loyalty import rate_by_tier
+
+__all__ = ["rate_by_tier"]

@@ -1,0 +1,94 @@
+"""Results written by a notebook for the runner (DESIGN section 4).
+
+A notebook ends with one call to :func:`record`. Under ``cxlab run`` the
+figures go to the file the runner names in the ``results_path`` parameter; run
+interactively (``results_path`` None) nothing is written.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def to_json(value: Any) -> Any:
+    """Plain JSON data: numpy scalars to Python, NaN and infinities to None, keys to str."""
+    if isinstance(value, Mapping):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [to_json(v) for v in value.tolist()]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if value is None or isinstance(value, str):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    try:  # pandas NA / NaT
+        import pandas as pd
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    """Write JSON to ``path`` through a temporary file and a rename, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, allow_nan=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def record(results: Mapping[str, Any], *, headline: str, figures: Mapping[str, Any] | None = None,
+           warnings: list[str] | None = None, path: str | Path | None = None) -> dict[str, Any]:
+    """Record a study's figures.
+
+    Parameters
+    ----------
+    results : mapping
+        The analysis figures of DESIGN section 5 (``results`` in ``results.json``).
+    headline : str
+        The headline in words, computed from the results.
+    figures : mapping, optional
+        A few headline numbers (name -> number) that the index shows and compares
+        with the previous run.
+    warnings : list of str, optional
+        Statistical caveats as sentences.
+    path : path, optional
+        Where to write; None (interactive use) writes nothing.
+
+    Returns
+    -------
+    dict
+        The recorded object, JSON-clean (NaN and infinities are None).
+    """
+    payload = to_json({"results": dict(results), "headline": {"text": headline, "figures": dict(figures or {})},
+                       "warnings": list(warnings or [])})
+    if path is not None:
+        write_json_atomic(path, payload)
+        log.info("recorded results to %s", path)
+    return payload

@@ -1,0 +1,62 @@
+"""Words for the reports: markdown output, caveat boxes and the ground-truth box.
+
+These helpers keep notebooks thin: a notebook computes figures with cxlab,
+then hands sentences to :func:`say`.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any, Iterable
+
+from .params import Study
+
+
+def fmt_p(p: float | None) -> str:
+    """A p-value as a reader wants it: "p < 0.001", "p = 0.037", "p not defined"."""
+    if p is None or p != p:
+        return "p not defined"
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}"
+
+
+def pct(x: float | None, digits: int = 0) -> str:
+    """A proportion as a percentage ("86%"); "n/a" when undefined."""
+    if x is None or x != x:
+        return "n/a"
+    return f"{100 * x:.{digits}f}%"
+
+
+def say(markdown: str) -> Any:
+    """Display markdown in the notebook (returns the display object outside IPython)."""
+    from IPython.display import Markdown, display
+    obj = Markdown(markdown)
+    display(obj)
+    return obj
+
+
+def caveats(sentences: Iterable[str]) -> str:
+    """Markdown block listing statistical caveats, or a sentence saying there are none."""
+    sentences = list(sentences)
+    if not sentences:
+        return "**Caveats.** None: every model converged and every tier has data."
+    return "**Caveats.**\n\n" + "\n".join(f"- {s}" for s in sentences)
+
+
+def data_source(study: Study) -> str:
+    """One sentence saying where the data come from, with the generator's truth for embedded data."""
+    from . import synth
+    spec = study.data
+    if spec.synthetic is not None:
+        truth = synth.describe(spec.synthetic)
+        opts = ", ".join(f"{k}={v}" for k, v in spec.options.items())
+        head = (f"Embedded synthetic data `{spec.synthetic}` (n = {spec.n if spec.n else 'default'}, "
+                f"seed = {spec.seed}{', ' + opts if opts else ''}). Ground truth it was drawn from:")
+        return head + "\n\n" + "\n".join("> " + line for line in truth.splitlines())
+    files = ", ".join(f"`{f}`" for f in spec.files())
+    return f"Data read from {files}."
+
+
+def escape(text: Any) -> str:
+    """HTML-escape a data-derived string."""
+    return html.escape(str(text), quote=True)

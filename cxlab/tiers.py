@@ -1,0 +1,52 @@
+"""Experience tiers, shared by the loyalty and retention studies (DESIGN section 3)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .data import check_range
+from .errors import DataError, EmptyTierWarning, warn
+from .params import ExperienceSpec
+
+TOL = 1e-9
+
+
+def _label(value: float) -> str:
+    return f"{value:g}"
+
+
+def assign_tiers(experience: pd.Series, spec: ExperienceSpec, source: str,
+                 column: str = "experience") -> pd.Series:
+    """Ordered categorical of tiers (worst to best) for each rating.
+
+    With ``spec.tiers`` null there is one tier per distinct rating, labelled by
+    the rating ("1", "4.5"). A rating outside ``spec.scale`` or outside every
+    tier is a :class:`DataError` naming an example row. A declared tier with no
+    rows emits :class:`EmptyTierWarning`.
+    """
+    lo, hi = spec.scale
+    check_range(experience, lo, hi, source, column)
+    if spec.tiers is None:
+        values = np.sort(experience.dropna().unique())
+        labels = [_label(v) for v in values]
+        codes = np.searchsorted(values, experience.to_numpy())
+    else:
+        labels = list(spec.tiers)
+        codes = np.full(len(experience), -1)
+        x = experience.to_numpy()
+        for i, (a, b) in enumerate(spec.tiers.values()):
+            codes[(x >= a - TOL) & (x <= b + TOL)] = i
+        bad = (codes < 0) & ~np.isnan(x)
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            ranges = ", ".join(f"{k} [{a:g}, {b:g}]" for k, (a, b) in spec.tiers.items())
+            raise DataError(f"falls in no tier ({ranges}); widen the tiers to cover it", path=source,
+                            column=column, row=int(experience.index[pos]) + 1, value=x[pos])
+        counts = np.bincount(codes[codes >= 0], minlength=len(labels))
+        for label, count in zip(labels, counts):
+            if count == 0:
+                warn(EmptyTierWarning, f"Tier {label} has no customers in the data; it is listed "
+                                       "with n = 0 and left out of the tests.")
+    codes = np.where(np.isnan(experience.to_numpy()), -1, codes)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=labels, ordered=True),
+                     index=experience.index, name="tier")
