@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 _MODULES = {"data", "errors", "leaders", "loyalty", "params", "plots", "record", "report", "retention",
             "runner", "stats", "synth", "tiers"}
 _FUNCTIONS = {
-    "parse_study": "params", "load_study_file": "params", "record": "record",
+    "parse_study": "params", "load_study_file": "params",
     "CxlabError": "errors", "DataError": "errors", "StudyFileError": "errors",
 }
 
