@@ -57,6 +57,7 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
             json.dump(data, fh, indent=2, allow_nan=False)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
