@@ -31,6 +31,8 @@ class DataError(CxlabError):
             parts.append(str(path))
         if column is not None:
             parts.append(f"column {column!r}")
+        if hasattr(value, "item"):  # numpy scalar: show the plain value
+            value = value.item()
         if row is not None:
             parts.append(f"row {row}" + (f" (value {value!r})" if value is not None else ""))
         prefix = ", ".join(parts)

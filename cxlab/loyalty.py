@@ -19,7 +19,7 @@ from . import synth
 from .errors import SeparationWarning, collecting_warnings, warn
 from .params import LoyaltyStudy
 from .stats import chi2_independence, cochran_armitage, logistic_slope, wilson_interval
-from .tiers import assign_tiers
+from .tiers import assign_tiers, warn_empty_tiers
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def _integral(x: float) -> float | int:
 
 
 def _tier_phrase(study: LoyaltyStudy, label: str) -> str:
-    return f"rated {label}" if study.experience.tiers is None else f"were in tier {label!r}"
+    return f"who rated {label}" if study.experience.tiers is None else f"in the {label} tier"
 
 
 def analyze(frame: pd.DataFrame, study: LoyaltyStudy) -> LoyaltyResult:
@@ -120,6 +120,7 @@ def analyze(frame: pd.DataFrame, study: LoyaltyStudy) -> LoyaltyResult:
     outcomes: dict[str, Any] = {}
     rate_tables, test_rows = [], []
     with collecting_warnings() as sentences:
+        warn_empty_tiers(frame["tier"])
         for name in study.outcomes:
             table = rates_by_tier(frame, name)
             rate_tables.append(table)
@@ -158,8 +159,8 @@ def headline(result: LoyaltyResult, study: LoyaltyStudy) -> str:
     best, worst = tiers[-1], tiers[0]
     tvb = o["top_vs_bottom"]
     ratio = f"ratio {tvb['ratio']:.1f}" if tvb["ratio"] is not None else "ratio not defined (no one in the worst tier did)"
-    return (f"Customers who {_tier_phrase(study, best['tier'])} were {best['rate']:.0%} likely to {name}, "
-            f"against {worst['rate']:.0%} of those who {_tier_phrase(study, worst['tier'])}; {ratio}.")
+    return (f"Customers {_tier_phrase(study, best['tier'])} were {best['rate']:.0%} likely to {name}, "
+            f"against {worst['rate']:.0%} of those {_tier_phrase(study, worst['tier'])}; {ratio}.")
 
 
 def headline_figures(result: LoyaltyResult) -> dict[str, float | None]:

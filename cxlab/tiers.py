@@ -42,11 +42,16 @@ def assign_tiers(experience: pd.Series, spec: ExperienceSpec, source: str,
             ranges = ", ".join(f"{k} [{a:g}, {b:g}]" for k, (a, b) in spec.tiers.items())
             raise DataError(f"falls in no tier ({ranges}); widen the tiers to cover it", path=source,
                             column=column, row=int(experience.index[pos]) + 1, value=x[pos])
-        counts = np.bincount(codes[codes >= 0], minlength=len(labels))
-        for label, count in zip(labels, counts):
-            if count == 0:
-                warn(EmptyTierWarning, f"Tier {label} has no customers in the data; it is listed "
-                                       "with n = 0 and left out of the tests.")
     codes = np.where(np.isnan(experience.to_numpy()), -1, codes)
     return pd.Series(pd.Categorical.from_codes(codes, categories=labels, ordered=True),
                      index=experience.index, name="tier")
+
+
+def warn_empty_tiers(tiers: pd.Series) -> list[str]:
+    """Emit :class:`EmptyTierWarning` for each category of ``tiers`` without rows; return their labels."""
+    counts = tiers.value_counts(sort=False)
+    empty = [str(label) for label, count in counts.items() if count == 0]
+    for label in empty:
+        warn(EmptyTierWarning, f"Tier {label} has no customers in the data; it is listed "
+                               "with n = 0 and left out of the tests.")
+    return empty

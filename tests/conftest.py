@@ -1,0 +1,67 @@
+"""Shared helpers for the tests: running the real CLI and checking results.json documents."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PARAMS = ROOT / "params"
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess:
+    """Run ``cxlab`` as a user would (a real process), capturing its output."""
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "cxlab.cli", *args], cwd=cwd or ROOT, capture_output=True,
+                          text=True, timeout=timeout, env=full_env)
+
+
+def _no_nan(value: Any, where: str) -> None:
+    if isinstance(value, float):
+        assert math.isfinite(value), f"{where} is not finite"
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _no_nan(v, f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _no_nan(v, f"{where}[{i}]")
+
+
+def check_results_doc(path: Path, study: str, notebook: str, status: str = "ok") -> dict[str, Any]:
+    """Load a results.json and check the keys DESIGN section 4 requires (strict JSON, no NaN)."""
+    text = path.read_text(encoding="utf-8")
+    doc = json.loads(text, parse_constant=lambda c: pytest.fail(f"{path}: non-JSON constant {c}"))
+    assert doc["study"] == study
+    assert doc["notebook"] == notebook
+    assert doc["status"] == status
+    if status == "failed":
+        assert doc["error"]
+    prov = doc["provenance"]
+    for key in ("parameters", "inputs", "packages", "started", "ended", "fingerprint"):
+        assert key in prov, f"provenance lacks {key}"
+    for name, digest in prov["inputs"].items():
+        assert len(digest) == 64 and int(digest, 16) >= 0, name
+    assert {"pandas", "lifelines", "papermill"} <= set(prov["packages"])
+    assert "results" in doc
+    _no_nan(doc, "results.json")
+    return doc
+
+
+@pytest.fixture
+def write_study(tmp_path: Path):
+    """Write a study YAML (and optional data files) into tmp_path; returns its path."""
+    import yaml
+
+    def _write(study: dict[str, Any], name: str | None = None) -> Path:
+        path = tmp_path / f"{name or study['study']}.yaml"
+        path.write_text(yaml.safe_dump(study, sort_keys=False), encoding="utf-8")
+        return path
+
+    return _write
