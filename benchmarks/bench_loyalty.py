@@ -1,0 +1,53 @@
+"""Benchmark: `cxlab run` on the loyalty study at 10k, 100k and 1M customers, and the analysis alone.
+
+Targets (2-core machine): 1M customers end to end under 60 s with peak memory under 2 GB;
+the notebook's fixed overhead (kernel start, imports, rendering) under 6 s.
+
+    .venv/bin/python benchmarks/bench_loyalty.py
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from common import ROOT, cxlab_run, measure_command, write_study
+
+SIZES = (100, 10_000, 100_000, 1_000_000)
+
+
+def study(n: int) -> dict:
+    return {"study": f"loyalty-{n}", "notebook": "loyalty", "data": {"synthetic": "customers", "n": n, "seed": 1},
+            "outcomes": ["repurchase", "recommend", "retain", "refer"]}
+
+
+def analysis_alone(n: int) -> dict:
+    code = ("import json, sys; sys.path.insert(0, 'benchmarks'); from common import measure_function; "
+            "from cxlab import loyalty; from cxlab.params import parse_study; "
+            f"s = parse_study({study(n)!r}); "
+            "print(json.dumps(measure_function(lambda: loyalty.analyze(loyalty.load(s)[0], s))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for n in SIZES:
+            path = write_study(tmp / "params", study(n))
+            e2e = measure_command(cxlab_run(str(path), "--out", str(tmp / "out"), "--force", "--jobs", "1"))
+            alone = analysis_alone(n)
+            rows.append({"n": n, "end_to_end_s": round(e2e["seconds"], 2), "end_to_end_peak_mb": round(e2e["peak_mb"]),
+                         "analysis_s": round(alone["seconds"], 3), "analysis_peak_mb": round(alone["peak_mb"]),
+                         "ok": e2e["rc"] == 0})
+            print(json.dumps(rows[-1]), flush=True)
+    print("fixed overhead (n = 100, end to end): %.2f s (target < 6 s)" % rows[0]["end_to_end_s"])
+    big = rows[-1]
+    print("1M customers: %.1f s (target < 60 s), peak %d MB (target < 2048 MB)" % (big["end_to_end_s"], big["end_to_end_peak_mb"]))
+
+
+if __name__ == "__main__":
+    main()

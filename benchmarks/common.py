@@ -1,0 +1,43 @@
+"""Shared helpers for the benchmarks: time and peak memory of a command or a function."""
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def measure_command(cmd: list[str], cwd: Path = ROOT) -> dict[str, Any]:
+    """Wall time and peak RSS (largest single process among the command and its descendants)."""
+    probe = ("import resource, subprocess, sys, time, json; t=time.perf_counter(); "
+             "r=subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+             "print(json.dumps({'seconds': time.perf_counter()-t, 'rc': r.returncode, "
+             "'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024, 'err': r.stderr[-500:]}))")
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], cwd=cwd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def measure_function(func: Callable[[], Any]) -> dict[str, Any]:
+    """Wall time and the process's peak RSS after calling ``func`` (run each in a fresh process for clean peaks)."""
+    t = time.perf_counter()
+    func()
+    return {"seconds": time.perf_counter() - t,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def write_study(folder: Path, study: dict[str, Any]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{study['study']}.yaml"
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    return path
+
+
+def cxlab_run(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cxlab.cli", "run", *args]
