@@ -28,9 +28,13 @@ def pct(x: float | None, digits: int = 0) -> str:
 
 
 def say(markdown: str) -> Any:
-    """Display markdown in the notebook (returns the display object outside IPython)."""
+    """Display markdown in the notebook.
+
+    Raw HTML is neutralised (``<`` and ``&`` escaped), so a data-derived string
+    such as a tier label or a title can never inject markup into a report.
+    """
     from IPython.display import Markdown, display
-    obj = Markdown(markdown)
+    obj = Markdown(markdown.replace("&", "&amp;").replace("<", "&lt;"))
     display(obj)
     return obj
 

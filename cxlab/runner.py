@@ -22,8 +22,10 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -207,6 +209,7 @@ def execute_study(job: Job) -> Outcome:
 
     from .render import render_html
 
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)  # the outcome reports the error once
     started, t0 = now(), time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix=f"cxlab-{job.study}-"))
     executed = work / f"{job.study}.ipynb"
@@ -263,6 +266,12 @@ def results_document(job: Job, outcome: Outcome, previous: dict[str, Any] | None
     return to_json(doc)
 
 
+def _checkpoint(name: str) -> None:
+    """Fault injection for the kill tests: ``CXLAB_KILL_AT=<name>`` kills this process right here."""
+    if os.environ.get("CXLAB_KILL_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _swap_link(link: Path, target_name: str) -> None:
     tmp = link.parent / f".{link.name}.{uuid.uuid4().hex[:8]}.tmp"
     os.symlink(target_name, tmp)
@@ -292,11 +301,14 @@ def publish(job: Job, outcome: Outcome, out_dir: str | Path) -> Path:
     for name, text in files.items():
         if text is not None:
             (staging / name).write_text(text, encoding="utf-8")
+    _checkpoint("writing")
     write_json_atomic(staging / "results.json", results_document(job, outcome, previous))
     _fsync_dir(staging)
     staging.rename(folder)
+    _checkpoint("staged")
     link = out_dir / (job.study if kind == "ok" else f"{job.study}.failed")
     _swap_link(link, f"{REPORTS}/{folder.name}")
+    _checkpoint("linked")
     if kind == "ok":
         stale = out_dir / f"{job.study}.failed"
         if stale.is_symlink():
@@ -372,7 +384,8 @@ def _executor(jobs: list[Job], n_jobs: int, scheduler: str | None) -> Iterator[t
 
     import papermill  # noqa: F401  imported once here, inherited by the forked workers
 
-    with ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=mp.get_context("fork")) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=mp.get_context("fork"))
+    try:
         futures = {pool.submit(execute_study, job): job for job in jobs}
         for fut in as_completed(futures):
             job = futures[fut]
@@ -381,6 +394,12 @@ def _executor(jobs: list[Job], n_jobs: int, scheduler: str | None) -> Iterator[t
             except Exception as exc:  # a worker process that died (killed, out of memory)
                 stamp = now()
                 yield job, Outcome(job.study, "failed", f"worker died: {_error_text(exc)}", stamp, stamp, 0.0)
+    except BaseException:  # interrupted (SIGTERM, Ctrl-C): stop the workers now, publish nothing more
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 @dataclass
@@ -426,6 +445,7 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
         The run could not start.
     """
     jobs = plan(study_files, notebooks_dir, timeout)
+    _exit_on_sigterm()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     n_jobs = n_jobs or os.cpu_count() or 1
@@ -463,6 +483,12 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
     order = {job.study: i for i, job in enumerate(jobs)}
     rows.sort(key=lambda r: order[r["study"]])
     return RunReport(rows)
+
+
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so the lock is released and workers stopped on the way out."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def _mark_checked(path: Path) -> None:
