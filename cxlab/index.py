@@ -108,7 +108,7 @@ def render_index(entries: Iterable[tuple[str, dict[str, Any]]]) -> str:
     body = "\n".join(_entry(slug, s.get("ok"), s.get("failed")) for slug, s in sorted(studies.items()))
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     summary = f"{len(studies)} studies, {n_failed} failed" if studies else "no studies yet"
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>cxlab reports</title>'
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>cxlab reports</title><link rel="icon" href="data:,">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
             f'<body><h1>cxlab reports</h1><p class="sub">{escape(summary)} · index written {escape(stamp)}</p>'
             f"{body}</body></html>\n")
