@@ -36,7 +36,8 @@ class ReadSummary:
 
     def to_frame(self) -> pd.DataFrame:
         """The column mapping as a tidy table (canonical name, column in the file)."""
-        return pd.DataFrame({"canonical": list(self.columns), "column in file": list(self.columns.values())})
+        return pd.DataFrame({"canonical": list(self.columns),
+                             "column in file": list(self.columns.values())}).set_index("canonical")
 
     def describe(self) -> str:
         """One paragraph for the report."""

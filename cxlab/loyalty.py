@@ -103,8 +103,12 @@ def rates_by_tier(frame: pd.DataFrame, outcome: str) -> pd.DataFrame:
     low, high = wilson_interval(count, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(n > 0, count / n, np.nan)
-    return pd.DataFrame({"outcome": outcome, "tier": [str(t) for t in agg.index], "n": n, "count": count,
-                         "rate": rate, "ci_low": low, "ci_high": high})
+    labels = [str(t) for t in agg.index]
+    table = pd.DataFrame({"outcome": outcome, "tier": pd.Categorical(labels, categories=labels, ordered=True),
+                          "n": n, "count": count, "rate": rate, "ci_low": low, "ci_high": high})
+    if np.all(n == np.round(n)) and np.all(count == np.round(count)):
+        table = table.astype({"n": "int64", "count": "int64"})
+    return table
 
 
 def _integral(x: float) -> float | int:
@@ -135,7 +139,7 @@ def analyze(frame: pd.DataFrame, study: LoyaltyStudy) -> LoyaltyResult:
                      f"The rating separates {name!r} (quasi-)perfectly: every customer on one side of a rating "
                      "had the same outcome, so the odds ratio per point is infinite and is not reported.")
             outcomes[name] = {
-                "tiers": [{"tier": r.tier, "n": _integral(r.n), "count": _integral(r["count"]), "rate": r.rate,
+                "tiers": [{"tier": str(r.tier), "n": _integral(r.n), "count": _integral(r["count"]), "rate": r.rate,
                            "ci_low": r.ci_low, "ci_high": r.ci_high} for _, r in table.iterrows()],
                 "top_vs_bottom": {"top": top["rate"], "bottom": bottom["rate"], "ratio": ratio,
                                   "difference": top["rate"] - bottom["rate"]},
@@ -148,7 +152,10 @@ def analyze(frame: pd.DataFrame, study: LoyaltyStudy) -> LoyaltyResult:
                               "or_ci_low": fit.ci_low, "or_ci_high": fit.ci_high, "separation": fit.separation})
     results = {"n": int(len(frame)), "outcomes": outcomes}
     log.info("loyalty: analysed %d rows, %d outcomes", len(frame), len(study.outcomes))
-    return LoyaltyResult(results, pd.concat(rate_tables, ignore_index=True), pd.DataFrame(test_rows), sentences)
+    rates = pd.concat(rate_tables, ignore_index=True)
+    rates["tier"] = pd.Categorical(rates["tier"].astype(str), categories=rate_tables[0]["tier"].cat.categories,
+                                   ordered=True)
+    return LoyaltyResult(results, rates, pd.DataFrame(test_rows), sentences)
 
 
 def headline(result: LoyaltyResult, study: LoyaltyStudy) -> str:

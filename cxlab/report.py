@@ -27,16 +27,14 @@ def pct(x: float | None, digits: int = 0) -> str:
     return f"{100 * x:.{digits}f}%"
 
 
-def say(markdown: str) -> Any:
+def say(markdown: str) -> None:
     """Display markdown in the notebook.
 
     Raw HTML is neutralised (``<`` and ``&`` escaped), so a data-derived string
     such as a tier label or a title can never inject markup into a report.
     """
     from IPython.display import Markdown, display
-    obj = Markdown(markdown.replace("&", "&amp;").replace("<", "&lt;"))
-    display(obj)
-    return obj
+    display(Markdown(markdown.replace("&", "&amp;").replace("<", "&lt;")))
 
 
 def caveats(sentences: Iterable[str]) -> str:

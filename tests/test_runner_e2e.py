@@ -51,7 +51,7 @@ def test_loyalty_run_end_to_end(tmp_path):
     assert set(telco["provenance"]["inputs"]) == {"data/telco-survey.csv"}
     assert [t["tier"] for t in telco["results"]["outcomes"]["repurchase"]["tiers"]] == ["detractor", "passive", "promoter"]
     assert telco["results"]["n"] == 2000 - 15  # 15 empty ratings dropped
-    links = [l for l in links_of(out / "index.html") if not l.startswith("#")]
+    links = [l for l in links_of(out / "index.html") if not l.startswith(("#", "data:"))]
     assert len(links) == 8
     for link in links:
         assert (out / link).is_file(), link

@@ -37,14 +37,12 @@ def customers(n: int = 20_000, seed: int = 0) -> pd.DataFrame:
     Each outcome is an independent Bernoulli draw whose log-odds are linear in
     the rating, so the odds ratio per rating point is constant:
 
-    ==========  ========  ========  ========  ========  ========  ==============
-    outcome     rating 1  rating 2  rating 3  rating 4  rating 5  odds ratio/pt
-    ==========  ========  ========  ========  ========  ========  ==============
-    repurchase  13.0%     27.5%     48.9%     70.8%     86.0%     2.532
-    recommend    8.0%     17.8%     35.0%     57.3%     77.0%     2.491
-    retain      30.0%     47.2%     65.1%     79.5%     89.0%     2.084
-    refer        5.0%      9.5%     17.2%     29.2%     45.0%     1.986
-    ==========  ========  ========  ========  ========  ========  ==============
+    | outcome    | rating 1 | rating 2 | rating 3 | rating 4 | rating 5 | odds ratio/point |
+    |------------|---------:|---------:|---------:|---------:|---------:|-----------------:|
+    | repurchase | 13.0%    | 27.5%    | 48.9%    | 70.8%    | 86.0%    | 2.532            |
+    | recommend  |  8.0%    | 17.8%    | 35.0%    | 57.3%    | 77.0%    | 2.491            |
+    | retain     | 30.0%    | 47.2%    | 65.1%    | 79.5%    | 89.0%    | 2.084            |
+    | refer      |  5.0%    |  9.5%    | 17.2%    | 29.2%    | 45.0%    | 1.986            |
 
     The repurchase rates echo the Temkin Group finding (86% after a great
     experience, 13% after a poor one). ``cxlab.synth.customers.TRUTH`` holds
