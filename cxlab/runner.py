@@ -39,6 +39,11 @@ from .record import to_json, write_json_atomic
 
 log = logging.getLogger(__name__)
 
+# jsonschema imports rfc3987_syntax, when installed, only to check IRI formats that notebook
+# validation never uses; building its grammar costs ~0.9 s in every process that imports nbformat.
+# Marking it absent makes jsonschema skip that checker (see STACK.md, "Import cost").
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("cxlab", "pandas", "numpy", "scipy", "seaborn", "matplotlib", "lifelines", "pingouin", "papermill",
             "nbconvert", "ipykernel")
