@@ -171,12 +171,11 @@ def headline(result: LoyaltyResult, study: LoyaltyStudy) -> str:
 
 
 def headline_figures(result: LoyaltyResult) -> dict[str, float | None]:
-    """Headline numbers for the index: per outcome, best and worst rate, their ratio and the odds ratio."""
+    """Headline numbers for the index: per outcome, the best tier's rate and the odds ratio per point."""
     out: dict[str, float | None] = {}
     for name, o in result.results["outcomes"].items():
-        out[f"{name} top rate"] = o["top_vs_bottom"]["top"]
-        out[f"{name} bottom rate"] = o["top_vs_bottom"]["bottom"]
-        out[f"{name} odds ratio"] = o["logit"]["odds_ratio"]
+        out[f"{name}: best-tier rate"] = o["top_vs_bottom"]["top"]
+        out[f"{name}: odds ratio per point"] = o["logit"]["odds_ratio"]
     return out
 
 
