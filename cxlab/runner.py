@@ -209,14 +209,21 @@ def execute_study(job: Job) -> Outcome:
     Never raises for a study that fails: the outcome carries the error and the
     executed notebook as far as it ran.
     """
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)  # the outcome reports the error once
+    started, t0 = now(), time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix=f"cxlab-{job.study}-"))
+    try:
+        return _execute_in(work, job, started, t0)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
     import nbformat
     import papermill as pm
 
     from .render import render_html
 
-    logging.getLogger("papermill").setLevel(logging.CRITICAL)  # the outcome reports the error once
-    started, t0 = now(), time.perf_counter()
-    work = Path(tempfile.mkdtemp(prefix=f"cxlab-{job.study}-"))
     executed = work / f"{job.study}.ipynb"
     results_path = work / "recorded.json"
     params = {"study": job.parameters, "study_dir": job.study_dir, "results_path": str(results_path)}
@@ -243,7 +250,6 @@ def execute_study(job: Job) -> Outcome:
             out.full_html = render_html(nb, code=True, provenance=prov)
         except Exception as exc:  # a rendering failure fails the study, it does not stop the run
             out.status, out.error = "failed", f"rendering failed: {_error_text(exc)}"
-    shutil.rmtree(work, ignore_errors=True)
     return out
 
 
