@@ -28,7 +28,7 @@ def notebooks(tmp_path: Path) -> Path:
     """A copy of the loyalty notebook with a cell that can kill its kernel or hang, on request."""
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    nb = nbformat.read(ROOT / "notebooks" / "loyalty.ipynb", as_version=4)
+    nb = nbformat.read(ROOT / "notebooks" / "loyalty.ipynb", as_version=4)  # kernelspec cxlab; the runner uses python3
     index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
     nb.cells.insert(index + 1, nbformat.v4.new_code_cell(FAULTS))
     nbformat.write(nb, folder / "loyalty.ipynb")
