@@ -90,6 +90,8 @@ def test_skips_unchanged_and_reruns_on_changed_data(tmp_path, write_study):
     doc = results_of(out, "cached")
     assert doc["provenance"]["decision"] == "ran: inputs changed" and doc["results"]["n"] == 151
     assert doc["headline"]["previous"]["ended"] == ended  # the index compares with the previous run
+    index = (out / "index.html").read_text()
+    assert "change since" in index and ('class="up"' in index or 'class="down"' in index)
 
     forced = run_cli("run", str(study), "--out", str(out), "--force")
     assert "cached: ok" in forced.stdout and results_of(out, "cached")["provenance"]["decision"] == "ran: --force"
