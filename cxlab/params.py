@@ -125,6 +125,30 @@ class RetentionStudy(_StudyBase):
             raise ValueError("horizons must be a non-empty list of positive times")
         return v
 
+    @field_validator("observation_end", mode="before")
+    @classmethod
+    def _iso_date(cls, v: Any) -> Any:
+        import datetime
+        if isinstance(v, datetime.date):  # YAML reads an unquoted 2025-12-31 as a date
+            return v.isoformat()
+        if v is not None:
+            try:
+                datetime.date.fromisoformat(str(v))
+            except ValueError:
+                raise ValueError(f"{v!r} is not a date (write YYYY-MM-DD)") from None
+        return v
+
+    @field_validator("covariates")
+    @classmethod
+    def _covariates(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("covariates are listed more than once")
+        reserved = {"experience", "tier", "duration", "event", "start_date", "end_date", "value"}
+        clash = [c for c in v if c in reserved]
+        if clash:
+            raise ValueError(f"{clash[0]!r} is a name the study uses itself; map the covariate under another name")
+        return v
+
 
 class BootstrapSpec(_Model):
     resamples: int = Field(default=10000, ge=100)
