@@ -5,5 +5,6 @@ One module per study; everything is re-exported here.
 from __future__ import annotations
 
 from .loyalty import rate_by_tier
+from .retention import forest, km_curves, rmst_bars
 
-__all__ = ["rate_by_tier"]
+__all__ = ["rate_by_tier", "km_curves", "forest", "rmst_bars"]

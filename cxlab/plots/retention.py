@@ -1,0 +1,144 @@
+"""Plots for the retention study: Kaplan-Meier curves with a number-at-risk table, forest plot, RMST bars."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+
+def _palette(n: int) -> list:
+    return sns.color_palette("crest_r", n) if n > 1 else sns.color_palette("crest", 1)
+
+
+def km_curves(curves: pd.DataFrame, at_risk: pd.DataFrame, time_unit: str = "months",
+              figsize: tuple[float, float] = (9, 6.5)) -> plt.Figure:
+    """Kaplan-Meier curves by tier with 95% bands, and the number at risk under the plot (as survminer does).
+
+    Parameters
+    ----------
+    curves : DataFrame
+        Tidy curves: tier, time, survival, ci_low, ci_high (:func:`cxlab.retention.km_curves`).
+    at_risk : DataFrame
+        Number at risk, one row per tier, one column per time (:func:`cxlab.retention.at_risk_table`);
+        its columns are also the x ticks.
+    time_unit : str
+        Label of the time axis.
+
+    Returns
+    -------
+    Figure
+        Two axes: the curves (``fig.axes[0]``) and the at-risk table (``fig.axes[1]``).
+    """
+    tiers = [str(t) for t in at_risk.index]
+    colours = dict(zip(tiers, _palette(len(tiers))))
+    fig, (ax, tab) = plt.subplots(2, 1, figsize=figsize, sharex=True,
+                                  gridspec_kw={"height_ratios": [4, 0.35 + 0.22 * len(tiers)], "hspace": 0.08})
+    for tier in tiers:
+        sub = curves[curves["tier"].astype(str) == tier]
+        if sub.empty:
+            continue
+        ax.step(sub["time"], sub["survival"], where="post", color=colours[tier], lw=1.8, label=tier)
+        ax.fill_between(sub["time"], sub["ci_low"], sub["ci_high"], step="post", color=colours[tier], alpha=0.18,
+                        lw=0)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_ylabel("still a customer (95% band)")
+    ax.legend(title="tier", frameon=False, loc="upper right", ncols=min(5, len(tiers)))
+    ax.axhline(0.5, color="grey", lw=0.6, ls=":")
+    sns.despine(ax=ax)
+    times = np.asarray(at_risk.columns, dtype=float)
+    for i, tier in enumerate(tiers):
+        y = len(tiers) - 1 - i
+        for t, n in zip(times, at_risk.loc[tier]):
+            tab.text(t, y, f"{int(n):,}", ha="center", va="center", fontsize=8, color=colours[tier])
+    tab.set_yticks(range(len(tiers)))
+    tab.set_yticklabels(tiers[::-1])
+    for label, tier in zip(tab.get_yticklabels(), tiers[::-1]):
+        label.set_color(colours[tier])
+    tab.set_ylim(-0.6, len(tiers) - 0.4)
+    tab.set_xticks(times)
+    span = (times.max() - times.min()) or 1.0
+    tab.set_xlim(times.min() - 0.06 * span, times.max() + 0.04 * span)
+    tab.set_xlabel(f"time since start ({time_unit})")
+    tab.set_title("number at risk", fontsize=9, loc="left")
+    tab.grid(False)
+    sns.despine(ax=tab, left=True, bottom=False)
+    tab.tick_params(axis="y", length=0)
+    return fig
+
+
+def forest(hazard_ratios: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
+    """Forest plot of Cox hazard ratios with 95% intervals on a log scale.
+
+    Parameters
+    ----------
+    hazard_ratios : DataFrame
+        Columns model, term, hazard_ratio, ci_low, ci_high (``RetentionResult.hazard_ratios``).
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    rows = hazard_ratios.reset_index(drop=True)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.9 + 0.45 * max(len(rows), 1)))
+    labels = [f"{r.term} ({r.model})" for r in rows.itertuples()]
+    y = np.arange(len(rows))[::-1]
+    colours = ["#2a6f97" if m == "rating only" else "#6c757d" for m in rows["model"]]
+    for yi, colour, r in zip(y, colours, rows.itertuples()):
+        ax.errorbar([r.hazard_ratio], [yi], xerr=[[r.hazard_ratio - r.ci_low], [r.ci_high - r.hazard_ratio]],
+                    fmt="none", ecolor=colour, capsize=3, lw=1.2)
+    ax.scatter(rows["hazard_ratio"], y, c=colours, s=36, zorder=3)
+    ax.axvline(1, color="black", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+    lo, hi = float(np.nanmin(rows["ci_low"])) if len(rows) else 0.5, float(np.nanmax(rows["ci_high"])) if len(rows) else 2
+    narrow = np.log10(max(hi, 1.0) / min(lo, 1.0)) <= 1
+    ax.xaxis.set_minor_formatter(plt.FuncFormatter(
+        lambda v, _: f"{v:g}" if narrow or f"{v:.1g}"[0] in "25" else ""))
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels)
+    ax.set_xlabel("hazard ratio of churn (95% CI, log scale; < 1 = customers stay longer)")
+    for yi, r in zip(y, rows.itertuples()):
+        ax.annotate(f"{r.hazard_ratio:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]", (1, yi), xycoords=("axes fraction", "data"),
+                    xytext=(6, 0), textcoords="offset points", va="center", fontsize=8)
+    sns.despine(ax=ax)
+    return ax
+
+
+def rmst_bars(rmst: pd.DataFrame, tau: float, time_unit: str = "months", ax: plt.Axes | None = None) -> plt.Axes:
+    """Restricted mean survival time by tier with 95% interval bars.
+
+    Parameters
+    ----------
+    rmst : DataFrame
+        Columns tier, rmst, ci_low, ci_high, worst to best (``results["rmst"]`` as a frame).
+    tau : float
+        The RMST window, drawn as a reference line.
+
+    Returns
+    -------
+    Axes
+    """
+    rows = rmst.dropna(subset=["rmst"]).reset_index(drop=True)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    tiers = rows["tier"].astype(str).tolist()
+    colours = _palette(len(tiers))
+    x = np.arange(len(tiers))
+    ax.bar(x, rows["rmst"], color=colours, width=0.7)
+    ax.errorbar(x, rows["rmst"], yerr=[rows["rmst"] - rows["ci_low"], rows["ci_high"] - rows["rmst"]], fmt="none",
+                ecolor="black", capsize=3, lw=1)
+    for xi, v in zip(x, rows["rmst"]):
+        ax.text(xi, v / 2, f"{v:.1f}", ha="center", va="center", color="white", fontsize=9, fontweight="bold")
+    ax.axhline(tau, color="grey", lw=0.8, ls=":")
+    ax.text(x[-1] + 0.4, tau, f"window {tau:g}", ha="right", va="bottom", fontsize=8, color="grey")
+    ax.set_xticks(x)
+    ax.set_xticklabels(tiers)
+    ax.set_ylim(0, tau * 1.08)
+    ax.set_xlabel("experience tier (worst to best)")
+    ax.set_ylabel(f"mean {time_unit} as a customer\n(first {tau:g}, 95% CI)")
+    sns.despine(ax=ax)
+    return ax
