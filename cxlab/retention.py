@@ -903,3 +903,23 @@ def interpret_cox(result: RetentionResult) -> str:
                      f"{cox['ph_p']:.3g}). The rating's effect on churn looks constant over the tenure, so the "
                      "single hazard ratio is a fair summary.")
     return text
+
+
+def interpret_value(result: RetentionResult, study: RetentionStudy) -> str:
+    """The value at stake in words (empty when the study names no ``value_per_period``)."""
+    v = result.results.get("value")
+    if not v:
+        return ""
+    unit = result.results["time_unit"]
+    g = v["gain_at_best_retention"]
+    by = {t["tier"]: t for t in v["tiers"]}
+    best, worst = by[result.results["best_tier"]], by[result.results["worst_tier"]]
+    text = (f"Over the first {v['tau']:g} {unit}, a customer {_who(study, worst['tier'])} is worth "
+            f"{worst['expected_value']:,.0f} in `{v['column']}` on average (95% CI {worst['ci_low']:,.0f} to "
+            f"{worst['ci_high']:,.0f}), against {best['expected_value']:,.0f} for one {_who(study, best['tier'])} "
+            "(mean time as a customer x mean value per period).")
+    if g is not None:
+        text += (f" Retained like the best tier, a customer {_who(study, g['tier'])} would bring "
+                 f"{g['value']:,.0f} more (95% CI {g['ci_low']:,.0f} to {g['ci_high']:,.0f}), at their own "
+                 "value per period: the stake of a better experience in customer lifetime value.")
+    return text
