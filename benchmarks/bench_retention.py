@@ -1,0 +1,63 @@
+"""Benchmark: `cxlab run` on the retention study at 10k, 100k and 1M customers, and the analysis alone.
+
+The study is the default one (params/retention.yaml: durations derived from dates, a categorical
+covariate, value per period) with a larger n. Targets (2-core machine, issue 3): 1M customers end
+to end under 90 s with peak memory under 3 GB.
+
+    .venv/bin/python benchmarks/bench_retention.py [n ...]
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, cxlab_run, measure_command, write_study  # noqa: E402
+
+SIZES = (10_000, 100_000, 1_000_000)
+
+
+def study(n: int) -> dict:
+    raw = yaml.safe_load((ROOT / "params" / "retention.yaml").read_text())
+    raw["study"] = f"retention-{n}"
+    raw["data"]["n"] = n
+    raw["data"]["seed"] = 1
+    return raw
+
+
+def analysis_alone(n: int) -> dict:
+    """Load + analyze in a fresh process (so the peak memory is this run's)."""
+    code = ("import json, sys, time; sys.path.insert(0, 'benchmarks'); from common import measure_function; "
+            "from cxlab import retention; from cxlab.params import parse_study; "
+            f"s = parse_study({study(n)!r}); "
+            "print(json.dumps(measure_function(lambda: retention.analyze(retention.load(s)[0], s))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(sizes: tuple[int, ...] = SIZES) -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for n in sizes:
+            path = write_study(tmp / "params", study(n))
+            e2e = measure_command(cxlab_run(str(path), "--out", str(tmp / "out"), "--force", "--jobs", "1"))
+            alone = analysis_alone(n)
+            rows.append({"n": n, "end_to_end_s": round(e2e["seconds"], 2), "end_to_end_peak_mb": round(e2e["peak_mb"]),
+                         "analysis_s": round(alone["seconds"], 3), "analysis_peak_mb": round(alone["peak_mb"]),
+                         "ok": e2e["rc"] == 0})
+            if e2e["rc"] != 0:
+                rows[-1]["error"] = e2e["err"]
+            print(json.dumps(rows[-1]), flush=True)
+    big = rows[-1]
+    print("%d customers: %.1f s end to end (target < 90 s), peak %d MB (target < 3072 MB)"
+          % (big["n"], big["end_to_end_s"], big["end_to_end_peak_mb"]))
+
+
+if __name__ == "__main__":
+    main(tuple(int(a) for a in sys.argv[1:]) or SIZES)
