@@ -27,8 +27,7 @@ from scipy import stats as sps
 
 from . import data as d
 from . import synth
-from .errors import CxlabWarning, DataError, NoEventsWarning, PenalizedFitWarning, SeparationWarning, \
-    collecting_warnings, warn
+from .errors import CxlabWarning, DataError, NoEventsWarning, PenalizedFitWarning, collecting_warnings, warn
 from .params import RetentionStudy
 from .tiers import assign_tiers, warn_empty_tiers
 
@@ -545,7 +544,7 @@ def cox_fit(df: pd.DataFrame, check_monotone: str | None = None) -> CoxFit:
     cph, ok = (None, False) if monotone else _fit_cox(df, 0.0)
     penalizer = 0.0
     if not ok:
-        cph, ok2 = _fit_cox(df, PENALIZER)
+        cph, _ = _fit_cox(df, PENALIZER)
         penalizer = PENALIZER
         if cph is None:
             return CoxFit(empty, None, True, None)

@@ -368,7 +368,7 @@ def test_monotone_likelihood_triggers_penalised_refit():
     cox = R.cox_rating(t, e, x)
     assert cox["separation"] is True and cox["penalizer"] == 0.1
     assert 0 < cox["hazard_ratio"] < 1
-    assert not R.monotone_likelihood(t, e, x[::-1] * 0 + np.r_[x[1:], x[:1]])
+    assert not R.monotone_likelihood(t, e, np.r_[x[1:], x[:1]])   # one churner out of order
     frame = pd.DataFrame({"experience": x, "duration": t, "event": e})
     from cxlab.params import ExperienceSpec
     from cxlab.tiers import assign_tiers
@@ -402,3 +402,47 @@ def test_log10_p_beyond_underflow():
     result, _ = run(study(data={"synthetic": "lifecycles", "n": 20000, "seed": 1}))
     lr = result.results["logrank"]
     assert lr["p"] == 0 and lr["log10_p"] < -300
+
+
+def test_named_tiers_and_headline_words():
+    s = study(experience={"scale": [1, 5], "tiers": {"poor": [1, 2], "okay": [3, 3], "great": [4, 5]}})
+    result, frame = run(s)
+    r = result.results
+    assert [t["tier"] for t in r["tiers"]] == ["poor", "okay", "great"]
+    assert r["best_tier"] == "great" and r["worst_tier"] == "poor"
+    assert r["tiers"][0]["n"] == int((frame["experience"] <= 2).sum())
+    text = R.headline(result, s)
+    poor = r["rmst"][0]["rmst"]
+    assert text.startswith(f"Customers in the poor tier stayed {poor:.1f} months on average over the first 48")
+    assert "in the great tier" in text
+    # the Cox model is on the numeric rating whatever the tiers
+    data = lifecycles(n=3000, seed=1)
+    assert r["cox"]["hazard_ratio"] == pytest.approx(
+        R.cox_rating(data["duration"], data["event"], data["experience"])["hazard_ratio"], rel=1e-12)
+
+
+def test_at_risk_table_and_plots():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from cxlab import plots
+    result, frame = run(study(covariates=["channel"]))
+    for tier, row in result.at_risk.iterrows():
+        dur = frame.loc[frame["tier"].astype(str) == tier, "duration"]
+        assert row.tolist() == [int((dur >= t).sum()) for t in result.at_risk.columns]
+    fig = plots.km_curves(result.curves, result.at_risk, "months")
+    curves_ax, table_ax = fig.axes
+    shown = {t.get_text() for t in table_ax.texts}
+    assert f"{int(result.at_risk.iloc[0, 0]):,}" in shown
+    assert len(curves_ax.get_legend().get_texts()) == 5
+    ax = plots.forest(result.hazard_ratios)
+    assert [t.get_text() for t in ax.get_yticklabels()][0] == "experience (per point) (rating only)"
+    assert any("channel: " in t.get_text() for t in ax.get_yticklabels())
+    ax2 = plots.rmst_bars(pd.DataFrame(result.results["rmst"]), 48, "months")
+    heights = [p.get_height() for p in ax2.patches]
+    np.testing.assert_allclose(heights, [t["rmst"] for t in result.results["rmst"]])
+    plt.close("all")
+    # curves start at 1 and the bands contain the estimate
+    first = result.curves.groupby("tier", observed=True).first()
+    assert (first["survival"] == 1).all()
+    assert (result.curves["ci_low"] <= result.curves["survival"] + 1e-12).all()
