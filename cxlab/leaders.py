@@ -124,7 +124,7 @@ def _check_duplicates(frame: pd.DataFrame, keys: list[str], source: str, column:
             same = first
             for k in keys:
                 same = same[same[k] == row[k]]
-            label = ", ".join(f"{k} {row[k]!r}" if k == "company" else f"{k} {row[k]}" for k in keys)
+            label = ", ".join(f"{k} {row[k]!r}" if k == "company" else f"{k} {int(row[k])}" for k in keys)
             shown.append(f"{label} (data rows {', '.join(str(r) for r in same['_row'].head(4))})")
         n_keys = int(first.drop_duplicates(keys).shape[0])
         raise DataError(f"{n_keys:,} {'(' + ', '.join(keys) + ')' if len(keys) > 1 else keys[0]} keys appear more "
@@ -427,7 +427,8 @@ def bootstrap_diff(x: np.ndarray, y: np.ndarray, resamples: int = 10_000, seed: 
                    level: float = 0.95) -> tuple[float | None, float | None]:
     """Percentile bootstrap interval of mean(x) - mean(y), resampling within each group.
 
-    The two groups draw from independent streams, ``SeedSequence(seed).spawn(2)``:
+    ``x`` and ``y`` are the pooled growths ordered by period, then company (as
+    :func:`summarize` passes them). The two groups draw from independent streams, ``SeedSequence(seed).spawn(2)``:
     resample b of x is ``x[rng_x.integers(0, len(x), size=(resamples, len(x)), dtype=int32)[b]]``
     (drawn in chunks, which gives the same numbers), likewise y; the interval is
     ``numpy.percentile`` (linear) at 2.5% and 97.5% of the differences. The two
@@ -441,8 +442,8 @@ def bootstrap_diff(x: np.ndarray, y: np.ndarray, resamples: int = 10_000, seed: 
         fx = pool.submit(_boot_means, x, np.random.default_rng(sx), resamples)
         fy = pool.submit(_boot_means, y, np.random.default_rng(sy), resamples)
         diff = fx.result() - fy.result()
-    alpha = (1 - level) / 2
-    low, high = np.percentile(diff, [100 * alpha, 100 * (1 - alpha)])
+    tail = round(50 * (1 - level), 10)  # 2.5 for a 95% interval, without float residue
+    low, high = np.percentile(diff, [tail, 100 - tail])
     return float(low), float(high)
 
 
@@ -462,7 +463,7 @@ def summarize(assigned: pd.DataFrame, table: pd.DataFrame, bench_growth: pd.Seri
     lead, lag = table["leader_mean"].to_numpy(float), table["laggard_mean"].to_numpy(float)
     leader_cum = float(np.prod(1 + lead) - 1)
     laggard_cum = float(np.prod(1 + lag) - 1)
-    split = assigned[assigned["split"]]
+    split = assigned[assigned["split"]].sort_values(["period", "company"], kind="stable")
     x = split.loc[split["leader"], "growth"].to_numpy(float)
     y = split.loc[split["laggard"], "growth"].to_numpy(float)
     t, p = welch_test(x, y)
