@@ -737,8 +737,9 @@ def analyze(frame: pd.DataFrame, study: RetentionStudy) -> RetentionResult:
             diff = r["rmst"] - b["rmst"]
             se = math.sqrt(r["rmst_se"] ** 2 + b["rmst_se"] ** 2)
             p = float(2 * sps.norm.sf(abs(diff) / se)) if se > 0 else None
+            log10_p = float((sps.norm.logsf(abs(diff) / se) + math.log(2)) / math.log(10)) if se > 0 else None
             diffs.append({"tier": str(r["tier"]), "difference": diff, "se": se, "ci_low": diff - Z95 * se,
-                          "ci_high": diff + Z95 * se, "p": p})
+                          "ci_high": diff + Z95 * se, "p": p, "log10_p": log10_p})
 
         live = frame[frame["tier"].astype(str).isin(nonempty)]
         lr = logrank(live["duration"].to_numpy(), live["event"].to_numpy(), live["tier"].astype(str).to_numpy())
