@@ -25,8 +25,7 @@ def study(n: int) -> dict:
 
 
 def analysis_alone(n: int) -> dict:
-    code = ("import json, sys; sys.path.insert(0, 'benchmarks'); sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import measure_function; "
+    code = ("import json, sys; sys.path.insert(0, 'benchmarks'); from common import measure_function; "
             "from cxlab import loyalty; from cxlab.params import parse_study; "
             f"s = parse_study({study(n)!r}); "
             "print(json.dumps(measure_function(lambda: loyalty.analyze(loyalty.load(s)[0], s))))")

@@ -64,6 +64,14 @@ class PenalizedFitWarning(CxlabWarning):
     """A Cox model needed a ridge penalty to converge."""
 
 
+class FollowUpWarning(CxlabWarning):
+    """A horizon or the RMST window reaches past a tier's follow-up."""
+
+
+class CovariateWarning(CxlabWarning):
+    """A covariate was left out of the adjusted Cox model (constant, or a single level)."""
+
+
 class FewCompaniesWarning(CxlabWarning):
     """A period or sector has too few eligible companies for a reliable split."""
 

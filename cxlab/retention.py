@@ -27,7 +27,9 @@ from scipy import stats as sps
 
 from . import data as d
 from . import synth
-from .errors import CxlabWarning, DataError, NoEventsWarning, PenalizedFitWarning, collecting_warnings, warn
+from .errors import (CovariateWarning, DataError, FollowUpWarning, NoEventsWarning, PenalizedFitWarning,
+                     collecting_warnings, warn)
+from .stats import log10_chi2_sf
 from .params import RetentionStudy
 from .tiers import assign_tiers, warn_empty_tiers
 
@@ -40,14 +42,6 @@ DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12}
 RESERVED = ("experience", "tier", "duration", "event", "start_date", "end_date", "value")
 # |coefficient x standard deviation of the covariate| above this is a diverging fit (hazard ratio per SD > e^10)
 DIVERGENCE = 10.0
-
-
-class FollowUpWarning(CxlabWarning):
-    """A horizon or the RMST window reaches past a tier's follow-up."""
-
-
-class CovariateWarning(CxlabWarning):
-    """A covariate was left out of the adjusted Cox model (constant, or a single level)."""
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -324,38 +318,6 @@ def holm(p: Sequence[float | None]) -> list[float | None]:
         running = max(running, min(1.0, (m - rank) * x))
         out[i] = running
     return out
-
-
-def log10_chi2_sf(statistic: float, dof: float) -> float | None:
-    """log10 of the chi-square upper tail, finite far beyond where the p-value underflows to 0.
-
-    scipy's ``chi2.logsf`` where it is finite; past that, the continued fraction
-    for the regularised upper incomplete gamma function (Numerical Recipes
-    ``gcf``) evaluated in log space.
-    """
-    if statistic is None or not math.isfinite(statistic) or dof <= 0:
-        return None
-    value = float(sps.chi2.logsf(statistic, dof))
-    if math.isfinite(value):
-        return value / math.log(10)
-    a, x = dof / 2.0, statistic / 2.0
-    tiny = 1e-300
-    b = x + 1.0 - a
-    c, dd = 1.0 / tiny, 1.0 / b
-    h = dd
-    for i in range(1, 10_000):
-        an = -i * (i - a)
-        b += 2.0
-        dd = an * dd + b
-        dd = tiny if abs(dd) < tiny else dd
-        c = b + an / c
-        c = tiny if abs(c) < tiny else c
-        dd = 1.0 / dd
-        delta = dd * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-15:
-            break
-    return (-x + a * math.log(x) - math.lgamma(a) + math.log(h)) / math.log(10)
 
 
 def _test_dict(statistic: float, dof: int) -> dict[str, Any]:

@@ -41,11 +41,36 @@ def wilson_interval(count: np.ndarray | float, n: np.ndarray | float, z: float =
     return low, high
 
 
-def log10_sf_chi2(statistic: float, dof: float) -> float | None:
-    """log10 of the chi-square upper tail, finite even where the p-value underflows."""
-    if not math.isfinite(statistic) or dof <= 0:
+def log10_chi2_sf(statistic: float, dof: float) -> float | None:
+    """log10 of the chi-square upper tail, finite far beyond where the p-value underflows to 0.
+
+    scipy's ``chi2.logsf`` where it is finite; past that, the continued fraction
+    for the regularised upper incomplete gamma function (Numerical Recipes
+    ``gcf``) evaluated in log space.
+    """
+    if statistic is None or not math.isfinite(statistic) or dof <= 0:
         return None
-    return float(sps.chi2.logsf(statistic, dof) / math.log(10))
+    value = float(sps.chi2.logsf(statistic, dof))
+    if math.isfinite(value):
+        return value / math.log(10)
+    a, x = dof / 2.0, statistic / 2.0
+    tiny = 1e-300
+    b = x + 1.0 - a
+    c, dd = 1.0 / tiny, 1.0 / b
+    h = dd
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2.0
+        dd = an * dd + b
+        dd = tiny if abs(dd) < tiny else dd
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        dd = 1.0 / dd
+        delta = dd * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-15:
+            break
+    return (-x + a * math.log(x) - math.lgamma(a) + math.log(h)) / math.log(10)
 
 
 def chi2_independence(table: np.ndarray) -> dict[str, float | None]:
@@ -63,7 +88,7 @@ def chi2_independence(table: np.ndarray) -> dict[str, float | None]:
     statistic = float(((t - expected) ** 2 / expected).sum())
     dof = (t.shape[0] - 1) * (t.shape[1] - 1)
     return {"statistic": statistic, "dof": int(dof), "p": float(sps.chi2.sf(statistic, dof)),
-            "log10_p": log10_sf_chi2(statistic, dof)}
+            "log10_p": log10_chi2_sf(statistic, dof)}
 
 
 def cochran_armitage(count: np.ndarray, n: np.ndarray, scores: np.ndarray | None = None) -> dict[str, float | None]:
