@@ -165,7 +165,8 @@ def read_long(raw: pd.DataFrame, mapping: dict[str, str], source: str,
 
 def _wide_table(raw: pd.DataFrame, mapping: dict[str, str], source: str, name: str,
                 aggregate: str | None) -> tuple[pd.DataFrame, dict[str, str], int, int]:
-    frame, used = d.map_columns(raw, mapping, ["company"], source, optional=["sector"])
+    has_sector = mapping.get("sector", "sector") in raw.columns  # the sector may sit in either table
+    frame, used = d.map_columns(raw, mapping, ["company"], source, optional=["sector"] if has_sector else [])
     key_cols = {used["company"], used.get("sector")}
     period_cols = [c for c in raw.columns if c not in key_cols]
     if not period_cols:
@@ -208,6 +209,9 @@ def read_wide(scores: pd.DataFrame, values: pd.DataFrame, mapping: dict[str, str
     """
     s_long, s_used, s_merged, s_missing = _wide_table(scores, mapping, sources[0], "cx_score", aggregate)
     v_long, v_used, v_merged, v_missing = _wide_table(values, mapping, sources[1], "value", aggregate)
+    if "sector" in mapping and "sector" not in s_used and "sector" not in v_used:
+        raise DataError("column is missing (mapped in columns:) from both wide tables", path=sources[0],
+                        column=mapping["sector"])
     sector = None
     for long in (s_long, v_long):
         if "sector" in long:

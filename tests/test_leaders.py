@@ -384,3 +384,16 @@ def test_benchmark_gap_gives_null_and_a_warning(tmp_path):
     result = leaders.analyze(leaders.load(study, tmp_path), study)
     assert result.results["summary"]["benchmark_cumulative"] is None
     assert any("benchmark has no growth for periods 2, 3" in w for w in result.warnings)
+
+
+def test_wide_sector_in_either_table_and_mapped_sector_missing(tmp_path):
+    write_long(tmp_path)
+    write_wide(tmp_path)
+    study = make_study(tmp_path, layout="wide", within="sector",
+                       data={"scores": "scores.csv", "values": "values.csv", "columns": {"sector": "sector"}})
+    assert leaders.load(study, tmp_path).summary.sectors == 2
+    pd.read_csv(tmp_path / "scores.csv").drop(columns="sector").to_csv(tmp_path / "scores.csv", index=False)
+    bad = make_study(tmp_path, layout="wide", data={"scores": "scores.csv", "values": "values.csv",
+                                                    "columns": {"sector": "Industry"}})
+    with pytest.raises(DataError, match="scores.csv, column 'Industry': column is missing"):
+        leaders.load(bad, tmp_path)
