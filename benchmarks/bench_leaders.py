@@ -1,0 +1,56 @@
+"""Benchmark: `cxlab run` on the leaders study, 5,000 companies x 30 periods, within sector, 10,000 resamples.
+
+Target (2-core machine): end to end under 30 s. Also times the analysis alone (load + analyze, which
+includes the three sensitivity cut-offs, each with its own 10,000-resample bootstrap).
+
+    .venv/bin/python benchmarks/bench_leaders.py
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, cxlab_run, measure_command, write_study
+
+SIZES = ((300, 10), (5_000, 30))
+
+
+def study(n: int, periods: int) -> dict:
+    return {"study": f"leaders-{n}x{periods}", "notebook": "leaders",
+            "data": {"synthetic": "panel", "n": n, "seed": 1, "options": {"periods": periods}},
+            "benchmark": {"synthetic": "panel", "seed": 1, "options": {"periods": periods}},
+            "within": "sector", "bootstrap": {"resamples": 10_000, "seed": 0}}
+
+
+def analysis_alone(n: int, periods: int) -> dict:
+    code = ("import json, sys, time; sys.path.insert(0, 'benchmarks'); from common import measure_function; "
+            "from cxlab import leaders; from cxlab.params import parse_study; "
+            f"s = parse_study({study(n, periods)!r}); import pingouin; "
+            "print(json.dumps(measure_function(lambda: leaders.analyze(leaders.load(s), s))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for n, periods in SIZES:
+            path = write_study(tmp / "params", study(n, periods))
+            e2e = measure_command(cxlab_run(str(path), "--out", str(tmp / "out"), "--force", "--jobs", "1"))
+            alone = analysis_alone(n, periods)
+            rows.append({"companies": n, "periods": periods, "end_to_end_s": round(e2e["seconds"], 2),
+                         "end_to_end_peak_mb": round(e2e["peak_mb"]), "analysis_s": round(alone["seconds"], 2),
+                         "analysis_peak_mb": round(alone["peak_mb"]), "ok": e2e["rc"] == 0})
+            print(json.dumps(rows[-1]), flush=True)
+    big = rows[-1]
+    print("5,000 companies x 30 periods, within sector, 10,000 resamples: %.1f s end to end (target < 30 s), "
+          "analysis alone %.1f s" % (big["end_to_end_s"], big["analysis_s"]))
+
+
+if __name__ == "__main__":
+    main()
