@@ -36,7 +36,7 @@ import pandas as pd
 
 from . import data as d
 from . import synth
-from .errors import DataError, FewCompaniesWarning, collecting_warnings, warn
+from .errors import CxlabWarning, DataError, FewCompaniesWarning, collecting_warnings, warn
 from .params import DataSpec, LeadersStudy
 
 log = logging.getLogger(__name__)
@@ -541,10 +541,11 @@ def _warn_small(cand: pd.DataFrame, assigned: pd.DataFrame, within: str | None) 
         small = sizes[sizes < MIN_COMPANIES]
         if len(small):
             (sec, per0), n0 = next(iter(small.items()))
+            many = len(small) > 1
             warn(FewCompaniesWarning,
-                 f"{len(small)} sector-periods have fewer than {MIN_COMPANIES} eligible companies (e.g. {sec} in "
-                 f"{per0} with {n0}); their {int(small.sum())} company-periods are left out of the within-sector "
-                 "split.")
+                 f"{len(small)} sector-period{'s have' if many else ' has'} fewer than {MIN_COMPANIES} eligible "
+                 f"companies (e.g. {sec} in {per0} with {n0}); {'their' if many else 'its'} {int(small.sum())} "
+                 "company-periods are left out of the within-sector split.")
         nsplit = assigned[assigned["split"]].groupby("period").size()
         unsplit = [p for p in candidates if nsplit.get(p, 0) == 0 and per.get(p, 0) > 0]
         if unsplit:
@@ -618,15 +619,15 @@ def analyze(panel: Panel | pd.DataFrame, study: LeadersStudy, benchmark: pd.Data
         summary = summarize(assigned, table, bench, boot.resamples, boot.seed)
         overlap = assigned["leader"] & assigned["laggard"]
         if overlap.any():
-            warn(FewCompaniesWarning,
+            warn(CxlabWarning,
                  f"{int(overlap.sum())} company-periods are both leaders and laggards: in their period (or "
                  "sector-period) the two cut-offs coincide because many companies share the same cx_score.")
         if benchmark is not None and summary["benchmark_cumulative"] is None:
             missing = [int(p) for p in table["period"] if bench is None or p not in bench.index]
-            warn(FewCompaniesWarning, f"The benchmark has no growth for {_periods_phrase(missing)} (it needs a "
+            warn(CxlabWarning, f"The benchmark has no growth for {_periods_phrase(missing)} (it needs a "
                  "value at t and t+1), so its cumulative growth is not reported.")
         if summary["cumulative_ratio"] is None:
-            warn(FewCompaniesWarning, "The laggards' cumulative growth is zero or negative, so the ratio of "
+            warn(CxlabWarning, "The laggards' cumulative growth is zero or negative, so the ratio of "
                  "cumulative growths is not defined and is not reported.")
         sens_rows = []
         for hi, lo in sensitivity_pairs:

@@ -397,3 +397,22 @@ def test_wide_sector_in_either_table_and_mapped_sector_missing(tmp_path):
                                                     "columns": {"sector": "Industry"}})
     with pytest.raises(DataError, match="scores.csv, column 'Industry': column is missing"):
         leaders.load(bad, tmp_path)
+
+
+def test_tied_cut_offs_and_shrinking_laggards(tmp_path):
+    # period 1: every score tied, so the cut-offs coincide and all five companies are leaders and laggards;
+    # period 2: laggards (score 1) lose value, so the laggards' cumulative growth is negative
+    rows = [(c, "S", 1, 3, 100) for c in "ABCDE"] + [
+        ("A", "S", 2, 1, 90), ("B", "S", 2, 1, 80), ("C", "S", 2, 5, 120), ("D", "S", 2, 5, 130), ("E", "S", 2, 3, 100),
+        ("A", "S", 3, 1, 45), ("B", "S", 3, 1, 40), ("C", "S", 3, 5, 150), ("D", "S", 3, 5, 140), ("E", "S", 3, 3, 100)]
+    write_long(tmp_path, pd.DataFrame(rows, columns=["company", "sector", "period", "cx_score", "value"]))
+    result = run(make_study(tmp_path), tmp_path)
+    p1, p2 = result.results["periods"]
+    assert (p1["n_leaders"], p1["n_laggards"]) == (5, 5) and p1["leader_mean"] == p1["laggard_mean"]
+    assert (p2["n_leaders"], p2["n_laggards"]) == (2, 2)
+    s = result.results["summary"]
+    assert s["laggard_cumulative"] == pytest.approx((1 + p1["laggard_mean"]) * 0.5 - 1) and s["laggard_cumulative"] < 0
+    assert s["cumulative_ratio"] is None
+    text = " ".join(result.warnings)
+    assert "5 company-periods are both leaders and laggards" in text and "ratio of cumulative growths is not defined" in text
+    assert "cannot" not in leaders.headline(result) and "against" in leaders.headline(result)

@@ -12,6 +12,8 @@ from cxlab import leaders
 from cxlab.params import load_study_file
 from cxlab.record import to_json
 
+pytestmark = pytest.mark.slow
+
 
 def test_default_leaders_study_end_to_end(tmp_path):
     out = tmp_path / "out"
