@@ -72,6 +72,18 @@ class CovariateWarning(CxlabWarning):
     """A covariate was left out of the adjusted Cox model (constant, or a single level)."""
 
 
+class TiedCutoffWarning(CxlabWarning):
+    """Leader and laggard cut-offs coincide, so some companies are in both portfolios."""
+
+
+class BenchmarkWarning(CxlabWarning):
+    """The benchmark series does not cover every period; its cumulative growth is not reported."""
+
+
+class UndefinedRatioWarning(CxlabWarning):
+    """A ratio of figures is undefined (its denominator is zero or negative)."""
+
+
 class FewCompaniesWarning(CxlabWarning):
     """A period or sector has too few eligible companies for a reliable split."""
 

@@ -36,7 +36,8 @@ import pandas as pd
 
 from . import data as d
 from . import synth
-from .errors import CxlabWarning, DataError, FewCompaniesWarning, collecting_warnings, warn
+from .errors import (BenchmarkWarning, DataError, FewCompaniesWarning, TiedCutoffWarning, UndefinedRatioWarning,
+                     collecting_warnings, warn)
 from .params import DataSpec, LeadersStudy
 
 log = logging.getLogger(__name__)
@@ -619,15 +620,15 @@ def analyze(panel: Panel | pd.DataFrame, study: LeadersStudy, benchmark: pd.Data
         summary = summarize(assigned, table, bench, boot.resamples, boot.seed)
         overlap = assigned["leader"] & assigned["laggard"]
         if overlap.any():
-            warn(CxlabWarning,
+            warn(TiedCutoffWarning,
                  f"{int(overlap.sum())} company-periods are both leaders and laggards: in their period (or "
                  "sector-period) the two cut-offs coincide because many companies share the same cx_score.")
         if benchmark is not None and summary["benchmark_cumulative"] is None:
             missing = [int(p) for p in table["period"] if bench is None or p not in bench.index]
-            warn(CxlabWarning, f"The benchmark has no growth for {_periods_phrase(missing)} (it needs a "
+            warn(BenchmarkWarning, f"The benchmark has no growth for {_periods_phrase(missing)} (it needs a "
                  "value at t and t+1), so its cumulative growth is not reported.")
         if summary["cumulative_ratio"] is None:
-            warn(CxlabWarning, "The laggards' cumulative growth is zero or negative, so the ratio of "
+            warn(UndefinedRatioWarning, "The laggards' cumulative growth is zero or negative, so the ratio of "
                  "cumulative growths is not defined and is not reported.")
         sens_rows = []
         for hi, lo in sensitivity_pairs:

@@ -172,6 +172,8 @@ class LeadersStudy(_StudyBase):
         if self.laggard_quantile >= self.leader_quantile:
             raise ValueError("laggard_quantile must be below leader_quantile")
         wide = self.data.scores is not None
+        if self.data.synthetic is not None and self.layout == "wide":
+            raise ValueError("layout 'wide' needs data.scores and data.values files; synthetic panels are long")
         if self.data.synthetic is None and wide != (self.layout == "wide"):
             raise ValueError("layout 'wide' takes data.scores and data.values; layout 'long' takes data.path")
         return self

@@ -37,11 +37,11 @@ def say(markdown: str) -> None:
     display(Markdown(markdown.replace("&", "&amp;").replace("<", "&lt;")))
 
 
-def caveats(sentences: Iterable[str]) -> str:
-    """Markdown block listing statistical caveats, or a sentence saying there are none."""
+def caveats(sentences: Iterable[str], none: str = "every model converged and every tier has data.") -> str:
+    """Markdown block listing statistical caveats, or "**Caveats.** None: ``none``" when there are none."""
     sentences = list(sentences)
     if not sentences:
-        return "**Caveats.** None: every model converged and every tier has data."
+        return f"**Caveats.** None: {none}"
     return "**Caveats.**\n\n" + "\n".join(f"- {s}" for s in sentences)
 
 
