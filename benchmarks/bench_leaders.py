@@ -8,13 +8,12 @@ includes the three sensitivity cut-offs, each with its own 10,000-resample boots
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, cxlab_run, measure_command, write_study
+from common import ROOT, analysis_alone, cxlab_run, measure_command, write_study
 
 SIZES = ((300, 10), (5_000, 30))
 
@@ -26,15 +25,6 @@ def study(n: int, periods: int) -> dict:
             "within": "sector", "bootstrap": {"resamples": 10_000, "seed": 0}}
 
 
-def analysis_alone(n: int, periods: int) -> dict:
-    code = ("import json, sys, time; sys.path.insert(0, 'benchmarks'); from common import measure_function; "
-            "from cxlab import leaders; from cxlab.params import parse_study; "
-            f"s = parse_study({study(n, periods)!r}); import pingouin; "
-            "print(json.dumps(measure_function(lambda: leaders.analyze(leaders.load(s), s))))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,7 +32,7 @@ def main() -> None:
         for n, periods in SIZES:
             path = write_study(tmp / "params", study(n, periods))
             e2e = measure_command(cxlab_run(str(path), "--out", str(tmp / "out"), "--force", "--jobs", "1"))
-            alone = analysis_alone(n, periods)
+            alone = analysis_alone("leaders", study(n, periods), preload='import pingouin')
             rows.append({"companies": n, "periods": periods, "end_to_end_s": round(e2e["seconds"], 2),
                          "end_to_end_peak_mb": round(e2e["peak_mb"]), "analysis_s": round(alone["seconds"], 2),
                          "analysis_peak_mb": round(alone["peak_mb"]), "ok": e2e["rc"] == 0})

@@ -8,13 +8,12 @@ the notebook's fixed overhead (kernel start, imports, rendering) under 6 s.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, cxlab_run, measure_command, write_study
+from common import ROOT, analysis_alone, cxlab_run, measure_command, write_study
 
 SIZES = (100, 10_000, 100_000, 1_000_000)
 
@@ -24,15 +23,6 @@ def study(n: int) -> dict:
             "outcomes": ["repurchase", "recommend", "retain", "refer"]}
 
 
-def analysis_alone(n: int) -> dict:
-    code = ("import json, sys; sys.path.insert(0, 'benchmarks'); from common import measure_function; "
-            "from cxlab import loyalty; from cxlab.params import parse_study; "
-            f"s = parse_study({study(n)!r}); "
-            "print(json.dumps(measure_function(lambda: loyalty.analyze(loyalty.load(s)[0], s))))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -40,7 +30,7 @@ def main() -> None:
         for n in SIZES:
             path = write_study(tmp / "params", study(n))
             e2e = measure_command(cxlab_run(str(path), "--out", str(tmp / "out"), "--force", "--jobs", "1"))
-            alone = analysis_alone(n)
+            alone = analysis_alone("loyalty", study(n))
             rows.append({"n": n, "end_to_end_s": round(e2e["seconds"], 2), "end_to_end_peak_mb": round(e2e["peak_mb"]),
                          "analysis_s": round(alone["seconds"], 3), "analysis_peak_mb": round(alone["peak_mb"]),
                          "ok": e2e["rc"] == 0})

@@ -9,7 +9,6 @@ to end under 90 s with peak memory under 3 GB.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, cxlab_run, measure_command, write_study  # noqa: E402
+from common import ROOT, analysis_alone, cxlab_run, measure_command, write_study  # noqa: E402
 
 SIZES = (10_000, 100_000, 1_000_000)
 
@@ -30,16 +29,6 @@ def study(n: int) -> dict:
     return raw
 
 
-def analysis_alone(n: int) -> dict:
-    """Load + analyze in a fresh process (so the peak memory is this run's)."""
-    code = ("import json, sys, time; sys.path.insert(0, 'benchmarks'); from common import measure_function; "
-            "from cxlab import retention; from cxlab.params import parse_study; "
-            f"s = parse_study({study(n)!r}); "
-            "print(json.dumps(measure_function(lambda: retention.analyze(retention.load(s)[0], s))))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main(sizes: tuple[int, ...] = SIZES) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -47,7 +36,7 @@ def main(sizes: tuple[int, ...] = SIZES) -> None:
         for n in sizes:
             path = write_study(tmp / "params", study(n))
             e2e = measure_command(cxlab_run(str(path), "--out", str(tmp / "out"), "--force", "--jobs", "1"))
-            alone = analysis_alone(n)
+            alone = analysis_alone("retention", study(n))
             rows.append({"n": n, "end_to_end_s": round(e2e["seconds"], 2), "end_to_end_peak_mb": round(e2e["peak_mb"]),
                          "analysis_s": round(alone["seconds"], 3), "analysis_peak_mb": round(alone["peak_mb"]),
                          "ok": e2e["rc"] == 0})

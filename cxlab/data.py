@@ -183,6 +183,16 @@ def drop_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSumma
     return frame[keep]
 
 
+def read_source(spec: Any, base_dir: str | Path | None) -> tuple[pd.DataFrame, str]:
+    """The raw table of a study's ``data:`` (its file, or its embedded generator) and its name for messages."""
+    if spec.synthetic is not None:
+        from . import synth
+        return (synth.generate(spec.synthetic, spec.n, spec.seed, **spec.options),
+                f"synthetic {spec.synthetic} (seed {spec.seed})")
+    path = source_of(spec, base_dir)
+    return read_table(path), str(path)
+
+
 def source_of(spec: Any, base_dir: str | Path | None, key: str = "path") -> Path:
     """Absolute path of a data file named in a study (relative to the study file's folder)."""
     rel = getattr(spec, key)

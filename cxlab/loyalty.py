@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from . import data as d
-from . import synth
 from .errors import SeparationWarning, collecting_warnings, warn
 from .params import LoyaltyStudy
 from .stats import chi2_independence, cochran_armitage, logistic_slope, wilson_interval
@@ -34,13 +33,7 @@ def load(study: LoyaltyStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     spec = study.data
     wanted = ["experience", *study.outcomes]
     optional = ["weight"] if study.weight else []
-    if spec.synthetic is not None:
-        raw = synth.generate(spec.synthetic, spec.n, spec.seed, **spec.options)
-        source = f"synthetic {spec.synthetic} (seed {spec.seed})"
-    else:
-        path = d.source_of(spec, base_dir)
-        raw = d.read_table(path)
-        source = str(path)
+    raw, source = d.read_source(spec, base_dir)
     mapping = dict(spec.columns)
     if study.weight:
         mapping.setdefault("weight", study.weight)

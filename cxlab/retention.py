@@ -26,7 +26,6 @@ import pandas as pd
 from scipy import stats as sps
 
 from . import data as d
-from . import synth
 from .errors import (CovariateWarning, DataError, FollowUpWarning, NoEventsWarning, PenalizedFitWarning,
                      collecting_warnings, warn)
 from .stats import log10_chi2_sf
@@ -147,13 +146,7 @@ def load(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.
     dates = study.observation_end is not None
     timing = ["start_date", "end_date"] if dates else ["duration", "event"]
     wanted = ["experience", *timing, *study.covariates]
-    if spec.synthetic is not None:
-        raw = synth.generate(spec.synthetic, spec.n, spec.seed, **spec.options)
-        source = f"synthetic {spec.synthetic} (seed {spec.seed})"
-    else:
-        path = d.source_of(spec, base_dir)
-        raw = d.read_table(path)
-        source = str(path)
+    raw, source = d.read_source(spec, base_dir)
     mapping = dict(spec.columns)
     if study.value_per_period:
         mapping.setdefault("value", study.value_per_period)
