@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, analysis_alone, cxlab_run, measure_command, write_study
+from common import measure_study
 
 SIZES = ((300, 10), (5_000, 30))
 
@@ -30,12 +30,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for n, periods in SIZES:
-            path = write_study(tmp / "params", study(n, periods))
-            e2e = measure_command(cxlab_run(str(path), "--out", str(tmp / "out"), "--force", "--jobs", "1"))
-            alone = analysis_alone("leaders", study(n, periods), preload='import pingouin')
-            rows.append({"companies": n, "periods": periods, "end_to_end_s": round(e2e["seconds"], 2),
-                         "end_to_end_peak_mb": round(e2e["peak_mb"]), "analysis_s": round(alone["seconds"], 2),
-                         "analysis_peak_mb": round(alone["peak_mb"]), "ok": e2e["rc"] == 0})
+            rows.append({"companies": n, "periods": periods,
+                         **measure_study("leaders", study(n, periods), tmp, preload="import pingouin")})
             print(json.dumps(rows[-1]), flush=True)
     big = rows[-1]
     print("5,000 companies x 30 periods, within sector, 10,000 resamples: %.1f s end to end (target < 30 s), "

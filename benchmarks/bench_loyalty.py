@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, analysis_alone, cxlab_run, measure_command, write_study
+from common import measure_study
 
 SIZES = (100, 10_000, 100_000, 1_000_000)
 
@@ -28,12 +28,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for n in SIZES:
-            path = write_study(tmp / "params", study(n))
-            e2e = measure_command(cxlab_run(str(path), "--out", str(tmp / "out"), "--force", "--jobs", "1"))
-            alone = analysis_alone("loyalty", study(n))
-            rows.append({"n": n, "end_to_end_s": round(e2e["seconds"], 2), "end_to_end_peak_mb": round(e2e["peak_mb"]),
-                         "analysis_s": round(alone["seconds"], 3), "analysis_peak_mb": round(alone["peak_mb"]),
-                         "ok": e2e["rc"] == 0})
+            rows.append({"n": n, **measure_study("loyalty", study(n), tmp)})
             print(json.dumps(rows[-1]), flush=True)
     print("fixed overhead (n = 100, end to end): %.2f s (target < 6 s)" % rows[0]["end_to_end_s"])
     big = rows[-1]

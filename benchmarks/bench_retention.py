@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, analysis_alone, cxlab_run, measure_command, write_study  # noqa: E402
+from common import ROOT, measure_study  # noqa: E402
 
 SIZES = (10_000, 100_000, 1_000_000)
 
@@ -34,14 +34,7 @@ def main(sizes: tuple[int, ...] = SIZES) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for n in sizes:
-            path = write_study(tmp / "params", study(n))
-            e2e = measure_command(cxlab_run(str(path), "--out", str(tmp / "out"), "--force", "--jobs", "1"))
-            alone = analysis_alone("retention", study(n))
-            rows.append({"n": n, "end_to_end_s": round(e2e["seconds"], 2), "end_to_end_peak_mb": round(e2e["peak_mb"]),
-                         "analysis_s": round(alone["seconds"], 3), "analysis_peak_mb": round(alone["peak_mb"]),
-                         "ok": e2e["rc"] == 0})
-            if e2e["rc"] != 0:
-                rows[-1]["error"] = e2e["err"]
+            rows.append({"n": n, **measure_study("retention", study(n), tmp)})
             print(json.dumps(rows[-1]), flush=True)
     big = rows[-1]
     print("%d customers: %.1f s end to end (target < 90 s), peak %d MB (target < 3072 MB)"

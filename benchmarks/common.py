@@ -55,3 +55,15 @@ def analysis_alone(module: str, study: dict[str, Any], preload: str = "") -> dic
             "print(json.dumps(measure_function(lambda: m.analyze(first(loaded()), s))))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure_study(module: str, study: dict[str, Any], folder: Path, preload: str = "") -> dict[str, Any]:
+    """One benchmark row: `cxlab run --force` of ``study`` end to end, and its analysis alone."""
+    path = write_study(folder / "params", study)
+    e2e = measure_command(cxlab_run(str(path), "--out", str(folder / "out"), "--force", "--jobs", "1"))
+    alone = analysis_alone(module, study, preload)
+    row = {"end_to_end_s": round(e2e["seconds"], 2), "end_to_end_peak_mb": round(e2e["peak_mb"]),
+           "analysis_s": round(alone["seconds"], 3), "analysis_peak_mb": round(alone["peak_mb"]), "ok": e2e["rc"] == 0}
+    if e2e["rc"] != 0:
+        row["error"] = e2e["err"]
+    return row

@@ -1,7 +1,6 @@
 """The loyalty study's figures (DESIGN 5.1): keys, independent checks, synthetic truth, loading, bad input."""
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,7 @@ from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
 from cxlab import loyalty
-from cxlab.errors import DataError, EmptyTierWarning, StudyFileError
+from cxlab.errors import DataError, StudyFileError
 from cxlab.params import parse_study
 from cxlab.synth.customers import TRUTH, customers
 

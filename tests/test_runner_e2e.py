@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from conftest import PARAMS, check_results_doc, run_cli
 
