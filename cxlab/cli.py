@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from typing import Any, Sequence
 
 from . import __version__
@@ -40,33 +41,44 @@ def _parser() -> argparse.ArgumentParser:
 
 
 class _Progress:
-    """A progress bar on a terminal, one line per finished study otherwise."""
+    """On a terminal, a progress line under the finished studies; otherwise one line per finished study."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
         self.tty = sys.stderr.isatty() and not quiet
-        self.bar: Any = None
+        self.total = self.done = 0
+        self.t0 = time.perf_counter()
+
+    def _bar(self) -> None:
+        width = 30
+        filled = int(width * self.done / self.total) if self.total else width
+        sys.stderr.write(f"\r\x1b[2Kcxlab run [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+                         f"studies, {time.perf_counter() - self.t0:.0f} s")
+        sys.stderr.flush()
 
     def start(self, total: int) -> None:
+        self.total = total
         if self.tty and total:
-            from tqdm import tqdm
-            self.bar = tqdm(total=total, unit="study", desc="cxlab run", file=sys.stderr)
+            self._bar()
 
     def finish(self, row: dict[str, Any]) -> None:
         line = f"{row['study']}: {row['status']} ({row['seconds']:.1f} s)"
         if row.get("error"):
             line += f" - {row['error']}"
+        if row["status"] != "up to date":
+            self.done += 1
         if self.quiet and row["status"] != "failed":
             return
-        if self.bar is not None and row["status"] != "up to date":
-            self.bar.write(line, file=sys.stderr)
-            self.bar.update(1)
-        else:
-            print(line, file=sys.stderr if row["status"] == "failed" else sys.stdout, flush=True)
+        if self.tty and self.total:
+            sys.stderr.write("\r\x1b[2K")
+        print(line, file=sys.stderr if row["status"] == "failed" else sys.stdout, flush=True)
+        if self.tty and self.total:
+            self._bar()
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        if self.tty and self.total:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
 def _run(args: argparse.Namespace) -> int:
