@@ -5,7 +5,7 @@ import pytest
 
 from cxlab.errors import StudyFileError
 from cxlab.params import load_study_file
-from conftest import run_cli
+from conftest import PARAMS, run_cli
 
 BASE = {"study": "ok-study", "notebook": "loyalty", "data": {"synthetic": "customers", "n": 500},
         "outcomes": ["repurchase"]}
@@ -53,3 +53,10 @@ def test_default_params_validate():
     res = run_cli("validate", timeout=60)
     assert res.returncode == 0, res.stderr
     assert "params/loyalty.yaml: ok" in res.stdout
+
+
+def test_examples_validate():
+    examples = sorted(str(p) for p in (PARAMS / "examples").glob("*.yaml"))
+    assert len(examples) == 3
+    res = run_cli("validate", *examples, timeout=60)
+    assert res.returncode == 0, res.stderr
