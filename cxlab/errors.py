@@ -72,6 +72,10 @@ class CovariateWarning(CxlabWarning):
     """A covariate was left out of the adjusted Cox model (constant, or a single level)."""
 
 
+class ModelWarning(CxlabWarning):
+    """A model library (lifelines) cautioned about a fit or an approximation."""
+
+
 class TiedCutoffWarning(CxlabWarning):
     """Leader and laggard cut-offs coincide, so some companies are in both portfolios."""
 

@@ -17,17 +17,18 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
 from . import data as d
-from .errors import (CovariateWarning, DataError, FollowUpWarning, NoEventsWarning, PenalizedFitWarning,
-                     collecting_warnings, warn)
+from .errors import (CovariateWarning, DataError, FollowUpWarning, ModelWarning, NoEventsWarning,
+                     PenalizedFitWarning, collecting_warnings, warn)
 from .stats import log10_chi2_sf
 from .params import RetentionStudy
 from .tiers import assign_tiers, warn_empty_tiers
@@ -41,6 +42,28 @@ DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12}
 RESERVED = ("experience", "tier", "duration", "event", "start_date", "end_date", "value")
 # |coefficient x standard deviation of the covariate| above this is a diverging fit (hazard ratio per SD > e^10)
 DIVERGENCE = 10.0
+
+
+@contextmanager
+def lifelines_caveats() -> Iterator[None]:
+    """Turn lifelines' statistical warnings raised in the block into cxlab caveat sentences.
+
+    lifelines reports statistical trouble (a poor approximation, a fit that
+    struggles) with its own warning classes; here they become
+    :class:`~cxlab.errors.ModelWarning` sentences that the report shows.
+    Other warnings pass through unchanged.
+    """
+    from lifelines.exceptions import ApproximationWarning, ConvergenceWarning, StatisticalWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        if issubclass(w.category, (ApproximationWarning, ConvergenceWarning, StatisticalWarning)):
+            text = " ".join(str(w.message).split())
+            warn(ModelWarning, f"lifelines cautions: {text[:300]}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -273,8 +296,7 @@ def km_curves(frame: pd.DataFrame) -> pd.DataFrame:
     for label, sub in frame.groupby("tier", observed=False):
         if sub.empty:
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with lifelines_caveats():
             km = KaplanMeierFitter().fit(sub["duration"].to_numpy(), sub["event"].to_numpy())
         ci = km.confidence_interval_
         parts.append(pd.DataFrame({"tier": str(label), "time": km.survival_function_.index.to_numpy(float),
@@ -331,8 +353,7 @@ def logrank(duration: np.ndarray, event: np.ndarray, group: np.ndarray) -> dict[
     k = len(pd.unique(group))
     if k < 2 or np.sum(event) == 0:
         return _test_dict(float("nan"), max(k - 1, 0))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with lifelines_caveats():
         res = multivariate_logrank_test(np.asarray(duration, float), group, np.asarray(event, float))
     return _test_dict(float(res.test_statistic), k - 1)
 
@@ -352,8 +373,7 @@ def pairwise_logrank(frame: pd.DataFrame, versus: str) -> pd.DataFrame:
         if sub["event"].sum() + ref["event"].sum() == 0:
             stat = float("nan")
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with lifelines_caveats():
                 stat = float(logrank_test(sub["duration"], ref["duration"], sub["event"], ref["event"]).test_statistic)
         t = _test_dict(stat, 1)
         rows.append({"tier": str(label), "versus": versus, "statistic": t["statistic"], "p": t["p"],
@@ -451,8 +471,7 @@ def ph_test(cph: Any, df: pd.DataFrame) -> pd.DataFrame:
     from lifelines.statistics import proportional_hazard_test
 
     resid = schoenfeld_scaled(cph, df)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with lifelines_caveats():
         res = proportional_hazard_test(cph, df, time_transform="rank", precomputed_residuals=resid)
     return res.summary[["test_statistic", "p"]]
 

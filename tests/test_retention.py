@@ -447,3 +447,19 @@ def test_at_risk_table_and_plots():
     first = result.curves.groupby("tier", observed=True).first()
     assert (first["survival"] == 1).all()
     assert (result.curves["ci_low"] <= result.curves["survival"] + 1e-12).all()
+
+
+def test_lifelines_warnings_become_caveat_sentences():
+    import warnings as w
+
+    from lifelines.exceptions import StatisticalWarning
+
+    from cxlab.errors import collecting_warnings
+
+    with collecting_warnings() as sentences:
+        with R.lifelines_caveats():
+            w.warn("The  fitted\n model may be unstable", StatisticalWarning)
+    assert sentences == ["lifelines cautions: The fitted model may be unstable"]
+    with pytest.warns(UserWarning, match="not statistical"):  # other warnings pass through untouched
+        with R.lifelines_caveats():
+            w.warn("not statistical", UserWarning)
