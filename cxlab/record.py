@@ -93,3 +93,19 @@ def record(results: Mapping[str, Any], *, headline: str, figures: Mapping[str, A
         write_json_atomic(path, payload)
         log.info("recorded results to %s", path)
     return payload
+
+
+SCHEMA = Path(__file__).parent / "schemas" / "results.schema.json"
+
+
+def validate_results(doc: Mapping[str, Any]) -> list[str]:
+    """Problems of a ``results.json`` object against the JSON Schema of DESIGN sections 4 and 5 (empty: valid).
+
+    The schema ships with the package (``cxlab/schemas/results.schema.json``) for
+    anyone consuming results.json files.
+    """
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
+    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+            for e in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))]

@@ -51,6 +51,9 @@ def check_results_doc(path: Path, study: str, notebook: str, status: str = "ok")
     assert {"pandas", "lifelines", "papermill"} <= set(prov["packages"])
     assert "results" in doc
     _no_nan(doc, "results.json")
+    from cxlab.record import validate_results
+    problems = validate_results(doc)
+    assert not problems, f"{path} does not match cxlab/schemas/results.schema.json: {problems[:5]}"
     return doc
 
 

@@ -96,3 +96,20 @@ def test_bad_data_in_a_real_run_names_column_and_row(tmp_path, write_study):
     assert res.returncode == 1
     assert "column 'experience', row 2 (value '9'): is outside the scale [1, 5]" in res.stderr
     assert not (tmp_path / "o" / "s").exists()
+
+
+def test_results_schema_rejects_what_design_forbids():
+    from cxlab.record import validate_results
+
+    good = {"study": "s", "notebook": "loyalty", "status": "failed", "error": "DataError: x",
+            "provenance": {"parameters": {}, "inputs": {"d.csv": "0" * 64}, "packages": {"pandas": "2.3.3"},
+                           "started": "t0", "ended": "t1"}, "results": None}
+    assert validate_results(good) == []
+    assert any("'error' is a required property" in p for p in validate_results({**good, "error": None} | {}) +
+               validate_results({k: v for k, v in good.items() if k != "error"}))
+    assert validate_results({**good, "study": "bad slug"})
+    assert validate_results({**good, "provenance": {**good["provenance"], "inputs": {"d.csv": "abc"}}})
+    ok = {**good, "status": "ok", "results": {"outcomes": {"buy": {"tiers": [], "top_vs_bottom": {}, "chi2": {},
+                                                                      "trend": {}, "logit": {}}}}}
+    problems = validate_results(ok)
+    assert any("results/outcomes/buy/tiers" in p for p in problems)
