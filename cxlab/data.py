@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -109,14 +109,19 @@ def map_columns(frame: pd.DataFrame, mapping: dict[str, str], wanted: Iterable[s
     return out, used
 
 
-def _first_bad(mask: pd.Series) -> int:
-    return int(np.flatnonzero(np.asarray(mask))[0])
+def fail_at(mask: Any, values: pd.Series, message: str, source: str, column: str) -> NoReturn:
+    """Raise :class:`DataError` for the first row where ``mask`` is True, showing ``values`` there.
 
-
-def example_row(frame: pd.DataFrame, mask: pd.Series) -> tuple[int, Any]:
-    """Data row number (1-based) of the first True in ``mask``."""
-    pos = _first_bad(mask)
-    return int(frame.index[pos]) + 1, pos
+    ``values`` keeps the file's 0-based row index, so the message names the
+    1-based data row; dates are shown as YYYY-MM-DD, missing values not at all.
+    """
+    pos = int(np.flatnonzero(np.asarray(mask, dtype=bool))[0])
+    value = values.iloc[pos]
+    if isinstance(value, pd.Timestamp):
+        value = value.date().isoformat()
+    elif pd.isna(value):
+        value = None
+    raise DataError(message, path=source, column=column, row=int(values.index[pos]) + 1, value=value)
 
 
 def as_numeric(frame: pd.DataFrame, column: str, source: str, label: str | None = None) -> pd.Series:
@@ -125,9 +130,7 @@ def as_numeric(frame: pd.DataFrame, column: str, source: str, label: str | None 
     values = pd.to_numeric(raw, errors="coerce")
     bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     if bad.any():
-        pos = _first_bad(bad)
-        raise DataError("is not numeric", path=source, column=label or column,
-                        row=int(frame.index[pos]) + 1, value=raw.iloc[pos])
+        fail_at(bad, raw, "is not numeric", source, label or column)
     return values.astype(float)
 
 
@@ -142,9 +145,7 @@ def as_binary(frame: pd.DataFrame, column: str, source: str, label: str | None =
     out[text.isin(FALSE_WORDS).fillna(False).to_numpy(bool)] = 0.0
     bad = out.isna() & text.notna() & (text != "")
     if bad.any():
-        pos = _first_bad(bad)
-        raise DataError("is not binary (use 0/1, true/false or yes/no)", path=source, column=label or column,
-                        row=int(frame.index[pos]) + 1, value=raw.iloc[pos])
+        fail_at(bad, raw, "is not binary (use 0/1, true/false or yes/no)", source, label or column)
     return out
 
 
@@ -153,9 +154,7 @@ def as_int(frame: pd.DataFrame, column: str, source: str, label: str | None = No
     values = as_numeric(frame, column, source, label)
     bad = values.notna() & (values != np.round(values))
     if bad.any():
-        pos = _first_bad(bad)
-        raise DataError("is not an integer", path=source, column=label or column,
-                        row=int(frame.index[pos]) + 1, value=frame[column].iloc[pos])
+        fail_at(bad, frame[column], "is not an integer", source, label or column)
     return values
 
 
@@ -164,10 +163,7 @@ def check_range(values: pd.Series, low: float, high: float, source: str, column:
     """DataError when a value lies outside [low, high] (inclusive)."""
     bad = values.notna() & ((values < low) | (values > high))
     if bad.any():
-        pos = _first_bad(bad)
-        shown = (raw if raw is not None else values).iloc[pos]
-        raise DataError(f"is outside the scale [{low:g}, {high:g}]", path=source, column=column,
-                        row=int(values.index[pos]) + 1, value=shown)
+        fail_at(bad, raw if raw is not None else values, f"is outside the scale [{low:g}, {high:g}]", source, column)
 
 
 def drop_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSummary) -> pd.DataFrame:

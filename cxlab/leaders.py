@@ -263,9 +263,8 @@ def read_benchmark(raw: pd.DataFrame, mapping: dict[str, str], source: str) -> p
     out = out.dropna()
     dup = out["period"].duplicated()
     if dup.any():
-        pos = int(np.flatnonzero(dup)[0])
-        raise DataError("a benchmark period appears more than once", path=source, column=used["period"],
-                        row=int(out.index[pos]) + 1, value=int(out["period"].iloc[pos]))
+        d.fail_at(dup, out["period"].astype("int64"), "a benchmark period appears more than once", source,
+                  used["period"])
     return out.astype({"period": "int64"}).sort_values("period").reset_index(drop=True)
 
 

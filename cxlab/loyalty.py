@@ -47,9 +47,7 @@ def load(study: LoyaltyStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
         out["weight"] = d.as_numeric(frame, "weight", source, used["weight"])
         neg = out["weight"] < 0
         if neg.any():
-            pos = int(np.flatnonzero(neg)[0])
-            raise d.DataError("weights must be >= 0", path=source, column=used["weight"],
-                              row=int(out.index[pos]) + 1, value=frame["weight"].iloc[pos])
+            d.fail_at(neg, frame["weight"], "weights must be >= 0", source, used["weight"])
     else:
         out["weight"] = 1.0
     lo, hi = study.experience.scale

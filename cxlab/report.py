@@ -20,13 +20,6 @@ def fmt_p(p: float | None) -> str:
     return f"p = {p:.3f}"
 
 
-def pct(x: float | None, digits: int = 0) -> str:
-    """A proportion as a percentage ("86%"); "n/a" when undefined."""
-    if x is None or x != x:
-        return "n/a"
-    return f"{100 * x:.{digits}f}%"
-
-
 def say(markdown: str) -> None:
     """Display markdown in the notebook.
 

@@ -80,9 +80,7 @@ def parse_dates(frame: pd.DataFrame, column: str, source: str, label: str) -> pd
     parsed = pd.to_datetime(text.where(~empty), errors="coerce", format="ISO8601")
     bad = parsed.isna() & ~empty
     if bad.any():
-        pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError("is not a date (write dates as YYYY-MM-DD)", path=source, column=label,
-                        row=int(frame.index[pos]) + 1, value=raw.iloc[pos])
+        d.fail_at(bad, raw, "is not a date (write dates as YYYY-MM-DD)", source, label)
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_localize(None)
     return parsed
@@ -107,27 +105,22 @@ def derive_durations(start: pd.Series, end: pd.Series, observation_end: str | pd
     obs = pd.Timestamp(observation_end)
     start_col, end_col = columns
 
-    def fail(mask: pd.Series, column: str, message: str, values: pd.Series) -> None:
-        pos = int(np.flatnonzero(mask.to_numpy())[0])
-        value = values.iloc[pos]
-        shown = value.date().isoformat() if isinstance(value, pd.Timestamp) else value
-        raise DataError(message, path=source, column=column, row=int(values.index[pos]) + 1, value=shown)
-
     if start.isna().any():
-        fail(start.isna(), start_col, "is missing (every customer needs a start date)", start)
+        d.fail_at(start.isna(), start, "is missing (every customer needs a start date)", source, start_col)
     active = end.isna()
     late = ~active & (end > obs)
     if late.any():
-        fail(late, end_col, f"is after observation_end {obs.date().isoformat()}", end)
+        d.fail_at(late, end, f"is after observation_end {obs.date().isoformat()}", source, end_col)
     early = ~active & (end < start)
     if early.any():
-        fail(early, end_col, "is before the start date", end)
+        d.fail_at(early, end, "is before the start date", source, end_col)
     same = ~active & (end == start)
     if same.any():
-        fail(same, end_col, "is the start date: the tenure is zero (durations must be > 0)", end)
+        d.fail_at(same, end, "is the start date: the tenure is zero (durations must be > 0)", source, end_col)
     unborn = active & (start >= obs)
     if unborn.any():
-        fail(unborn, start_col, f"is on or after observation_end {obs.date().isoformat()}: no follow-up", start)
+        d.fail_at(unborn, start, f"is on or after observation_end {obs.date().isoformat()}: no follow-up", source,
+                  start_col)
     stop = end.where(~active, obs)
     days = (stop - start).dt.total_seconds() / 86400.0
     duration = (days / DAYS_PER_UNIT[time_unit]).astype(float).rename("duration")
@@ -192,26 +185,21 @@ def load(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.
         out["duration"] = d.as_numeric(frame, "duration", source, used["duration"])
         bad = out["duration"].isna() | ~np.isfinite(out["duration"]) | (out["duration"] <= 0)
         if bad.any():
-            pos = int(np.flatnonzero(bad.to_numpy())[0])
-            value = out["duration"].iloc[pos]
+            value = out["duration"][bad].iloc[0]
             what = "is missing" if pd.isna(value) else ("is not finite" if not np.isfinite(value) else
                                                          "is zero" if value == 0 else "is negative")
-            raise DataError(f"{what} (durations must be numbers > 0)", path=source, column=used["duration"],
-                            row=int(frame.index[pos]) + 1, value=frame["duration"].iloc[pos])
+            d.fail_at(bad, frame["duration"], f"{what} (durations must be numbers > 0)", source, used["duration"])
         out["event"] = d.as_binary(frame, "event", source, used["event"])
         if out["event"].isna().any():
-            pos = int(np.flatnonzero(out["event"].isna().to_numpy())[0])
-            raise DataError("is missing (event must be 1 churned or 0 still a customer)", path=source,
-                            column=used["event"], row=int(frame.index[pos]) + 1)
+            d.fail_at(out["event"].isna(), frame["event"], "is missing (event must be 1 churned or 0 still a customer)",
+                      source, used["event"])
     for name in study.covariates:
         out[name] = _covariate(frame, name, source, used[name])
     if study.value_per_period:
         out["value"] = d.as_numeric(frame, "value", source, used["value"])
         neg = out["value"] < 0
         if neg.any():
-            pos = int(np.flatnonzero(neg.to_numpy())[0])
-            raise DataError("values per period must be >= 0", path=source, column=used["value"],
-                            row=int(frame.index[pos]) + 1, value=frame["value"].iloc[pos])
+            d.fail_at(neg, frame["value"], "values per period must be >= 0", source, used["value"])
     lo, hi = study.experience.scale
     d.check_range(out["experience"], lo, hi, source, used["experience"], raw=frame["experience"])
     out = d.drop_missing(out, ["experience", *study.covariates], summary)

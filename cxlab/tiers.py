@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .data import check_range
-from .errors import DataError, EmptyTierWarning, warn
+from .data import check_range, fail_at
+from .errors import EmptyTierWarning, warn
 from .params import ExperienceSpec
 
 TOL = 1e-9
@@ -38,10 +38,8 @@ def assign_tiers(experience: pd.Series, spec: ExperienceSpec, source: str,
             codes[(x >= a - TOL) & (x <= b + TOL)] = i
         bad = (codes < 0) & ~np.isnan(x)
         if bad.any():
-            pos = int(np.flatnonzero(bad)[0])
             ranges = ", ".join(f"{k} [{a:g}, {b:g}]" for k, (a, b) in spec.tiers.items())
-            raise DataError(f"falls in no tier ({ranges}); widen the tiers to cover it", path=source,
-                            column=column, row=int(experience.index[pos]) + 1, value=x[pos])
+            fail_at(bad, experience, f"falls in no tier ({ranges}); widen the tiers to cover it", source, column)
     codes = np.where(np.isnan(experience.to_numpy()), -1, codes)
     return pd.Series(pd.Categorical.from_codes(codes, categories=labels, ordered=True),
                      index=experience.index, name="tier")
