@@ -5,6 +5,7 @@ notebook with code. Both open with a provenance box.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any, Mapping
@@ -27,6 +28,19 @@ def provenance_box(provenance: Mapping[str, Any]) -> str:
             "</details>")
 
 
+@functools.lru_cache(maxsize=2)
+def _exporter(code: bool) -> Any:
+    """One HTML exporter per rendering kind and process (loading the templates is the slow part)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="cxlab", extra_template_basedirs=[str(TEMPLATES)])
+    exporter.exclude_input = not code
+    exporter.exclude_input_prompt = not code
+    exporter.exclude_output_prompt = True
+    exporter.log.setLevel(logging.ERROR)  # nbconvert's alt-text lint would print per figure
+    return exporter
+
+
 def render_html(notebook: Any, *, code: bool, provenance: Mapping[str, Any] | None = None) -> str:
     """Render an executed notebook node to one self-contained HTML page.
 
@@ -38,13 +52,7 @@ def render_html(notebook: Any, *, code: bool, provenance: Mapping[str, Any] | No
     provenance : mapping, optional
         Shown in a box at the top of the page.
     """
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(template_name="cxlab", extra_template_basedirs=[str(TEMPLATES)])
-    exporter.exclude_input = not code
-    exporter.exclude_input_prompt = not code
-    exporter.exclude_output_prompt = True
-    exporter.log.setLevel(logging.ERROR)  # nbconvert's alt-text lint would print per figure
+    exporter = _exporter(code)
     resources = {"cxlab_provenance": provenance_box(provenance) if provenance else ""}
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
     return body
