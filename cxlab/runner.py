@@ -153,13 +153,14 @@ def plan(study_files: Iterable[str | Path], notebooks_dir: str | Path | None = N
         for spec in specs:
             for rel in spec.files():
                 inputs[rel] = sha256_file(path.parent / rel)
+        parameters = study_dict(study)
         h = hashlib.sha256()
         for part in (sha256_file(nb_path), sha256_file(path), json.dumps(inputs, sort_keys=True), __version__,
-                     json.dumps(study_dict(study), sort_keys=True)):
+                     json.dumps(parameters, sort_keys=True)):
             h.update(part.encode())
         jobs.append(Job(study=study.study, title=study.title or study.study, notebook=study.notebook,
                         notebook_path=str(nb_path.resolve()), study_file=str(path),
-                        study_dir=str(path.parent.resolve()), parameters=study_dict(study), inputs=inputs,
+                        study_dir=str(path.parent.resolve()), parameters=parameters, inputs=inputs,
                         fingerprint=h.hexdigest(), timeout=timeout, packages=versions))
     return jobs
 
