@@ -44,15 +44,15 @@ def cxlab_run(*args: str) -> list[str]:
 
 
 def analysis_alone(module: str, study: dict[str, Any], preload: str = "") -> dict[str, Any]:
-    """Time and peak memory of ``cxlab.<module>``'s load + analyze, in a fresh process (so the peak is its own).
+    """Time and peak memory of study ``module``'s load + analysis, in a fresh process (so the peak is its own).
 
     ``preload`` is code run before the clock starts (e.g. an import the analysis makes lazily).
     """
     code = (f"import json, sys; sys.path.insert(0, 'benchmarks'); from common import measure_function; "
-            f"from cxlab import {module} as m; from cxlab.params import parse_study; {preload or 'pass'}; "
-            f"s = parse_study({study!r}); loaded = lambda: m.load(s); "
+            f"from cxlab.studies.{module} import analysis, load; from cxlab.params import parse_study; "
+            f"{preload or 'pass'}; s = parse_study({study!r}); loaded = lambda: load.read(s); "
             "first = lambda x: x[0] if isinstance(x, tuple) else x; "
-            "print(json.dumps(measure_function(lambda: m.analyze(first(loaded()), s))))")
+            "print(json.dumps(measure_function(lambda: analysis.analyze(first(loaded()), s))))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -1,7 +1,10 @@
 """cxlab: a Jupyter-based research workbench for customer experience.
 
 The package is imported lazily: ``import cxlab`` is cheap, and each module
-(``cxlab.loyalty``, ``cxlab.retention``, ``cxlab.leaders``, ...) loads on first use.
+loads on first use. A study's parts live under ``cxlab.studies.<name>``
+(``spec``, ``load``, ``analysis``, ``narrative``, ``figures``); the studies are
+listed in :mod:`cxlab.registry`; shared estimators are in :mod:`cxlab.stats`
+and the batch engine in :mod:`cxlab.batch`.
 """
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_MODULES = {"data", "errors", "leaders", "loyalty", "params", "plots", "record", "report", "retention",
-            "runner", "stats", "synth", "tiers"}
+_MODULES = {"batch", "data", "errors", "params", "record", "registry", "report", "stats", "studies", "synth",
+            "tiers"}
 _FUNCTIONS = {
     "parse_study": "params", "load_study_file": "params",
     "CxlabError": "errors", "DataError": "errors", "StudyFileError": "errors",

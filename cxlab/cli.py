@@ -82,7 +82,8 @@ class _Progress:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .runner import discover, run
+    from .batch.plan import discover
+    from .batch.run import run
     progress = _Progress(args.quiet)
     try:
         files = discover(args.studies, args.params)
@@ -101,7 +102,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .runner import discover, plan
+    from .batch.plan import discover, plan
     try:
         jobs = plan(discover(args.studies, args.params))
     except CxlabError as exc:

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import StudyFileError
 
-NOTEBOOKS = ("loyalty", "retention", "leaders")
 SLUG_PATTERN = r"^[A-Za-z0-9_-]+$"
-SYNTHETIC = ("customers", "lifecycles", "panel")
 DATA_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
@@ -31,11 +36,19 @@ class DataSpec(_Model):
     path: Optional[str] = None
     scores: Optional[str] = None          # leaders, layout wide: one row per company, a column per period
     values: Optional[str] = None          # leaders, layout wide: same shape, the value level
-    synthetic: Optional[Literal["customers", "lifecycles", "panel"]] = None
+    synthetic: Optional[str] = None
     n: Optional[int] = Field(default=None, ge=1)
     seed: int = 0
     options: dict[str, Any] = Field(default_factory=dict)
     columns: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("synthetic")
+    @classmethod
+    def _known_generator(cls, v: Optional[str]) -> Optional[str]:
+        from .registry import synthetic_generators
+        if v is not None and v not in synthetic_generators():
+            raise ValueError(f"unknown generator {v!r} (one of {', '.join(synthetic_generators())})")
+        return v
 
     @model_validator(mode="after")
     def _one_source(self) -> "DataSpec":
@@ -82,106 +95,23 @@ class ExperienceSpec(_Model):
         return self
 
 
-class _StudyBase(_Model):
+class StudyBase(_Model):
+    """The keys every study file has (DESIGN section 3); each study's ``spec`` extends it."""
+
     study: str = Field(pattern=SLUG_PATTERN)
     notebook: str
     title: str = ""
     description: str = ""
     data: DataSpec
 
-
-class LoyaltyStudy(_StudyBase):
-    """``notebook: loyalty`` (DESIGN 5.1)."""
-
-    notebook: Literal["loyalty"]
-    experience: ExperienceSpec = Field(default_factory=ExperienceSpec)
-    outcomes: list[str] = Field(min_length=1)
-    weight: Optional[str] = None
-
-    @field_validator("outcomes")
-    @classmethod
-    def _unique(cls, v: list[str]) -> list[str]:
-        if len(set(v)) != len(v):
-            raise ValueError("outcomes are listed more than once")
-        return v
-
-
-class RetentionStudy(_StudyBase):
-    """``notebook: retention`` (DESIGN 5.2)."""
-
-    notebook: Literal["retention"]
-    experience: ExperienceSpec = Field(default_factory=ExperienceSpec)
-    time_unit: Literal["days", "weeks", "months"] = "months"
-    observation_end: Optional[str] = None
-    horizons: list[float] = Field(default_factory=lambda: [12.0, 24.0])
-    rmst_tau: Optional[float] = Field(default=None, gt=0)
-    covariates: list[str] = Field(default_factory=list)
-    value_per_period: Optional[str] = None
-
-    @field_validator("horizons")
-    @classmethod
-    def _positive(cls, v: list[float]) -> list[float]:
-        if not v or any(h <= 0 for h in v):
-            raise ValueError("horizons must be a non-empty list of positive times")
-        return v
-
-    @field_validator("observation_end", mode="before")
-    @classmethod
-    def _iso_date(cls, v: Any) -> Any:
-        import datetime
-        if isinstance(v, datetime.date):  # YAML reads an unquoted 2025-12-31 as a date
-            return v.isoformat()
-        if v is not None:
-            try:
-                datetime.date.fromisoformat(str(v))
-            except ValueError:
-                raise ValueError(f"{v!r} is not a date (write YYYY-MM-DD)") from None
-        return v
-
-    @field_validator("covariates")
-    @classmethod
-    def _covariates(cls, v: list[str]) -> list[str]:
-        if len(set(v)) != len(v):
-            raise ValueError("covariates are listed more than once")
-        reserved = {"experience", "tier", "duration", "event", "start_date", "end_date", "value"}
-        clash = [c for c in v if c in reserved]
-        if clash:
-            raise ValueError(f"{clash[0]!r} is a name the study uses itself; map the covariate under another name")
-        return v
+    def data_specs(self) -> list[tuple[str, DataSpec]]:
+        """Every data source of the study with its key (``data``; a study may add more, e.g. ``benchmark``)."""
+        return [("data", self.data)]
 
 
 class BootstrapSpec(_Model):
     resamples: int = Field(default=10000, ge=100)
     seed: int = 0
-
-
-class LeadersStudy(_StudyBase):
-    """``notebook: leaders`` (DESIGN 5.3)."""
-
-    notebook: Literal["leaders"]
-    layout: Literal["long", "wide"] = "long"
-    aggregate: Optional[Literal["mean"]] = None
-    benchmark: Optional[DataSpec] = None
-    leader_quantile: float = Field(default=0.75, gt=0, lt=1)
-    laggard_quantile: float = Field(default=0.25, gt=0, lt=1)
-    within: Optional[Literal["sector"]] = None
-    bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)
-
-    @model_validator(mode="after")
-    def _check(self) -> "LeadersStudy":
-        if self.laggard_quantile >= self.leader_quantile:
-            raise ValueError("laggard_quantile must be below leader_quantile")
-        wide = self.data.scores is not None
-        if self.data.synthetic is not None and self.layout == "wide":
-            raise ValueError("layout 'wide' needs data.scores and data.values files; synthetic panels are long")
-        if self.data.synthetic is None and wide != (self.layout == "wide"):
-            raise ValueError("layout 'wide' takes data.scores and data.values; layout 'long' takes data.path")
-        return self
-
-
-Study = Union[LoyaltyStudy, RetentionStudy, LeadersStudy]
-MODELS: dict[str, type[_StudyBase]] = {
-    "loyalty": LoyaltyStudy, "retention": RetentionStudy, "leaders": LeadersStudy}
 
 
 def _describe(err: dict[str, Any]) -> str:
@@ -197,7 +127,7 @@ def _describe(err: dict[str, Any]) -> str:
 
 
 def parse_study(raw: Any, source: str = "<study>", base_dir: str | Path | None = None,
-                check_files: bool = True) -> Study:
+                check_files: bool = True) -> StudyBase:
     """Validate a study mapping and return its model.
 
     Parameters
@@ -216,23 +146,22 @@ def parse_study(raw: Any, source: str = "<study>", base_dir: str | Path | None =
     StudyFileError
         One line naming ``source`` and the offending key.
     """
+    from .registry import STUDIES
     if not isinstance(raw, dict):
         raise StudyFileError(f"{source}: a study file must be a mapping of keys, got {type(raw).__name__}")
     notebook = raw.get("notebook")
+    names = ", ".join(STUDIES)
     if notebook is None:
-        raise StudyFileError(f"{source}: key 'notebook': required key is missing (one of {', '.join(NOTEBOOKS)})")
-    if notebook not in MODELS:
-        raise StudyFileError(f"{source}: key 'notebook': unknown notebook {notebook!r} (one of {', '.join(NOTEBOOKS)})")
+        raise StudyFileError(f"{source}: key 'notebook': required key is missing (one of {names})")
+    if not isinstance(notebook, str) or notebook not in STUDIES:
+        raise StudyFileError(f"{source}: key 'notebook': unknown notebook {notebook!r} (one of {names})")
     try:
-        model = MODELS[notebook].model_validate(raw)
+        model = STUDIES[notebook].model().model_validate(raw)
     except ValidationError as exc:
         raise StudyFileError(f"{source}: {_describe(exc.errors()[0])}") from None
     if check_files:
         base = Path(base_dir) if base_dir is not None else Path(".")
-        specs = [("data", model.data)]
-        if isinstance(model, LeadersStudy) and model.benchmark is not None:
-            specs.append(("benchmark", model.benchmark))
-        for prefix, spec in specs:
+        for prefix, spec in model.data_specs():
             for key in ("path", "scores", "values"):
                 rel = getattr(spec, key)
                 if rel is None:
@@ -246,7 +175,7 @@ def parse_study(raw: Any, source: str = "<study>", base_dir: str | Path | None =
     return model
 
 
-def load_study_file(path: str | Path) -> Study:
+def load_study_file(path: str | Path) -> StudyBase:
     """Read and validate one study YAML file (see :func:`parse_study`)."""
     path = Path(path)
     if not path.is_file():
@@ -260,6 +189,6 @@ def load_study_file(path: str | Path) -> Study:
     return parse_study(raw, source=str(path), base_dir=path.parent)
 
 
-def study_dict(study: Study) -> dict[str, Any]:
+def study_dict(study: StudyBase) -> dict[str, Any]:
     """The study as plain JSON-able data (what papermill injects)."""
     return study.model_dump(mode="json", exclude_none=False)

@@ -64,6 +64,14 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
         raise
 
 
+def read_results(path: str | Path) -> dict[str, Any] | None:
+    """A published ``results.json`` as a dict, or None when it is missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def record(results: Mapping[str, Any], *, headline: str, figures: Mapping[str, Any] | None = None,
            warnings: list[str] | None = None, path: str | Path | None = None) -> dict[str, Any]:
     """Record a study's figures.

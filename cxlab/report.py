@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from typing import Any, Iterable
 
-from .params import Study
+from .params import StudyBase
 
 
 def fmt_p(p: float | None) -> str:
@@ -38,7 +38,7 @@ def caveats(sentences: Iterable[str], none: str = "every model converged and eve
     return "**Caveats.**\n\n" + "\n".join(f"- {s}" for s in sentences)
 
 
-def data_source(study: Study) -> str:
+def data_source(study: StudyBase) -> str:
     """One sentence saying where the data come from, with the generator's truth for embedded data."""
     from . import synth
     spec = study.data

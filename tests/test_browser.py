@@ -9,7 +9,6 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from conftest import PARAMS, ROOT, run_cli
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

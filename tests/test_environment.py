@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import re
+
 import tomllib
-
 import yaml
-
 from conftest import ROOT
 
 

@@ -2,6 +2,7 @@
 long versus wide layouts, the bootstrap, the synthetic truth, and bad inputs."""
 from __future__ import annotations
 
+import importlib
 import math
 import statistics
 import warnings
@@ -11,11 +12,13 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from cxlab import leaders
 from cxlab.errors import DataError, FewCompaniesWarning
 from cxlab.params import parse_study
 from cxlab.record import to_json
-import importlib
+from cxlab.stats import groups
+from cxlab.studies.leaders import analysis as L_analysis
+from cxlab.studies.leaders import load as L_load
+from cxlab.studies.leaders import narrative as L_narrative
 
 synth_panel = importlib.import_module("cxlab.synth.panel")
 
@@ -69,7 +72,7 @@ def make_study(tmp_path, **over):
 def run(study, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FewCompaniesWarning)
-        return leaders.analyze(leaders.load(study, tmp_path), study)
+        return L_analysis.analyze(L_load.read(study, tmp_path), study)
 
 
 # ------------------------------------------------------------------------------ independent reference
@@ -143,7 +146,7 @@ def check_against_reference(result, lq, gq, within, bench=None):
             assert result.results["summary"][key] == pytest.approx(value, rel=1e-12), key
     ex = result.results["excluded"]
     assert {k: v for k, v in ex.items() if v} == reasons
-    lo, hi = leaders.bootstrap_diff(np.array(x), np.array(y), 2000, 7)
+    lo, hi = groups.bootstrap_diff(np.array(x), np.array(y), 2000, 7)
     assert (result.results["summary"]["diff_ci_low"], result.results["summary"]["diff_ci_high"]) == (lo, hi)
     return table, reasons
 
@@ -183,7 +186,7 @@ def test_sensitivity_pairs_match_single_runs(tmp_path):
         _, summary, _, _, _ = reference(ROWS, row["leader_quantile"], row["laggard_quantile"], None)
         for key in ("leader_mean", "laggard_mean", "leader_cumulative", "welch_t", "hedges_g"):
             assert row[key] == pytest.approx(summary[key]), key
-        assert set(leaders.SUMMARY_KEYS) <= set(row)
+        assert set(L_analysis.SUMMARY_KEYS) <= set(row)
     assert sens[2] == {k: v for k, v in sens[2].items()} and sens[2]["welch_t"] == result.results["summary"]["welch_t"]
 
 
@@ -203,9 +206,9 @@ def test_result_keys_are_design(tmp_path):
     res = run(make_study(tmp_path), tmp_path).results
     for row in res["periods"]:
         assert set(row) == {"period", "n_leaders", "n_laggards", "leader_mean", "laggard_mean"}
-    assert set(res["summary"]) == set(leaders.SUMMARY_KEYS)
+    assert set(res["summary"]) == set(L_analysis.SUMMARY_KEYS)
     assert res["summary"]["benchmark_cumulative"] is None
-    assert set(res["excluded"]) == set(leaders.REASONS)
+    assert set(res["excluded"]) == set(L_analysis.REASONS)
 
 
 # ------------------------------------------------------------------------------ bootstrap
@@ -213,15 +216,15 @@ def test_result_keys_are_design(tmp_path):
 def test_bootstrap_matches_direct_draws_and_is_reproducible():
     rng = np.random.default_rng(3)
     x, y = rng.normal(0.05, 0.1, 60), rng.normal(0, 0.1, 45)
-    lo, hi = leaders.bootstrap_diff(x, y, 500, seed=11)
+    lo, hi = groups.bootstrap_diff(x, y, 500, seed=11)
     sx, sy = np.random.SeedSequence(11).spawn(2)
     bx = x[np.random.default_rng(sx).integers(0, 60, size=(500, 60), dtype=np.int32)].mean(axis=1)
     by = y[np.random.default_rng(sy).integers(0, 45, size=(500, 45), dtype=np.int32)].mean(axis=1)
     assert (lo, hi) == tuple(np.percentile(bx - by, [2.5, 97.5]))
-    assert leaders.bootstrap_diff(x, y, 500, seed=11) == (lo, hi)
-    assert leaders.bootstrap_diff(x, y, 500, seed=12) != (lo, hi)
+    assert groups.bootstrap_diff(x, y, 500, seed=11) == (lo, hi)
+    assert groups.bootstrap_diff(x, y, 500, seed=12) != (lo, hi)
     # chunked draws give the same numbers as one draw
-    chunked = leaders._boot_means(x, np.random.default_rng(sx), 500, chunk_elems=7 * 60)
+    chunked = groups._boot_means(x, np.random.default_rng(sx), 500, chunk_elems=7 * 60)
     assert np.array_equal(chunked, bx)
 
 
@@ -230,7 +233,7 @@ def test_bootstrap_covers_a_known_difference():
     for seed in range(40):
         rng = np.random.default_rng(100 + seed)
         x, y = rng.normal(0.05, 0.2, 300), rng.exponential(0.2, 250) - 0.2  # true difference 0.05
-        lo, hi = leaders.bootstrap_diff(x, y, 1000, seed=seed)
+        lo, hi = groups.bootstrap_diff(x, y, 1000, seed=seed)
         covered += lo <= 0.05 <= hi
     assert 34 <= covered <= 40
 
@@ -238,13 +241,13 @@ def test_bootstrap_covers_a_known_difference():
 def test_welch_and_hedges_against_scipy():
     rng = np.random.default_rng(5)
     x, y = rng.normal(1, 2, 40), rng.normal(0, 1, 70)
-    t, p = leaders.welch_test(x, y)
+    t, p = groups.welch_test(x, y)
     ref = sps.ttest_ind(x, y, equal_var=False)
     assert (t, p) == pytest.approx((ref.statistic, ref.pvalue), rel=1e-12)
     nx, ny = len(x), len(y)
     sp = np.sqrt(((nx - 1) * x.var(ddof=1) + (ny - 1) * y.var(ddof=1)) / (nx + ny - 2))
-    assert leaders.hedges_g(x, y) == pytest.approx((x.mean() - y.mean()) / sp * (1 - 3 / (4 * (nx + ny) - 9)))
-    assert leaders.welch_test(x[:1], y) == (None, None) and leaders.hedges_g(x, y[:1]) is None
+    assert groups.hedges_g(x, y) == pytest.approx((x.mean() - y.mean()) / sp * (1 - 3 / (4 * (nx + ny) - 9)))
+    assert groups.welch_test(x[:1], y) == (None, None) and groups.hedges_g(x, y[:1]) is None
 
 
 # ------------------------------------------------------------------------------ synthetic truth
@@ -261,7 +264,7 @@ def test_recovers_leader_premium_within_interval():
     seeds = range(20)
     for seed in seeds:
         study = synthetic_study(seed)
-        result = leaders.analyze(leaders.load(study), study, sensitivity_pairs=synth_panel.QUANTILE_PAIRS)
+        result = L_analysis.analyze(L_load.read(study), study, sensitivity_pairs=synth_panel.QUANTILE_PAIRS)
         s = result.results["summary"]
         covered += s["diff_ci_low"] <= synth_panel.TRUTH["premium"]["0.75/0.25"] <= s["diff_ci_high"]
         for row in result.results["sensitivity"]:
@@ -298,7 +301,7 @@ def test_duplicates_are_an_error_naming_them(tmp_path):
     f = pd.concat([long_frame(), long_frame().iloc[[0, 5]]], ignore_index=True)
     write_long(tmp_path, f)
     with pytest.raises(DataError) as err:
-        leaders.load(make_study(tmp_path), tmp_path)
+        L_load.read(make_study(tmp_path), tmp_path)
     msg = str(err.value)
     assert "panel.csv" in msg and "'company'" in msg and "2 (company, period) keys" in msg
     assert "company 'A1', period 1 (data rows 1, 46)" in msg and "aggregate: mean" in msg
@@ -307,7 +310,7 @@ def test_duplicates_are_an_error_naming_them(tmp_path):
 def test_aggregate_mean_merges_duplicates(tmp_path):
     extra = long_frame().iloc[[0]].assign(cx_score=3.0, value=120.0)
     write_long(tmp_path, pd.concat([long_frame(), extra], ignore_index=True))
-    p = leaders.load(make_study(tmp_path, aggregate="mean"), tmp_path)
+    p = L_load.read(make_study(tmp_path, aggregate="mean"), tmp_path)
     assert p.summary.merged == 1 and "1 duplicate" in p.summary.describe()
     row = p.frame.query("company == 'A1' and period == 1").iloc[0]
     assert (row["cx_score"], row["value"]) == (2.0, 110.0)
@@ -323,14 +326,14 @@ def test_bad_cells(tmp_path, column, value, needle):
     f.loc[2, column] = value
     write_long(tmp_path, f)
     with pytest.raises(DataError, match="panel.csv") as err:
-        leaders.load(make_study(tmp_path), tmp_path)
+        L_load.read(make_study(tmp_path), tmp_path)
     assert needle in str(err.value)
 
 
 def test_mapped_column_missing(tmp_path):
     write_long(tmp_path)
     with pytest.raises(DataError) as err:
-        leaders.load(make_study(tmp_path, data={"path": "panel.csv", "columns": {"cx_score": "CX Index"}}), tmp_path)
+        L_load.read(make_study(tmp_path, data={"path": "panel.csv", "columns": {"cx_score": "CX Index"}}), tmp_path)
     assert "column 'CX Index'" in str(err.value) and "missing" in str(err.value)
 
 
@@ -340,7 +343,7 @@ def test_wide_period_columns_must_parse(tmp_path):
     scores.to_csv(tmp_path / "scores.csv", index=False)
     study = make_study(tmp_path, layout="wide", data={"scores": "scores.csv", "values": "values.csv"})
     with pytest.raises(DataError) as err:
-        leaders.load(study, tmp_path)
+        L_load.read(study, tmp_path)
     assert "scores.csv, column 'FY2': column name is not an integer period" in str(err.value)
 
 
@@ -350,19 +353,19 @@ def test_wide_duplicate_company(tmp_path):
     pd.concat([values, values.iloc[[2]]]).to_csv(tmp_path / "values.csv", index=False)
     study = make_study(tmp_path, layout="wide", data={"scores": "scores.csv", "values": "values.csv"})
     with pytest.raises(DataError, match=r"values.csv, column 'company', row 3: 1 company keys .*A3"):
-        leaders.load(study, tmp_path)
+        L_load.read(study, tmp_path)
 
 
 def test_too_few_companies_everywhere_is_a_clear_error(tmp_path):
     write_long(tmp_path, long_frame().query("company in ['A1', 'A2', 'B1']"))
     study = make_study(tmp_path)
-    panel = leaders.load(study, tmp_path)
+    panel = L_load.read(study, tmp_path)
     with pytest.raises(DataError, match="fewer than 4 eligible companies in every period"):
-        leaders.analyze(panel, study)
+        L_analysis.analyze(panel, study)
     write_long(tmp_path, long_frame().query("sector == 'B' or company in ['A1', 'A2', 'A5']"))
     study = make_study(tmp_path, within="sector")
     with pytest.raises(DataError, match="every sector-period"):
-        leaders.analyze(leaders.load(study, tmp_path), study)
+        L_analysis.analyze(L_load.read(study, tmp_path), study)
 
 
 def test_few_companies_warnings(tmp_path):
@@ -370,7 +373,7 @@ def test_few_companies_warnings(tmp_path):
     study = make_study(tmp_path, within="sector")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = leaders.analyze(leaders.load(study, tmp_path), study)
+        result = L_analysis.analyze(L_load.read(study, tmp_path), study)
     assert any(issubclass(w.category, FewCompaniesWarning) for w in caught) or result.warnings
     text = " ".join(result.warnings)
     assert "3 sector-periods have fewer than 4 eligible companies (e.g. B in 1 with 3)" in text
@@ -381,7 +384,7 @@ def test_benchmark_gap_gives_null_and_a_warning(tmp_path):
     write_long(tmp_path)
     pd.DataFrame({"period": [1, 2, 4], "value": [100, 101, 103]}).to_csv(tmp_path / "bench.csv", index=False)
     study = make_study(tmp_path, benchmark={"path": "bench.csv"})
-    result = leaders.analyze(leaders.load(study, tmp_path), study)
+    result = L_analysis.analyze(L_load.read(study, tmp_path), study)
     assert result.results["summary"]["benchmark_cumulative"] is None
     assert any("benchmark has no growth for periods 2, 3" in w for w in result.warnings)
 
@@ -391,12 +394,12 @@ def test_wide_sector_in_either_table_and_mapped_sector_missing(tmp_path):
     write_wide(tmp_path)
     study = make_study(tmp_path, layout="wide", within="sector",
                        data={"scores": "scores.csv", "values": "values.csv", "columns": {"sector": "sector"}})
-    assert leaders.load(study, tmp_path).summary.sectors == 2
+    assert L_load.read(study, tmp_path).summary.sectors == 2
     pd.read_csv(tmp_path / "scores.csv").drop(columns="sector").to_csv(tmp_path / "scores.csv", index=False)
     bad = make_study(tmp_path, layout="wide", data={"scores": "scores.csv", "values": "values.csv",
                                                     "columns": {"sector": "Industry"}})
     with pytest.raises(DataError, match="scores.csv, column 'Industry': column is missing"):
-        leaders.load(bad, tmp_path)
+        L_load.read(bad, tmp_path)
 
 
 def test_tied_cut_offs_and_shrinking_laggards(tmp_path):
@@ -415,4 +418,4 @@ def test_tied_cut_offs_and_shrinking_laggards(tmp_path):
     assert s["cumulative_ratio"] is None
     text = " ".join(result.warnings)
     assert "5 company-periods are both leaders and laggards" in text and "ratio of cumulative growths is not defined" in text
-    assert "cannot" not in leaders.headline(result) and "against" in leaders.headline(result)
+    assert "cannot" not in L_narrative.headline(result) and "against" in L_narrative.headline(result)

@@ -6,11 +6,13 @@ import json
 
 import pandas as pd
 import pytest
-
 from conftest import PARAMS, check_results_doc, run_cli
-from cxlab import leaders
+
+from cxlab import synth
 from cxlab.params import load_study_file
 from cxlab.record import to_json
+from cxlab.studies.leaders import analysis as L_analysis
+from cxlab.studies.leaders import load as L_load
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +29,7 @@ def test_default_leaders_study_end_to_end(tmp_path):
     assert set(results) >= {"periods", "summary", "sensitivity", "excluded"}
     # the notebook's figures are the package's figures on the same study
     study = load_study_file(PARAMS / "leaders.yaml")
-    direct = to_json(leaders.analyze(leaders.load(study, PARAMS), study).results)
+    direct = to_json(L_analysis.analyze(L_load.read(study, PARAMS), study).results)
     assert results["summary"] == direct["summary"]
     assert results["periods"] == direct["periods"]
     assert results["sensitivity"] == direct["sensitivity"]
@@ -38,7 +40,7 @@ def test_default_leaders_study_end_to_end(tmp_path):
 
 
 def _wide_files(folder, bad: bool = False):
-    frame = leaders.synth.generate("panel", 40, 3, periods=5)
+    frame = synth.generate("panel", 40, 3, periods=5)
     scores = frame.pivot(index="company", columns="period", values="cx_score")
     scores.insert(0, "Industry", frame.groupby("company")["sector"].first())
     values = frame.pivot(index="company", columns="period", values="value")
@@ -46,7 +48,7 @@ def _wide_files(folder, bad: bool = False):
         values = values.rename(columns={2013: "FY2013"})
     scores.rename_axis("Company").reset_index().to_csv(folder / "scores.csv", index=False)
     values.rename_axis("Company").reset_index().to_csv(folder / "values.csv", index=False)
-    bench = leaders.synth.generate("panel", None, 3, periods=5, part="benchmark")
+    bench = synth.generate("panel", None, 3, periods=5, part="benchmark")
     bench.rename(columns={"period": "Year", "value": "Index"}).to_csv(folder / "index.csv", index=False)
 
 

@@ -1,7 +1,6 @@
 """The loyalty study's figures (DESIGN 5.1): keys, independent checks, synthetic truth, loading, bad input."""
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,9 +8,11 @@ import statsmodels.api as sm
 from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
-from cxlab import loyalty
 from cxlab.errors import DataError, StudyFileError
 from cxlab.params import parse_study
+from cxlab.studies.loyalty import analysis as Y_analysis
+from cxlab.studies.loyalty import load as Y_load
+from cxlab.studies.loyalty import narrative as Y_narrative
 from cxlab.synth.customers import TRUTH, customers
 
 OUTCOMES = ["repurchase", "recommend", "retain", "refer"]
@@ -25,8 +26,8 @@ def make_study(tmp_path=None, **over):
 
 
 def analyse(study, base_dir=None):
-    frame, summary = loyalty.load(study, base_dir)
-    return loyalty.analyze(frame, study), summary
+    frame, summary = Y_load.read(study, base_dir)
+    return Y_analysis.analyze(frame, study), summary
 
 
 def test_result_keys_are_exactly_design():
@@ -103,7 +104,7 @@ def test_csv_mapping_words_and_dropped_rows(tmp_path):
     study = make_study(tmp_path, data={"path": "d.csv", "columns": {"experience": "Satisfaction Score",
                                                                     "repurchase": "Bought Again"}},
                        outcomes=["repurchase"])
-    frame, summary = loyalty.load(study, tmp_path)
+    frame, summary = Y_load.read(study, tmp_path)
     assert summary.rows_read == 7 and summary.rows_used == 5
     assert summary.dropped == {"missing experience": 1, "missing repurchase": 1}
     assert frame["repurchase"].tolist() == [0, 1, 1, 1, 0]
@@ -149,7 +150,7 @@ def test_separated_outcome_and_zero_rate_tier(tmp_path):
     assert zero["logit"]["odds_ratio"] == pytest.approx(np.exp(ref.params[1]), rel=1e-7)
     assert zero["tiers"][0]["ci_low"] == 0 and zero["tiers"][0]["ci_high"] == pytest.approx(
         proportion_confint(0, 40, method="wilson")[1])
-    assert "not defined" in loyalty.headline(result, make_study(tmp_path, data={"path": "d.csv"}, outcomes=["zero"]))
+    assert "not defined" in Y_narrative.headline(result, make_study(tmp_path, data={"path": "d.csv"}, outcomes=["zero"]))
 
 
 def test_named_tiers_and_empty_tier_reported(tmp_path):
@@ -163,7 +164,7 @@ def test_named_tiers_and_empty_tier_reported(tmp_path):
     assert tiers[1]["n"] == 0 and tiers[1]["rate"] is None or np.isnan(tiers[1]["rate"])
     assert result.results["outcomes"]["repurchase"]["chi2"]["dof"] == 1
     assert any("fair has no customers" in w for w in result.warnings)
-    assert "great tier" in loyalty.headline(result, study)
+    assert "great tier" in Y_narrative.headline(result, study)
 
 
 # ---- bad input: one clear error naming file, column and an example row ----
@@ -182,7 +183,7 @@ def test_bad_data_names_file_column_row(tmp_path, frame, over, needle):
     over = {"data": {"path": "d.csv"}, "outcomes": ["repurchase"], **over}
     study = make_study(tmp_path, **over)
     with pytest.raises(DataError) as err:
-        loyalty.load(study, tmp_path)
+        Y_load.read(study, tmp_path)
     msg = str(err.value)
     assert str(tmp_path / "d.csv") in msg and needle in msg and "\n" not in msg
 
@@ -194,7 +195,7 @@ def test_empty_and_non_tabular_files(tmp_path):
     for name, needle in [("empty.csv", "the file is empty"), ("header.csv", "header but no rows"),
                          ("fake.parquet", "cannot be read as Parquet")]:
         with pytest.raises(DataError, match=needle):
-            loyalty.load(make_study(tmp_path, data={"path": name}, outcomes=["repurchase"]), tmp_path)
+            Y_load.read(make_study(tmp_path, data={"path": name}, outcomes=["repurchase"]), tmp_path)
     (tmp_path / "data.xlsx").write_text("x")
     with pytest.raises(StudyFileError, match="key 'data.path': data.xlsx is not a CSV or Parquet file"):
         make_study(tmp_path, data={"path": "data.xlsx"})

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import PARAMS, run_cli
 
 from cxlab.errors import StudyFileError
 from cxlab.params import load_study_file
-from conftest import PARAMS, run_cli
 
 BASE = {"study": "ok-study", "notebook": "loyalty", "data": {"synthetic": "customers", "n": 500},
         "outcomes": ["repurchase"]}

@@ -19,9 +19,14 @@ from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 from statsmodels.stats.multitest import multipletests
 
-from cxlab import retention as R
-from cxlab.stats import log10_chi2_sf
 from cxlab.params import parse_study
+from cxlab.stats import cox as cox_model
+from cxlab.stats import multitest, survival
+from cxlab.stats.tables import log10_chi2_sf
+from cxlab.studies.retention import analysis as R_analysis
+from cxlab.studies.retention import figures as R_figures
+from cxlab.studies.retention import load as R_load
+from cxlab.studies.retention import narrative as R_narrative
 from cxlab.synth.lifecycles import TRUTH, lifecycles
 
 REL = 1e-6
@@ -35,8 +40,8 @@ def study(base_dir=None, **over):
 
 
 def run(s, base_dir=None):
-    frame, summary = R.load(s, base_dir)
-    return R.analyze(frame, s), frame
+    frame, summary = R_load.read(s, base_dir)
+    return R_analysis.analyze(frame, s), frame
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +86,13 @@ def test_waltons_km_and_logrank_against_statsmodels():
     w = load_waltons()
     for _, sub in w.groupby("group"):
         ref = SurvfuncRight(sub["T"].to_numpy(float), sub["E"].to_numpy(float))
-        tab = R.km_table(sub["T"].to_numpy(), sub["E"].to_numpy())
+        tab = survival.km_table(sub["T"].to_numpy(), sub["E"].to_numpy())
         np.testing.assert_allclose(tab["time"], ref.surv_times, rtol=REL)
         np.testing.assert_allclose(tab["survival"], ref.surv_prob, rtol=REL)
         np.testing.assert_allclose(tab["at_risk"], ref.n_risk, rtol=REL)
-        assert R.km_median(tab) == pytest.approx(ref.quantile(0.5), rel=REL)
+        assert survival.km_median(tab) == pytest.approx(ref.quantile(0.5), rel=REL)
     stat, _ = survdiff(w["T"].to_numpy(float), w["E"].to_numpy(float), w["group"].to_numpy())
-    lr = R.logrank(w["T"], w["E"], w["group"])
+    lr = survival.logrank(w["T"], w["E"], w["group"])
     assert lr["statistic"] == pytest.approx(stat, rel=REL) and lr["dof"] == 1
     assert lr["p"] == pytest.approx(sps.chi2.sf(stat, 1), rel=REL)
 
@@ -119,7 +124,7 @@ def test_rossi_cox_on_raw_prior_count_against_statsmodels():
     r = load_rossi()
     fit = PHReg(r["week"].to_numpy(float), r[["prio"]].to_numpy(float), status=r["arrest"].to_numpy(float),
                 ties="efron").fit()
-    cox = R.cox_rating(r["week"], r["arrest"], r["prio"])
+    cox = cox_model.cox_rating(r["week"], r["arrest"], r["prio"])
     assert cox["hazard_ratio"] == pytest.approx(math.exp(fit.params[0]), rel=REL)
     assert cox["se"] == pytest.approx(fit.bse[0], rel=REL)
 
@@ -152,13 +157,13 @@ def test_schoenfeld_residuals_and_ph_test_equal_lifelines_own():
     r = load_rossi()
     df = r[["week", "arrest", "prio", "age", "fin"]].rename(columns={"week": "duration", "arrest": "event"})
     cph = CoxPHFitter().fit(df, "duration", "event")
-    mine = R.schoenfeld_scaled(cph, df)
+    mine = cox_model.schoenfeld_scaled(cph, df)
     theirs = cph.compute_residuals(df, "scaled_schoenfeld")
     np.testing.assert_allclose(mine.to_numpy(), theirs.loc[mine.index].to_numpy(), rtol=1e-9, atol=1e-12)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = proportional_hazard_test(cph, df, time_transform="rank").summary
-    np.testing.assert_allclose(R.ph_test(cph, df)["p"], ref["p"], rtol=1e-9)
+    np.testing.assert_allclose(cox_model.ph_test(cph, df)["p"], ref["p"], rtol=1e-9)
 
 
 # ---------------------------------------------------------------- against statsmodels, synthetic data
@@ -196,8 +201,8 @@ def test_synthetic_study_against_statsmodels():
 
 def test_holm_against_statsmodels():
     p = [0.01, 0.04, 0.03, 0.5, 0.0001, 0.02]
-    np.testing.assert_allclose(R.holm(p), multipletests(p, method="holm")[1], rtol=1e-12)
-    assert R.holm([0.2, None, 0.01]) == [pytest.approx(0.2), None, pytest.approx(0.02)]
+    np.testing.assert_allclose(multitest.holm(p), multipletests(p, method="holm")[1], rtol=1e-12)
+    assert multitest.holm([0.2, None, 0.01]) == [pytest.approx(0.2), None, pytest.approx(0.02)]
 
 
 # ---------------------------------------------------------------- RMST
@@ -226,11 +231,11 @@ def test_rmst_against_integration_waltons_and_synthetic():
     w = load_waltons()
     for _, sub in w.groupby("group"):
         for tau in (30.0, 50.5, 80.0):
-            area, var = R.rmst(R.km_table(sub["T"], sub["E"]), tau)
+            area, var = survival.rmst(survival.km_table(sub["T"], sub["E"]), tau)
             ref_area, ref_var = rmst_reference(sub["T"], sub["E"], tau)
             assert area == pytest.approx(ref_area, rel=REL) and var == pytest.approx(ref_var, rel=REL)
     data = lifecycles(n=800, seed=3)
-    area, var = R.rmst(R.km_table(data["duration"], data["event"]), 36.0)
+    area, var = survival.rmst(survival.km_table(data["duration"], data["event"]), 36.0)
     ref_area, ref_var = rmst_reference(data["duration"], data["event"], 36.0)
     assert area == pytest.approx(ref_area, rel=REL) and var == pytest.approx(ref_var, rel=REL)
     from lifelines import KaplanMeierFitter
@@ -255,31 +260,31 @@ def test_rmst_difference_interval():
 
 def test_hand_example_survival_exactly_half_over_an_interval():
     # four customers churn at 1, 2, 3, 4: S = 0.75, 0.5, 0.25, 0; S is exactly 0.5 on [2, 3).
-    tab = R.km_table([1, 2, 3, 4], [1, 1, 1, 1])
+    tab = survival.km_table([1, 2, 3, 4], [1, 1, 1, 1])
     assert tab["survival"].tolist() == [0.75, 0.5, 0.25, 0.0]
-    assert R.km_median(tab) == 2.0                      # first time S <= 0.5 (R would print 2.5)
-    area, var = R.rmst(tab, 4.0)
+    assert survival.km_median(tab) == 2.0                      # first time S <= 0.5 (R would print 2.5)
+    area, var = survival.rmst(tab, 4.0)
     assert area == pytest.approx(1 + 0.75 + 0.5 + 0.25)
     # A_1 = 1.5, A_2 = 0.75, A_3 = 0.25, A_4 = 0: 1.5^2/12 + 0.75^2/6 + 0.25^2/2
     assert var == pytest.approx(0.1875 + 0.09375 + 0.03125)
-    assert R.survival_at(tab, 2.5, last_time=4) == 0.5
-    assert R.survival_at(tab, 2.0, last_time=4) == 0.5     # events at the horizon count
+    assert survival.survival_at(tab, 2.5, last_time=4) == 0.5
+    assert survival.survival_at(tab, 2.0, last_time=4) == 0.5     # events at the horizon count
 
 
 def test_median_tolerates_a_product_a_hair_above_half():
     # at risk 10, 9, 8, 7, 6 with one churn each: S = 9/10 * 8/9 * 7/8 * 6/7 * 5/6 = 1/2 exactly on paper
     t = np.arange(1, 11, dtype=float)
     e = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0], dtype=float)
-    tab = R.km_table(t, e)
+    tab = survival.km_table(t, e)
     assert abs(tab["survival"].iloc[4] - 0.5) < 1e-12
-    assert R.km_median(tab) == 5.0
-    assert R.km_median(R.km_table([1, 2, 3], [1, 0, 0])) is None    # never reaches 0.5
+    assert survival.km_median(tab) == 5.0
+    assert survival.km_median(survival.km_table([1, 2, 3], [1, 0, 0])) is None    # never reaches 0.5
 
 
 def test_survival_past_follow_up_is_not_estimated():
-    tab = R.km_table([1, 2, 5], [1, 0, 0])
-    assert R.survival_at(tab, 4, last_time=5) == pytest.approx(2 / 3)
-    assert R.survival_at(tab, 6, last_time=5) is None
+    tab = survival.km_table([1, 2, 5], [1, 0, 0])
+    assert survival.survival_at(tab, 4, last_time=5) == pytest.approx(2 / 3)
+    assert survival.survival_at(tab, 6, last_time=5) is None
 
 
 # ---------------------------------------------------------------- synthetic truth
@@ -288,20 +293,20 @@ def test_hazard_ratio_interval_covers_truth_in_at_least_34_of_40_seeds():
     covered = 0
     for seed in range(40):
         data = lifecycles(n=400, seed=seed)
-        cox = R.cox_rating(data["duration"], data["event"], data["experience"])
+        cox = cox_model.cox_rating(data["duration"], data["event"], data["experience"])
         covered += cox["ci_low"] <= TRUTH["hazard_ratio"] <= cox["ci_high"]
     assert covered >= 34, covered
 
 
 def test_generator_truth_is_consistent():
     data = lifecycles(n=200_000, seed=11)
-    cox = R.cox_rating(data["duration"], data["event"], data["experience"])
+    cox = cox_model.cox_rating(data["duration"], data["event"], data["experience"])
     assert cox["ci_low"] <= TRUTH["hazard_ratio"] <= cox["ci_high"]
     for rating in (1, 3):
         sub = data[data["experience"] == rating]
-        tab = R.km_table(sub["duration"], sub["event"])
-        assert R.km_median(tab) == pytest.approx(TRUTH["medians"][rating], rel=0.03)
-        assert R.survival_at(tab, 12, 84) == pytest.approx(TRUTH["survival"][rating][12], abs=0.01)
+        tab = survival.km_table(sub["duration"], sub["event"])
+        assert survival.km_median(tab) == pytest.approx(TRUTH["medians"][rating], rel=0.03)
+        assert survival.survival_at(tab, 12, 84) == pytest.approx(TRUTH["survival"][rating][12], abs=0.01)
 
 
 # ---------------------------------------------------------------- dates
@@ -315,7 +320,7 @@ def test_durations_from_dates_by_hand(tmp_path):
     for unit, per in (("days", 1.0), ("weeks", 7.0), ("months", 365.25 / 12)):
         s = parse_study({"study": "d", "notebook": "retention", "time_unit": unit, "observation_end": "2025-12-31",
                          "data": {"path": "d.csv", "columns": cols}}, base_dir=tmp_path)
-        frame, _ = R.load(s, tmp_path)
+        frame, _ = R_load.read(s, tmp_path)
         # 30 days churned; 2024-03-01 -> 2025-12-31 = 670 days active; 2025-06-30 -> 184 days; leap day -> 365 days
         np.testing.assert_allclose(frame["duration"], np.array([30, 670, 184, 365]) / per, rtol=1e-12)
         assert frame["event"].tolist() == [1, 0, 0, 1]
@@ -324,8 +329,8 @@ def test_durations_from_dates_by_hand(tmp_path):
 def test_synthetic_dates_and_durations_agree():
     s_dates = study(observation_end="2025-12-31", data={"synthetic": "lifecycles", "n": 1000, "seed": 2})
     s_dur = study(data={"synthetic": "lifecycles", "n": 1000, "seed": 2})
-    a, _ = R.load(s_dates)
-    b, _ = R.load(s_dur)
+    a, _ = R_load.read(s_dates)
+    b, _ = R_load.read(s_dur)
     np.testing.assert_allclose(a["duration"], b["duration"], rtol=1e-12)
     assert (a["event"] == b["event"]).all()
 
@@ -338,14 +343,14 @@ def test_no_events_gives_a_report_not_an_error():
     from cxlab.params import ExperienceSpec
     from cxlab.tiers import assign_tiers
     frame["tier"] = assign_tiers(frame["experience"], ExperienceSpec(), "x")
-    result = R.analyze(frame, s)
+    result = R_analysis.analyze(frame, s)
     r = result.results
     assert r["events"] == 0
     assert r["logrank"]["statistic"] is None and r["cox"]["hazard_ratio"] is None
     assert all(t["median"] is None for t in r["tiers"])
     assert r["tiers"][0]["rmst"] == pytest.approx(r["rmst_tau"])      # everyone stays
     assert any("No customer churned" in w for w in result.warnings)
-    assert "no customer churned" in R.headline(result, s)
+    assert "no customer churned" in R_narrative.headline(result, s)
 
 
 def test_tier_without_events_is_said_and_cox_still_converges():
@@ -354,7 +359,7 @@ def test_tier_without_events_is_said_and_cox_still_converges():
     from cxlab.params import ExperienceSpec
     from cxlab.tiers import assign_tiers
     data["tier"] = assign_tiers(data["experience"].astype(float), ExperienceSpec(), "x")
-    result = R.analyze(data, study())
+    result = R_analysis.analyze(data, study())
     assert result.results["cox"]["separation"] is False and result.results["cox"]["penalizer"] == 0
     assert result.results["tiers"][-1]["median"] is None
     assert any("tier 5 churned" in w for w in result.warnings)
@@ -365,18 +370,18 @@ def test_monotone_likelihood_triggers_penalised_refit():
     t = np.arange(1, 21, dtype=float)
     x = np.repeat([1.0, 2, 3, 4, 5], 4)
     e = np.ones(20)
-    assert R.monotone_likelihood(t, e, x)
-    cox = R.cox_rating(t, e, x)
+    assert cox_model.monotone_likelihood(t, e, x)
+    cox = cox_model.cox_rating(t, e, x)
     assert cox["separation"] is True and cox["penalizer"] == 0.1
     assert 0 < cox["hazard_ratio"] < 1
-    assert not R.monotone_likelihood(t, e, np.r_[x[1:], x[:1]])   # one churner out of order
+    assert not cox_model.monotone_likelihood(t, e, np.r_[x[1:], x[:1]])   # one churner out of order
     frame = pd.DataFrame({"experience": x, "duration": t, "event": e})
     from cxlab.params import ExperienceSpec
     from cxlab.tiers import assign_tiers
     frame["tier"] = assign_tiers(frame["experience"], ExperienceSpec(), "x")
-    result = R.analyze(frame, study(rmst_tau=5))
+    result = R_analysis.analyze(frame, study(rmst_tau=5))
     assert any("ridge penalty of 0.1" in w for w in result.warnings)
-    assert "penalised" in R.interpret_cox(result)
+    assert "penalised" in R_narrative.interpret_cox(result)
 
 
 def test_value_at_stake():
@@ -412,34 +417,33 @@ def test_named_tiers_and_headline_words():
     assert [t["tier"] for t in r["tiers"]] == ["poor", "okay", "great"]
     assert r["best_tier"] == "great" and r["worst_tier"] == "poor"
     assert r["tiers"][0]["n"] == int((frame["experience"] <= 2).sum())
-    text = R.headline(result, s)
+    text = R_narrative.headline(result, s)
     poor = r["rmst"][0]["rmst"]
     assert text.startswith(f"Customers in the poor tier stayed {poor:.1f} months on average over the first 48")
     assert "in the great tier" in text
     # the Cox model is on the numeric rating whatever the tiers
     data = lifecycles(n=3000, seed=1)
     assert r["cox"]["hazard_ratio"] == pytest.approx(
-        R.cox_rating(data["duration"], data["event"], data["experience"])["hazard_ratio"], rel=1e-12)
+        cox_model.cox_rating(data["duration"], data["event"], data["experience"])["hazard_ratio"], rel=1e-12)
 
 
 def test_at_risk_table_and_plots():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from cxlab import plots
     result, frame = run(study(covariates=["channel"]))
     for tier, row in result.at_risk.iterrows():
         dur = frame.loc[frame["tier"].astype(str) == tier, "duration"]
         assert row.tolist() == [int((dur >= t).sum()) for t in result.at_risk.columns]
-    fig = plots.km_curves(result.curves, result.at_risk, "months")
+    fig = R_figures.km_curves(result.curves, result.at_risk, "months")
     curves_ax, table_ax = fig.axes
     shown = {t.get_text() for t in table_ax.texts}
     assert f"{int(result.at_risk.iloc[0, 0]):,}" in shown
     assert len(curves_ax.get_legend().get_texts()) == 5
-    ax = plots.forest(result.hazard_ratios)
+    ax = R_figures.forest(result.hazard_ratios)
     assert [t.get_text() for t in ax.get_yticklabels()][0] == "experience (per point) (rating only)"
     assert any("channel: " in t.get_text() for t in ax.get_yticklabels())
-    ax2 = plots.rmst_bars(pd.DataFrame(result.results["rmst"]), 48, "months")
+    ax2 = R_figures.rmst_bars(pd.DataFrame(result.results["rmst"]), 48, "months")
     heights = [p.get_height() for p in ax2.patches]
     np.testing.assert_allclose(heights, [t["rmst"] for t in result.results["rmst"]])
     plt.close("all")
@@ -457,9 +461,9 @@ def test_lifelines_warnings_become_caveat_sentences():
     from cxlab.errors import collecting_warnings
 
     with collecting_warnings() as sentences:
-        with R.lifelines_caveats():
+        with survival.lifelines_caveats():
             w.warn("The  fitted\n model may be unstable", StatisticalWarning)
     assert sentences == ["lifelines cautions: The fitted model may be unstable"]
     with pytest.warns(UserWarning, match="not statistical"):  # other warnings pass through untouched
-        with R.lifelines_caveats():
+        with survival.lifelines_caveats():
             w.warn("not statistical", UserWarning)

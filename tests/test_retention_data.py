@@ -4,9 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cxlab import retention as R
 from cxlab.errors import DataError, StudyFileError
 from cxlab.params import parse_study
+from cxlab.studies.retention import load as R_load
 
 BASE = {"id": [1, 2, 3, 4], "rating": [1, 2, 3, 5], "months": ["3", "5.5", "12", "7"], "churned": ["1", "0", "yes", "no"]}
 
@@ -28,7 +28,7 @@ def write_dates(tmp_path, joined, left, observation_end="2025-12-31"):
 
 
 def test_good_file_loads(tmp_path):
-    frame, summary = R.load(write(tmp_path), tmp_path)
+    frame, summary = R_load.read(write(tmp_path), tmp_path)
     assert frame["duration"].tolist() == [3, 5.5, 12, 7]
     assert frame["event"].tolist() == [1, 0, 1, 0]
     assert summary.rows_used == 4
@@ -42,7 +42,7 @@ def test_good_file_loads(tmp_path):
 ])
 def test_bad_durations(tmp_path, value, row, words):
     with pytest.raises(DataError) as err:
-        R.load(write(tmp_path, months=value), tmp_path)
+        R_load.read(write(tmp_path, months=value), tmp_path)
     msg = str(err.value)
     assert "c.csv" in msg and "'months'" in msg and f"row {row}" in msg and words in msg
     assert "\n" not in msg
@@ -51,14 +51,14 @@ def test_bad_durations(tmp_path, value, row, words):
 @pytest.mark.parametrize("value, row", [(["1", "2", "0", "1"], 2), (["1", "0", "", "1"], 3), (["1", "0", "maybe", "1"], 3)])
 def test_bad_events(tmp_path, value, row):
     with pytest.raises(DataError) as err:
-        R.load(write(tmp_path, churned=value), tmp_path)
+        R_load.read(write(tmp_path, churned=value), tmp_path)
     msg = str(err.value)
     assert "c.csv" in msg and "'churned'" in msg and f"row {row}" in msg
 
 
 def test_rating_outside_scale(tmp_path):
     with pytest.raises(DataError, match=r"'rating', row 4 \(value '9'\): is outside the scale"):
-        R.load(write(tmp_path, rating=[1, 2, 3, 9]), tmp_path)
+        R_load.read(write(tmp_path, rating=[1, 2, 3, 9]), tmp_path)
 
 
 @pytest.mark.parametrize("joined, left, column, row, words", [
@@ -72,7 +72,7 @@ def test_rating_outside_scale(tmp_path):
 ])
 def test_bad_dates(tmp_path, joined, left, column, row, words):
     with pytest.raises(DataError) as err:
-        R.load(write_dates(tmp_path, joined, left), tmp_path)
+        R_load.read(write_dates(tmp_path, joined, left), tmp_path)
     msg = str(err.value)
     assert "d.csv" in msg and f"'{column}'" in msg and f"row {row}" in msg and words in msg, msg
 
@@ -82,7 +82,7 @@ def test_dates_without_observation_end_say_what_to_set(tmp_path):
                   "end_date": ["", ""]}).to_csv(tmp_path / "d.csv", index=False)
     s = parse_study({"study": "d", "notebook": "retention", "data": {"path": "d.csv"}}, base_dir=tmp_path)
     with pytest.raises(DataError, match="set observation_end"):
-        R.load(s, tmp_path)
+        R_load.read(s, tmp_path)
 
 
 def test_missing_rating_rows_are_dropped_and_counted(tmp_path):
@@ -91,7 +91,7 @@ def test_missing_rating_rows_are_dropped_and_counted(tmp_path):
     s = parse_study({"study": "c", "notebook": "retention", "data": {
         "path": "c.csv", "columns": {"duration": "months", "event": "churned", "experience": "rating"}}},
         base_dir=tmp_path)
-    frame, summary = R.load(s, tmp_path)
+    frame, summary = R_load.read(s, tmp_path)
     assert len(frame) == 3 and summary.dropped == {"missing experience": 1}
 
 
@@ -123,7 +123,7 @@ def test_categorical_covariate_and_value_column(tmp_path):
         tmp_path / "c.csv", index=False)
     raw = {"study": "c", "notebook": "retention", "covariates": ["plan"],
            "data": {"path": "c.csv", "columns": {"duration": "months", "event": "churned", "experience": "rating"}}}
-    frame, summary = R.load(parse_study(raw, base_dir=tmp_path), tmp_path)
+    frame, summary = R_load.read(parse_study(raw, base_dir=tmp_path), tmp_path)
     assert summary.dropped == {"missing plan": 1} and frame["plan"].tolist() == ["a", "b", "a", "b", "a"]
     with pytest.raises(DataError, match=r"'fee', row 6 \(value '-1'\)"):
-        R.load(parse_study(dict(raw, value_per_period="fee"), base_dir=tmp_path), tmp_path)
+        R_load.read(parse_study(dict(raw, value_per_period="fee"), base_dir=tmp_path), tmp_path)

@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 import pandas as pd
-
 from conftest import PARAMS, check_results_doc, run_cli
+
 from cxlab.synth.lifecycles import TRUTH, lifecycles
 
 

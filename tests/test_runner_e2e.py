@@ -7,7 +7,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
-
 from conftest import PARAMS, check_results_doc, run_cli
 
 

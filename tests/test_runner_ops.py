@@ -11,9 +11,9 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-
-from cxlab.runner import LOCK, OutputLock
 from conftest import ROOT, check_results_doc, run_cli
+
+from cxlab.batch.lock import LOCK, OutputLock
 
 FAULTS = '''import os, time
 if study.get("description") == "die":
@@ -113,7 +113,7 @@ def test_lock_contention_wait_and_stale_lock(tmp_path, write_study):
 
     # a lock held by a run that was killed is cleared by the kernel (flock): the next run proceeds
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
-                               "from cxlab.runner import OutputLock; l = OutputLock(Path(sys.argv[1]), False).__enter__(); "
+                               "from cxlab.batch.lock import OutputLock; l = OutputLock(Path(sys.argv[1]), False).__enter__(); "
                                "print('held', flush=True); time.sleep(600)", str(out)], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
     assert run_cli("run", str(study), "--out", str(out), timeout=60).returncode == 2

@@ -8,7 +8,9 @@ from scipy import stats as sps
 from statsmodels.stats.contingency_tables import Table
 from statsmodels.stats.proportion import proportion_confint
 
-from cxlab.stats import chi2_independence, cochran_armitage, logistic_slope, separated, wilson_interval
+from cxlab.stats.logistic import logistic_slope, separated
+from cxlab.stats.proportions import wilson_interval
+from cxlab.stats.tables import chi2_independence, cochran_armitage
 
 
 @pytest.mark.parametrize("count,n", [(0, 10), (3, 10), (10, 10), (262, 2041), (1, 1), (4999, 5000)])

@@ -12,7 +12,6 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable
 
-
 from ..errors import StudyFileError
 from .customers import customers
 from .lifecycles import lifecycles

@@ -1,4 +1,4 @@
-"""Plots for the loyalty study."""
+"""Loyalty plots: rate by tier with intervals."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import uuid
+from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import quote
 
-from .report import escape
+from ..record import read_results
+from ..report import escape
 
 STYLE = """
 body { font: 14px/1.5 system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2em auto; max-width: 1100px;
@@ -112,3 +116,19 @@ def render_index(entries: Iterable[tuple[str, dict[str, Any]]]) -> str:
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
             f'<body><h1>cxlab reports</h1><p class="sub">{escape(summary)} · index written {escape(stamp)}</p>'
             f"{body}</body></html>\n")
+
+
+def write_index(out_dir: Path) -> Path:
+    """Write ``out_dir/index.html`` from the published ``results.json`` files (atomically)."""
+    entries = []
+    for link in sorted(out_dir.iterdir()):
+        if link.name.startswith(".") or not link.is_dir():
+            continue
+        doc = read_results(link / "results.json")
+        if doc is not None:
+            entries.append((link.name, doc))
+    path = out_dir / "index.html"
+    tmp = out_dir / f".index.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.write_text(render_index(entries), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -1,10 +1,13 @@
-"""Plots for the leaders study: cumulative growth, yearly differences, CX score against next-period growth."""
+"""Leaders plots: cumulative growth, yearly differences, CX score against next-period growth."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+
+COLORS = {"leaders": "#1b7837", "laggards": "#b2182b", "benchmark": "#4d4d4d"}
+
 
 COLORS = {"leaders": "#1b7837", "laggards": "#b2182b", "benchmark": "#4d4d4d"}
 

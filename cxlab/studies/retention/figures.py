@@ -1,4 +1,4 @@
-"""Plots for the retention study: Kaplan-Meier curves with a number-at-risk table, forest plot, RMST bars."""
+"""Retention plots: Kaplan-Meier curves with the number at risk, hazard-ratio forest, RMST bars."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt

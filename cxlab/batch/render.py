@@ -10,9 +10,9 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping
 
-from .report import escape
+from ..report import escape
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).parent.parent / "templates"
 
 
 def provenance_box(provenance: Mapping[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """Running studies on a Dask distributed cluster (``cxlab run --scheduler ADDRESS|local``).
 
 Each study is one task that executes its notebook on a worker
-(:func:`cxlab.runner.execute_study`) and returns the content; the client
+(:func:`cxlab.batch.execute.execute_study`) and returns the content; the client
 publishes it atomically, as a local run does. Workers need the same
 environment as the client (this project installed, the same package versions)
 and read access to the notebooks and data files at the same absolute paths.
@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Iterator
 
-from .runner import Job, Outcome, execute_study, now
+from .execute import execute_study
+from .jobs import Job, Outcome, now
 
 log = logging.getLogger(__name__)
 

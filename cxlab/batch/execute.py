@@ -1,0 +1,86 @@
+"""Executing one study: papermill runs the notebook in a fresh kernel, then both HTML pages are rendered.
+
+:func:`execute_study` is a pure function of a :class:`~.jobs.Job` returning an
+:class:`~.jobs.Outcome` with the content (no files), so it runs in-process, in a
+worker process or on a Dask worker alike.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ..record import read_results
+from .jobs import Job, Outcome, error_text, now, provenance
+
+log = logging.getLogger(__name__)
+
+
+def ipc_kernel_manager(sock_dir: Path) -> type:
+    """A kernel manager class on the ipc transport, its sockets in ``sock_dir``.
+
+    ipc needs no TCP ports (parallel kernel starts cannot race for one) and
+    spares the "running over TCP without encryption" warning.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IpcKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            kwargs.setdefault("transport", "ipc")
+            super().__init__(**kwargs)
+            self.ip = str(sock_dir / "kernel")
+
+    return IpcKernelManager
+
+
+def execute_study(job: Job) -> Outcome:
+    """Run one study's notebook with papermill and render both HTML pages.
+
+    Never raises for a study that fails: the outcome carries the error and the
+    executed notebook as far as it ran.
+    """
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)  # the outcome reports the error once
+    started, t0 = now(), time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix=f"cxlab-{job.study}-"))
+    try:
+        return _execute_in(work, job, started, t0)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
+    import nbformat
+    import papermill as pm
+
+    from .render import render_html
+
+    executed = work / f"{job.study}.ipynb"
+    results_path = work / "recorded.json"
+    params = {"study": job.parameters, "study_dir": job.study_dir, "results_path": str(results_path)}
+    error = None
+    try:
+        pm.execute_notebook(job.notebook_path, str(executed), parameters=params, kernel_name="python3",
+                            cwd=job.study_dir, progress_bar=False, log_output=False,
+                            execution_timeout=job.timeout, kernel_manager_class=ipc_kernel_manager(work))
+    except Exception as exc:  # any failure of the notebook is the study's failure, not the run's
+        error = error_text(exc)
+        log.info("%s failed: %s", job.study, error)
+    recorded = read_results(results_path) if results_path.is_file() else None
+    if error is None and recorded is None:
+        error = "the notebook finished without recording results (its last cell calls cxlab.record.record)"
+    ended, seconds = now(), time.perf_counter() - t0
+    out = Outcome(study=job.study, status="ok" if error is None else "failed", error=error, started=started,
+                  ended=ended, seconds=seconds, recorded=recorded)
+    if executed.is_file():
+        nb = nbformat.read(executed, as_version=4)
+        out.notebook_json = nbformat.writes(nb)
+        prov = provenance(job, out)
+        try:
+            out.report_html = render_html(nb, code=False, provenance=prov)
+            out.full_html = render_html(nb, code=True, provenance=prov)
+        except Exception as exc:  # a rendering failure fails the study, it does not stop the run
+            out.status, out.error = "failed", f"rendering failed: {error_text(exc)}"
+    return out

@@ -1,0 +1,88 @@
+"""Planning a run: find the study files, validate every one, build a :class:`~.jobs.Job` each.
+
+No kernel starts here: a bad study file stops the run before anything executes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Iterable
+
+from .. import __version__
+from ..errors import StudyFileError
+from ..params import load_study_file, study_dict
+from ..registry import STUDIES
+from .jobs import Job
+
+PACKAGES = ("cxlab", "pandas", "numpy", "scipy", "seaborn", "matplotlib", "lifelines", "pingouin", "papermill",
+            "nbconvert", "ipykernel")
+
+
+def discover(paths: Iterable[str | Path], params_dir: str | Path = "params") -> list[Path]:
+    """The study files to run: the paths given, or every ``*.yaml``/``*.yml`` in ``params_dir``."""
+    paths = [Path(p) for p in paths]
+    if paths:
+        return paths
+    folder = Path(params_dir)
+    found = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    if not found:
+        raise StudyFileError(f"{folder}: no study files (*.yaml) to run")
+    return found
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+    out = {"python": sys.version.split()[0]}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def plan(study_files: Iterable[str | Path], notebooks_dir: str | Path | None = None,
+         timeout: float | None = None) -> list[Job]:
+    """Validate every study file and build its :class:`Job` (no kernel starts here).
+
+    Raises
+    ------
+    StudyFileError
+        The first invalid study file, one line naming the file and the key.
+    """
+    jobs: list[Job] = []
+    seen: dict[str, Path] = {}
+    versions = package_versions()
+    for path in study_files:
+        path = Path(path)
+        study = load_study_file(path)
+        if study.study in seen:
+            raise StudyFileError(f"{path}: key 'study': slug {study.study!r} is also used by {seen[study.study]}")
+        seen[study.study] = path
+        nb_path = STUDIES[study.notebook].notebook_file(notebooks_dir)
+        if not nb_path.is_file():
+            raise StudyFileError(f"{path}: key 'notebook': notebook file not found: {nb_path}")
+        inputs = {}
+        for _, spec in study.data_specs():
+            for rel in spec.files():
+                inputs[rel] = sha256_file(path.parent / rel)
+        parameters = study_dict(study)
+        h = hashlib.sha256()
+        for part in (sha256_file(nb_path), sha256_file(path), json.dumps(inputs, sort_keys=True), __version__,
+                     json.dumps(parameters, sort_keys=True)):
+            h.update(part.encode())
+        jobs.append(Job(study=study.study, title=study.title or study.study, notebook=study.notebook,
+                        notebook_path=str(nb_path.resolve()), study_file=str(path),
+                        study_dir=str(path.parent.resolve()), parameters=parameters, inputs=inputs,
+                        fingerprint=h.hexdigest(), timeout=timeout, packages=versions))
+    return jobs

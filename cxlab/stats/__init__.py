@@ -1,0 +1,19 @@
+"""Estimators shared by the studies: intervals, tests, models.
+
+Each module holds one family, as pure functions on arrays or tidy frames, each
+tested against an independent computation (scipy, statsmodels, lifelines, R):
+
+- :mod:`~cxlab.stats.proportions`: intervals for proportions (Wilson);
+- :mod:`~cxlab.stats.tables`: contingency-table tests (chi-square, Cochran-Armitage);
+- :mod:`~cxlab.stats.logistic`: logistic regression on one rating, separation;
+- :mod:`~cxlab.stats.multitest`: multiple-comparison adjustment (Holm);
+- :mod:`~cxlab.stats.survival`: Kaplan-Meier, RMST, log-rank;
+- :mod:`~cxlab.stats.cox`: Cox proportional hazards, Schoenfeld residuals;
+- :mod:`~cxlab.stats.groups`: two-group comparisons (Welch, Hedges' g, bootstrap).
+"""
+from __future__ import annotations
+
+from scipy import stats as _sps
+
+Z95 = float(_sps.norm.ppf(0.975))
+"""The normal quantile of a two-sided 95% interval (1.959963984540054)."""

@@ -1,0 +1,191 @@
+"""Survival estimators: Kaplan-Meier, restricted mean survival time, log-rank tests.
+
+lifelines does the fitting where it gives the figure DESIGN defines; the RMST
+and its variance are computed here (lifelines' RMST variance is wrong, see
+STACK.md). lifelines' statistical warnings become cxlab caveats
+(:func:`lifelines_caveats`).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from ..errors import ModelWarning, warn
+from .multitest import holm
+from .tables import log10_chi2_sf
+
+MEDIAN_TOL = 1e-9
+
+
+@contextmanager
+def lifelines_caveats() -> Iterator[None]:
+    """Turn lifelines' statistical warnings raised in the block into cxlab caveat sentences.
+
+    lifelines reports statistical trouble (a poor approximation, a fit that
+    struggles) with its own warning classes; here they become
+    :class:`~cxlab.errors.ModelWarning` sentences that the report shows.
+    Other warnings pass through unchanged.
+    """
+    from lifelines.exceptions import (
+        ApproximationWarning,
+        ConvergenceWarning,
+        StatisticalWarning,
+    )
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        if issubclass(w.category, (ApproximationWarning, ConvergenceWarning, StatisticalWarning)):
+            text = " ".join(str(w.message).split())
+            warn(ModelWarning, f"lifelines cautions: {text[:300]}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def km_table(duration: np.ndarray, event: np.ndarray) -> pd.DataFrame:
+    """Kaplan-Meier estimate at each distinct event time.
+
+    Returns a frame with columns ``time``, ``at_risk``, ``events``,
+    ``survival`` (S just after ``time``), one row per time with at least one event.
+    """
+    t = np.asarray(duration, dtype=float)
+    e = np.asarray(event, dtype=float)
+    times, inverse = np.unique(t, return_inverse=True)
+    removed = np.bincount(inverse, minlength=len(times)).astype(float)
+    deaths = np.bincount(inverse, weights=e, minlength=len(times))
+    at_risk = len(t) - np.concatenate([[0.0], np.cumsum(removed)[:-1]])
+    keep = deaths > 0
+    at_risk, deaths, times = at_risk[keep], deaths[keep], times[keep]
+    surv = np.cumprod(1.0 - deaths / at_risk)
+    return pd.DataFrame({"time": times, "at_risk": at_risk, "events": deaths, "survival": surv})
+
+
+def km_median(table: pd.DataFrame) -> float | None:
+    """First time at which survival is at or below 0.5 (within 1e-9); None when not reached."""
+    hit = np.flatnonzero(table["survival"].to_numpy() <= 0.5 + MEDIAN_TOL)
+    return float(table["time"].iloc[hit[0]]) if hit.size else None
+
+
+def survival_at(table: pd.DataFrame, horizon: float, last_time: float) -> float | None:
+    """KM survival at ``horizon`` (events at the horizon included); None past the follow-up ``last_time``.
+
+    Past the last observed time the estimate is undefined unless survival has already reached 0.
+    """
+    times, surv = table["time"].to_numpy(), table["survival"].to_numpy()
+    k = np.searchsorted(times, horizon, side="right")
+    value = float(surv[k - 1]) if k > 0 else 1.0
+    if horizon > last_time and value > 0:
+        return None
+    return value
+
+
+def rmst(table: pd.DataFrame, tau: float) -> tuple[float, float]:
+    """Restricted mean survival time up to ``tau`` and its Greenwood-type variance.
+
+    RMST = integral of the KM step function from 0 to tau (flat after the last
+    event time). Variance = sum over event times t_i <= tau of
+    A_i^2 d_i / (n_i (n_i - d_i)), A_i the area under S from t_i to tau
+    (terms with n_i = d_i have A_i = 0 and contribute nothing).
+    """
+    tab = table[table["time"] <= tau]
+    times = tab["time"].to_numpy()
+    surv = tab["survival"].to_numpy()
+    grid = np.concatenate([[0.0], times, [tau]])
+    level = np.concatenate([[1.0], surv])
+    pieces = level * np.diff(grid)
+    area = float(pieces.sum())
+    # A_i: area from t_i to tau = sum of the pieces after the i-th knot
+    tail = np.cumsum(pieces[::-1])[::-1][1:]
+    n, dd = tab["at_risk"].to_numpy(), tab["events"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(tail > 0, tail ** 2 * dd / (n * (n - dd)), 0.0)
+    return area, float(terms.sum())
+
+
+def km_curves(frame: pd.DataFrame) -> pd.DataFrame:
+    """Tidy Kaplan-Meier curves by tier with lifelines' 95% bands (exponential Greenwood).
+
+    Columns: tier, time, survival, ci_low, ci_high (a row at time 0 with survival 1 per tier).
+    """
+    from lifelines import KaplanMeierFitter
+
+    parts = []
+    for label, sub in frame.groupby("tier", observed=False):
+        if sub.empty:
+            continue
+        with lifelines_caveats():
+            km = KaplanMeierFitter().fit(sub["duration"].to_numpy(), sub["event"].to_numpy())
+        ci = km.confidence_interval_
+        parts.append(pd.DataFrame({"tier": str(label), "time": km.survival_function_.index.to_numpy(float),
+                                   "survival": km.survival_function_.iloc[:, 0].to_numpy(),
+                                   "ci_low": ci.iloc[:, 0].to_numpy(), "ci_high": ci.iloc[:, 1].to_numpy()}))
+    out = pd.concat(parts, ignore_index=True)
+    labels = [str(c) for c in frame["tier"].cat.categories]
+    out["tier"] = pd.Categorical(out["tier"], categories=labels, ordered=True)
+    return out
+
+
+def at_risk_table(frame: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
+    """Number at risk (duration >= t) per tier (rows) at each of ``times`` (columns)."""
+    rows = {}
+    for label, sub in frame.groupby("tier", observed=False):
+        dur = np.sort(sub["duration"].to_numpy())
+        rows[str(label)] = len(dur) - np.searchsorted(dur, np.asarray(times, float), side="left")
+    table = pd.DataFrame(rows, index=list(times)).T
+    table.index.name = "tier"
+    return table
+
+
+def _test_dict(statistic: float, dof: int) -> dict[str, Any]:
+    if statistic is None or not math.isfinite(statistic):
+        return {"statistic": None, "dof": dof, "p": None, "log10_p": None}
+    p = float(sps.chi2.sf(statistic, dof))
+    return {"statistic": float(statistic), "dof": dof, "p": p, "log10_p": log10_chi2_sf(statistic, dof)}
+
+
+def logrank(duration: np.ndarray, event: np.ndarray, group: np.ndarray) -> dict[str, Any]:
+    """Multivariate log-rank test across the groups (lifelines): ``{statistic, dof, p, log10_p}``.
+
+    All None (dof as computed) with fewer than two groups or no events.
+    """
+    from lifelines.statistics import multivariate_logrank_test
+
+    group = np.asarray(group)
+    k = len(pd.unique(group))
+    if k < 2 or np.sum(event) == 0:
+        return _test_dict(float("nan"), max(k - 1, 0))
+    with lifelines_caveats():
+        res = multivariate_logrank_test(np.asarray(duration, float), group, np.asarray(event, float))
+    return _test_dict(float(res.test_statistic), k - 1)
+
+
+def pairwise_logrank(frame: pd.DataFrame, versus: str) -> pd.DataFrame:
+    """Log-rank test of each non-empty tier against the tier ``versus``, with Holm-adjusted p-values.
+
+    Columns: tier, versus, statistic, p, p_holm, log10_p.
+    """
+    from lifelines.statistics import logrank_test
+
+    ref = frame[frame["tier"] == versus]
+    rows = []
+    for label, sub in frame.groupby("tier", observed=False):
+        if str(label) == versus or sub.empty:
+            continue
+        if sub["event"].sum() + ref["event"].sum() == 0:
+            stat = float("nan")
+        else:
+            with lifelines_caveats():
+                stat = float(logrank_test(sub["duration"], ref["duration"], sub["event"], ref["event"]).test_statistic)
+        t = _test_dict(stat, 1)
+        rows.append({"tier": str(label), "versus": versus, "statistic": t["statistic"], "p": t["p"],
+                     "log10_p": t["log10_p"]})
+    table = pd.DataFrame(rows, columns=["tier", "versus", "statistic", "p", "log10_p"])
+    table.insert(4, "p_holm", holm(table["p"].tolist()))
+    return table

@@ -1,0 +1,46 @@
+"""Reading loyalty data: the rating, the binary outcomes and the weight as canonical columns."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ... import data as d
+from ...tiers import assign_tiers
+from .spec import LoyaltyStudy
+
+
+def read(study: LoyaltyStudy, base_dir: str | Path | None = None) -> tuple[pd.DataFrame, d.ReadSummary]:
+    """Read the study's data as canonical columns: ``experience``, ``tier``, the outcomes (0/1), ``weight``.
+
+    Rows with a missing rating, outcome or weight are dropped and counted in the
+    summary. Non-numeric or out-of-scale ratings, non-binary outcomes and
+    negative weights are a :class:`~cxlab.errors.DataError`.
+    """
+    spec = study.data
+    wanted = ["experience", *study.outcomes]
+    optional = ["weight"] if study.weight else []
+    raw, source = d.read_source(spec, base_dir)
+    mapping = dict(spec.columns)
+    if study.weight:
+        mapping.setdefault("weight", study.weight)
+    frame, used = d.map_columns(raw, mapping, wanted, source, optional=optional)
+    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used)
+    out = pd.DataFrame(index=frame.index)
+    out["experience"] = d.as_numeric(frame, "experience", source, used["experience"])
+    for name in study.outcomes:
+        out[name] = d.as_binary(frame, name, source, used[name])
+    if "weight" in used:
+        out["weight"] = d.as_numeric(frame, "weight", source, used["weight"])
+        neg = out["weight"] < 0
+        if neg.any():
+            d.fail_at(neg, frame["weight"], "weights must be >= 0", source, used["weight"])
+    else:
+        out["weight"] = 1.0
+    lo, hi = study.experience.scale
+    d.check_range(out["experience"], lo, hi, source, used["experience"], raw=frame["experience"])
+    out = d.drop_missing(out, ["experience", *study.outcomes, "weight"], summary)
+    if out.empty:
+        raise d.DataError("no rows left after dropping rows with missing values", path=source)
+    out["tier"] = assign_tiers(out["experience"], study.experience, source, used["experience"])
+    return out, summary

@@ -1,0 +1,52 @@
+"""The study-file model of ``notebook: retention`` (DESIGN 5.2)."""
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import Field, field_validator
+
+from ...params import ExperienceSpec, StudyBase
+
+
+class RetentionStudy(StudyBase):
+    """``notebook: retention`` (DESIGN 5.2)."""
+
+    notebook: Literal["retention"]
+    experience: ExperienceSpec = Field(default_factory=ExperienceSpec)
+    time_unit: Literal["days", "weeks", "months"] = "months"
+    observation_end: Optional[str] = None
+    horizons: list[float] = Field(default_factory=lambda: [12.0, 24.0])
+    rmst_tau: Optional[float] = Field(default=None, gt=0)
+    covariates: list[str] = Field(default_factory=list)
+    value_per_period: Optional[str] = None
+
+    @field_validator("horizons")
+    @classmethod
+    def _positive(cls, v: list[float]) -> list[float]:
+        if not v or any(h <= 0 for h in v):
+            raise ValueError("horizons must be a non-empty list of positive times")
+        return v
+
+    @field_validator("observation_end", mode="before")
+    @classmethod
+    def _iso_date(cls, v: Any) -> Any:
+        import datetime
+        if isinstance(v, datetime.date):  # YAML reads an unquoted 2025-12-31 as a date
+            return v.isoformat()
+        if v is not None:
+            try:
+                datetime.date.fromisoformat(str(v))
+            except ValueError:
+                raise ValueError(f"{v!r} is not a date (write YYYY-MM-DD)") from None
+        return v
+
+    @field_validator("covariates")
+    @classmethod
+    def _covariates(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("covariates are listed more than once")
+        reserved = {"experience", "tier", "duration", "event", "start_date", "end_date", "value"}
+        clash = [c for c in v if c in reserved]
+        if clash:
+            raise ValueError(f"{clash[0]!r} is a name the study uses itself; map the covariate under another name")
+        return v
