@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import yaml
 from pydantic import (
@@ -107,6 +107,27 @@ class StudyBase(_Model):
     def data_specs(self) -> list[tuple[str, DataSpec]]:
         """Every data source of the study with its key (``data``; a study may add more, e.g. ``benchmark``)."""
         return [("data", self.data)]
+
+
+class WeightSpec(_Model):
+    """Row weights (DESIGN 5.1 revision): ``weight: {column: W, kind: frequency | sampling}``.
+
+    ``frequency``: each row stands for W identical rows (figures equal those of
+    the expanded data). ``sampling``: survey, post-stratification or raking
+    weights: weighted shares with the Kish effective n, design-based tests.
+    """
+
+    column: str
+    kind: Literal["frequency", "sampling"]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _explain_bare(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            raise ValueError(
+                f"give the weight as {{column: {v}, kind: frequency}} (each row stands for W identical rows) or "
+                f"{{column: {v}, kind: sampling}} (survey or raking weights: weighted shares, Kish effective n)")
+        return v
 
 
 class BootstrapSpec(_Model):

@@ -1,0 +1,60 @@
+"""The formatting layer and the wording rules (table-driven)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from cxlab import fmt, words
+
+
+@pytest.mark.parametrize("p, text", [
+    (None, "p not defined"), (math.nan, "p not defined"), (0.0, "p < 0.001"), (4.72e-13, "p < 0.001"),
+    (0.000999, "p < 0.001"), (0.001, "p = 0.0010"), (0.0372, "p = 0.037"), (0.04999, "p = 0.050"),
+    (0.6221, "p = 0.62"), (0.12, "p = 0.12"), (0.999, "p = 0.999"), (1.0, "p = 1.00"),
+])
+def test_p_value(p, text):
+    assert fmt.p_value(p) == text
+
+
+@pytest.mark.parametrize("x, kw, text", [
+    (0.8715, {}, "87%"), (0.14, {}, "14%"), (1.091, {"signed": True}, "+109%"), (-0.004, {}, "0%"),
+    (0.1234, {"digits": 1}, "12.3%"), (None, {}, "not defined"), (12.5, {}, "1,250%"),
+])
+def test_pct(x, kw, text):
+    assert fmt.pct(x, **kw) == text
+
+
+def test_interval_and_numbers():
+    assert fmt.interval(0.87, 0.85, 0.89) == "87% (85% to 89%)"
+    assert fmt.interval(2.5, 1.25, 4.0, lambda v: fmt.number(v, 2), "95% CI ") == "2.50 (95% CI 1.25 to 4.00)"
+    assert fmt.interval(0.5, None, 0.7) == "50% (interval not defined)"
+    assert fmt.number(1234567.891) == "1,234,567.89" and fmt.number(-0.001) == "0.00"
+    assert fmt.number(3.9e-1, 2) == "0.39" and "e" not in fmt.number(1e-12, 3)
+    assert fmt.count(20000) == "20,000" and fmt.quantity(12.34, "months") == "12.3 months"
+    assert fmt.points(0.052) == "+5.2 points"
+
+
+@pytest.mark.parametrize("n, word, text", [(1, "study", "1 study"), (2, "study", "2 studies"),
+                                            (0, "customer", "0 customers"), (1000, "day", "1,000 days")])
+def test_plural(n, word, text):
+    assert fmt.plural(n, word) == text
+
+
+@pytest.mark.parametrize("n, text", [(1, "1st"), (2, "2nd"), (3, "3rd"), (11, "11th"), (22, "22nd"), (75, "75th")])
+def test_ordinal(n, text):
+    assert fmt.ordinal(n) == text
+
+
+@pytest.mark.parametrize("estimate, p, text", [
+    (-0.49, 0.622, "none"), (2.1, 0.03, "up"), (-2.1, 0.03, "down"), (2.1, None, "none"), (None, 0.01, "none"),
+    (0.0, 0.01, "none"), (3.0, 0.05, "none"),
+])
+def test_direction_only_when_significant(estimate, p, text):
+    assert words.direction(estimate, p, "up", "down", "none") == text
+
+
+def test_verdict():
+    assert words.verdict(0.01, "differs", "does not differ") == "differs (p = 0.010)"
+    assert words.verdict(0.2, "differs", "does not differ") == "does not differ (p = 0.20)"
+    assert words.verdict(None, "differs", "does not differ") == "cannot be tested"
