@@ -10,15 +10,16 @@ import math
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from typing_extensions import Annotated
 
 from .errors import StudyFileError
 
@@ -26,8 +27,24 @@ SLUG_PATTERN = r"^[A-Za-z0-9_-]+$"
 DATA_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
+#: A seed for a random generator: numpy takes whole numbers from 0 to 2**32 - 1.
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+#: Rows drawn by an embedded generator: enough for any study, not enough to exhaust memory.
+MAX_SYNTHETIC_ROWS = 5_000_000
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
+    """Base of every study-file model: unknown keys refused, numbers finite (no .nan, .inf)."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _seeds_in_range(self) -> "_Model":
+        # a study package that declares its own ``seed: int`` still gets the domain of :data:`Seed`
+        for name, value in self:
+            if "seed" in name and isinstance(value, int) and not 0 <= value <= 2**32 - 1:
+                raise ValueError(f"{name} must be a whole number from 0 to 4294967295, got {value}")
+        return self
 
 
 class DataSpec(_Model):
@@ -37,8 +54,8 @@ class DataSpec(_Model):
     scores: Optional[str] = None          # leaders, layout wide: one row per company, a column per period
     values: Optional[str] = None          # leaders, layout wide: same shape, the value level
     synthetic: Optional[str] = None
-    n: Optional[int] = Field(default=None, ge=1)
-    seed: int = 0
+    n: Optional[int] = Field(default=None, ge=1, le=MAX_SYNTHETIC_ROWS)
+    seed: Seed = 0
     options: dict[str, Any] = Field(default_factory=dict)
     columns: dict[str, str] = Field(default_factory=dict)
 
@@ -48,6 +65,15 @@ class DataSpec(_Model):
         from .registry import synthetic_generators
         if v is not None and v not in synthetic_generators():
             raise ValueError(f"unknown generator {v!r} (one of {', '.join(synthetic_generators())})")
+        return v
+
+    @field_validator("options")
+    @classmethod
+    def _known_options(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        synthetic = info.data.get("synthetic")
+        if synthetic is not None and v:
+            from .synth import check_options
+            return check_options(synthetic, v)
         return v
 
     @model_validator(mode="after")
@@ -98,7 +124,7 @@ class ExperienceSpec(_Model):
 class StudyBase(_Model):
     """The keys every study file has (DESIGN section 3); each study's ``spec`` extends it."""
 
-    study: str = Field(pattern=SLUG_PATTERN)
+    study: str = Field(pattern=SLUG_PATTERN, max_length=100)
     notebook: str
     title: str = ""
     description: str = ""
@@ -131,8 +157,8 @@ class WeightSpec(_Model):
 
 
 class BootstrapSpec(_Model):
-    resamples: int = Field(default=10000, ge=100)
-    seed: int = 0
+    resamples: int = Field(default=10000, ge=100, le=1_000_000)
+    seed: Seed = 0
 
 
 def _describe(err: dict[str, Any]) -> str:
@@ -144,6 +170,7 @@ def _describe(err: dict[str, Any]) -> str:
         msg = "required key is missing"
     elif msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
+    msg = " ".join(msg.split())  # one line, whatever the validator wrote
     return f"key {loc!r}: {msg}" if loc else msg
 
 
@@ -174,8 +201,11 @@ def parse_study(raw: Any, source: str = "<study>", base_dir: str | Path | None =
     names = ", ".join(STUDIES)
     if notebook is None:
         raise StudyFileError(f"{source}: key 'notebook': required key is missing (one of {names})")
-    if not isinstance(notebook, str) or notebook not in STUDIES:
-        raise StudyFileError(f"{source}: key 'notebook': unknown notebook {notebook!r} (one of {names})")
+    if not isinstance(notebook, str):
+        raise StudyFileError(f"{source}: key 'notebook': give the notebook's name (one of {names}), "
+                             f"not a {type(notebook).__name__}")
+    if notebook not in STUDIES:
+        raise StudyFileError(f"{source}: key 'notebook': unknown notebook {notebook[:60]!r} (one of {names})")
     try:
         model = STUDIES[notebook].model().model_validate(raw)
     except ValidationError as exc:
@@ -198,15 +228,11 @@ def parse_study(raw: Any, source: str = "<study>", base_dir: str | Path | None =
 
 def load_study_file(path: str | Path) -> StudyBase:
     """Read and validate one study YAML file (see :func:`parse_study`)."""
+    from .safeyaml import load_yaml
     path = Path(path)
     if not path.is_file():
         raise StudyFileError(f"{path}: study file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise StudyFileError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    raw = load_yaml(path)
     return parse_study(raw, source=str(path), base_dir=path.parent)
 
 

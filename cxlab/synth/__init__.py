@@ -10,6 +10,7 @@ constant holds the same numbers for tests and reports.
 from __future__ import annotations
 
 import inspect
+import typing
 from typing import Any, Callable
 
 from ..errors import StudyFileError
@@ -31,16 +32,50 @@ def generate(name: str, n: int | None = None, seed: int = 0, **options: Any) -> 
     """
     if name not in GENERATORS:
         raise StudyFileError(f"key 'data.synthetic': unknown generator {name!r} (one of {', '.join(GENERATORS)})")
-    func = GENERATORS[name]
-    accepted = inspect.signature(func).parameters
-    for key in options:
-        if key not in accepted or key in ("n", "seed"):
-            raise StudyFileError(f"key 'data.options.{key}': not an option of synthetic {name!r} "
-                                 f"(options: {', '.join(k for k in accepted if k not in ('n', 'seed'))})")
+    try:
+        options = check_options(name, options)
+    except ValueError as exc:
+        raise StudyFileError(f"key 'data.options': {exc}") from None
     kwargs = dict(options, seed=seed)
     if n is not None:
         kwargs["n"] = n
     return func(**kwargs)
+
+
+def check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The ``options`` of generator ``name`` checked against its signature: known names, right types, finite.
+
+    Raises
+    ------
+    ValueError
+        One line naming the option (study-file validation turns it into a :class:`StudyFileError`).
+    """
+    from pydantic import ConfigDict, TypeAdapter, ValidationError
+
+    func = GENERATORS[name]
+    accepted = {k: p for k, p in inspect.signature(func).parameters.items() if k not in ("n", "seed")}
+    hints = typing.get_type_hints(func)
+    out = {}
+    for key, value in options.items():
+        if key not in accepted:
+            raise ValueError(f"{key!r} is not an option of synthetic {name!r} (options: {', '.join(accepted)})")
+        try:
+            adapter = TypeAdapter(hints.get(key, Any), config=ConfigDict(allow_inf_nan=False))
+            out[key] = adapter.validate_python(value)
+        except ValidationError as exc:
+            raise ValueError(f"option {key!r}: {exc.errors()[0]['msg']} (got {str(value)[:40]!r})") from None
+    bad = _OPTION_RANGES.get(name, {})
+    for key, (lo, hi) in bad.items():
+        value = out.get(key)
+        if isinstance(value, (int, float)) and not lo <= value <= hi:
+            raise ValueError(f"option {key!r} must lie in [{lo}, {hi}], got {value}")
+    return out
+
+
+#: The real domain of the generators' numeric options (the signature gives only the type).
+_OPTION_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "panel": {"periods": (2, 200), "start": (1, 9999), "missing": (0.0, 0.9), "sectors": (1, 50)},
+}
 
 
 def describe(name: str) -> str:
