@@ -40,10 +40,11 @@ class ReadSummary:
                              "column in file": list(self.columns.values())}).set_index("canonical")
 
     def describe(self) -> str:
-        """One paragraph for the report."""
-        text = f"Read {self.rows_read:,} rows from {self.source}; {self.rows_used:,} used."
+        """One paragraph of markdown for the report (file and column names escaped as text)."""
+        from .report import text as md
+        text = f"Read {self.rows_read:,} rows from {md(self.source)}; {self.rows_used:,} used."
         if self.dropped:
-            text += " Dropped: " + "; ".join(f"{n:,} with {why}" for why, n in self.dropped.items()) + "."
+            text += " Dropped: " + "; ".join(f"{n:,} with {md(why)}" for why, n in self.dropped.items()) + "."
         else:
             text += " No rows dropped."
         return text

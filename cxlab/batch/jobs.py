@@ -41,6 +41,7 @@ class Outcome:
     report_html: str | None = None
     full_html: str | None = None
     recorded: dict[str, Any] | None = None
+    log_text: str | None = None          # the kernel's own stderr (tracebacks), kept beside a failed report
 
 
 def now() -> str:

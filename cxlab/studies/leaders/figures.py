@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ... import plotting  # noqa: F401  literal text in figures
+
 COLORS = {"leaders": "#1b7837", "laggards": "#b2182b", "benchmark": "#4d4d4d"}
 
 

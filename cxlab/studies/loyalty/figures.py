@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ...plotting import error_extent
+
 
 def rate_by_tier(rates: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     """Bar chart of each outcome's rate by tier with 95% interval bars.
@@ -31,8 +33,7 @@ def rate_by_tier(rates: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     for j, outcome in enumerate(outcomes):
         sub = rates[rates["outcome"] == outcome].set_index("tier").reindex(tiers)
         x = np.arange(len(tiers)) - 0.4 + width * (j + 0.5)
-        # a Wilson bound can land a hair inside a 0% or 100% rate: clip, never a negative error bar
-        yerr = np.clip(np.vstack([sub["rate"] - sub["ci_low"], sub["ci_high"] - sub["rate"]]), 0, None)
+        yerr = error_extent(sub["rate"], sub["ci_low"], sub["ci_high"])  # a 0% or 100% tier: never negative
         ax.errorbar(x, sub["rate"], yerr=yerr, fmt="none", ecolor="black", capsize=3, lw=1)
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))

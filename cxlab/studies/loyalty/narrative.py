@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ...report import fmt_p
+from ...report import text as md
 from .analysis import LoyaltyResult
 from .spec import LoyaltyStudy
 
@@ -32,9 +33,10 @@ def headline_figures(result: LoyaltyResult) -> dict[str, float | None]:
 
 
 def interpret(result: LoyaltyResult, study: LoyaltyStudy) -> str:
-    """Plain-language reading of the tests and odds ratios, one bullet per outcome."""
+    """Plain-language reading of the tests and odds ratios, one bullet per outcome (markdown, names escaped)."""
     lines = []
-    for name, o in result.results["outcomes"].items():
+    for raw_name, o in result.results["outcomes"].items():
+        name = md(raw_name)
         chi2, trend, logit = o["chi2"], o["trend"], o["logit"]
         parts = []
         if chi2["p"] is not None:

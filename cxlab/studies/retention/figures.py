@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ...plotting import error_extent
+
 
 def _palette(n: int) -> list:
     return sns.color_palette("crest_r", n) if n > 1 else sns.color_palette("crest", 1)
@@ -88,7 +90,7 @@ def forest(hazard_ratios: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     y = np.arange(len(rows))[::-1]
     colours = ["#2a6f97" if m == "rating only" else "#6c757d" for m in rows["model"]]
     for yi, colour, r in zip(y, colours, rows.itertuples()):
-        ax.errorbar([r.hazard_ratio], [yi], xerr=[[r.hazard_ratio - r.ci_low], [r.ci_high - r.hazard_ratio]],
+        ax.errorbar([r.hazard_ratio], [yi], xerr=error_extent(r.hazard_ratio, r.ci_low, r.ci_high),
                     fmt="none", ecolor=colour, capsize=3, lw=1.2)
     ax.scatter(rows["hazard_ratio"], y, c=colours, s=36, zorder=3)
     ax.axvline(1, color="black", lw=0.8, ls="--")
@@ -129,7 +131,7 @@ def rmst_bars(rmst: pd.DataFrame, tau: float, time_unit: str = "months", ax: plt
     colours = _palette(len(tiers))
     x = np.arange(len(tiers))
     ax.bar(x, rows["rmst"], color=colours, width=0.7)
-    ax.errorbar(x, rows["rmst"], yerr=[rows["rmst"] - rows["ci_low"], rows["ci_high"] - rows["rmst"]], fmt="none",
+    ax.errorbar(x, rows["rmst"], yerr=error_extent(rows["rmst"], rows["ci_low"], rows["ci_high"]), fmt="none",
                 ecolor="black", capsize=3, lw=1)
     for xi, v in zip(x, rows["rmst"]):
         ax.text(xi, v / 2, f"{v:.1f}", ha="center", va="center", color="white", fontsize=9, fontweight="bold")

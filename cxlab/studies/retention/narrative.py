@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ...report import fmt_p
+from ...report import text as md
 from .analysis import RetentionResult
 from .spec import RetentionStudy
 
@@ -60,7 +61,7 @@ def interpret_tests(result: RetentionResult, study: RetentionStudy) -> str:
         if t["p_holm"] is None:
             continue
         sig = "differs from" if t["p_holm"] < 0.05 else "is not distinguishable from"
-        lines.append(f"- Tier {t['tier']} {sig} tier {t['versus']} (Holm-adjusted {fmt_p(t['p_holm'])}).")
+        lines.append(f"- Tier {md(t['tier'])} {sig} tier {md(t['versus'])} (Holm-adjusted {fmt_p(t['p_holm'])}).")
     return "\n".join(lines)
 
 
@@ -90,7 +91,7 @@ def interpret_cox(result: RetentionResult) -> str:
 
 
 def interpret_value(result: RetentionResult, study: RetentionStudy) -> str:
-    """The value at stake in words (empty when the study names no ``value_per_period``)."""
+    """The value at stake in markdown (empty when the study names no ``value_per_period``)."""
     v = result.results.get("value")
     if not v:
         return ""
@@ -98,12 +99,12 @@ def interpret_value(result: RetentionResult, study: RetentionStudy) -> str:
     g = v["gain_at_best_retention"]
     by = {t["tier"]: t for t in v["tiers"]}
     best, worst = by[result.results["best_tier"]], by[result.results["worst_tier"]]
-    text = (f"Over the first {v['tau']:g} {unit}, a customer {_who(study, worst['tier'])} is worth "
-            f"{worst['expected_value']:,.0f} in `{v['column']}` on average (95% CI {worst['ci_low']:,.0f} to "
-            f"{worst['ci_high']:,.0f}), against {best['expected_value']:,.0f} for one {_who(study, best['tier'])} "
+    text = (f"Over the first {v['tau']:g} {unit}, a customer {_who(study, md(worst['tier']))} is worth "
+            f"{worst['expected_value']:,.0f} in {md(v['column'])} on average (95% CI {worst['ci_low']:,.0f} to "
+            f"{worst['ci_high']:,.0f}), against {best['expected_value']:,.0f} for one {_who(study, md(best['tier']))} "
             "(mean time as a customer x mean value per period).")
     if g is not None:
-        text += (f" Retained like the best tier, a customer {_who(study, g['tier'])} would bring "
+        text += (f" Retained like the best tier, a customer {_who(study, md(g['tier']))} would bring "
                  f"{g['value']:,.0f} more (95% CI {g['ci_low']:,.0f} to {g['ci_high']:,.0f}), at their own "
                  "value per period: the stake of a better experience in customer lifetime value.")
     return text
