@@ -81,10 +81,25 @@ class _Progress:
             sys.stderr.flush()
 
 
+def _stop(progress: _Progress, line: str, status: int) -> int:
+    """Interrupted: one line, and out now (no interpreter teardown that could print more).
+
+    What is published is complete (each report is swapped in with one rename),
+    the lock goes with the process, workers die with it (``PR_SET_PDEATHSIG``)
+    and kernels follow their parent.
+    """
+    progress.close()
+    print(f"cxlab: {line}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(status)
+
+
 def _run(args: argparse.Namespace) -> int:
     from .batch.plan import discover
-    from .batch.run import run
+    from .batch.run import Interrupted, run
     progress = _Progress(args.quiet)
+    if args.quiet or args.scheduler:
+        _quiet_libraries()
     try:
         files = discover(args.studies, args.params)
         report = run(files, args.out, n_jobs=args.jobs, force=args.force, timeout=args.timeout, wait=args.wait,
@@ -94,11 +109,24 @@ def _run(args: argparse.Namespace) -> int:
         progress.close()
         print(f"cxlab: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
+    except Interrupted as exc:
+        return _stop(progress, f"{exc}; reports already published are complete", 128 + exc.signum)
+    except KeyboardInterrupt:
+        return _stop(progress, "interrupted; reports already published are complete", 130)
     progress.close()
     if not args.quiet:
         failed = sum(r["status"] == "failed" for r in report.rows)
         print(f"{len(report.rows)} studies, {failed} failed; index: {os.path.abspath(os.path.join(args.out, 'index.html'))}")
     return report.exit_status
+
+
+def _quiet_libraries() -> None:
+    """Silence the INFO chatter of Dask (here and in the worker processes it spawns)."""
+    if logging.getLogger().getEffectiveLevel() <= logging.INFO:
+        return
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    for name in ("distributed", "tornado", "bokeh"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -117,9 +145,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cxlab`` console script."""
     logging.basicConfig(level=os.environ.get("CXLAB_LOG", "WARNING").upper(), format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
-    if args.command == "run":
-        return _run(args)
-    return _validate(args)
+    try:
+        return _run(args) if args.command == "run" else _validate(args)
+    except Exception as exc:  # a bug, not a user error: one line here; the traceback with CXLAB_LOG=DEBUG
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        print(f"cxlab: internal error: {type(exc).__name__}: {first} (run with CXLAB_LOG=DEBUG for the traceback)",
+              file=sys.stderr)
+        return EXIT_CANNOT_START
 
 
 if __name__ == "__main__":

@@ -70,10 +70,10 @@ def is_ours(link: Path) -> bool:
     return link.is_symlink() and os.readlink(link).startswith(f"{REPORTS}/")
 
 
-def check_place(out_dir: Path, study: str) -> None:
-    """Refuse to publish over anything at ``DIR/<study>`` or ``DIR/<study>.failed`` that cxlab did not create."""
-    for name in (study, f"{study}.failed"):
-        link = out_dir / name
+def check_place(out_dir: Path, study: str, names: tuple[str, ...] = ("", ".failed")) -> None:
+    """Refuse to publish over anything at ``DIR/<study>`` (or ``DIR/<study>.failed``) that cxlab did not create."""
+    for suffix in names:
+        link = out_dir / f"{study}{suffix}"
         if not is_ours(link):
             kind = "folder" if link.is_dir() and not link.is_symlink() else \
                 "symbolic link" if link.is_symlink() else "file"
@@ -105,7 +105,7 @@ def publish(job: Job, outcome: Outcome, out_dir: str | Path) -> Path:
         cannot be written (disk full, read-only); nothing is left half-written.
     """
     out_dir = Path(out_dir)
-    check_place(out_dir, job.study)
+    check_place(out_dir, job.study, ("",) if outcome.status == "ok" else (".failed",))
     reports = out_dir / REPORTS
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     kind = "ok" if outcome.status == "ok" else "failed"
