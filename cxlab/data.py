@@ -5,6 +5,8 @@ column and an example row ("data row 3" is the third row under the header).
 """
 from __future__ import annotations
 
+import codecs
+import csv
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +66,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError("file not found", path=str(path))
     if path.stat().st_size == 0:
         raise DataError("the file is empty (no header, no rows)", path=str(path))
+    if suffix == ".csv":
+        check_csv_text(path)
     try:
         if suffix == ".csv":
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
@@ -80,7 +84,56 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"cannot be read as Parquet: {str(exc).splitlines()[0]}", path=str(path)) from None
     if len(frame) == 0:
         raise DataError("the file has a header but no rows", path=str(path))
+    check_unique_columns(list(frame.columns), str(path))
     return frame.reset_index(drop=True)
+
+
+def _field_at(line: bytes, offset: int) -> int:
+    """Index (0-based) of the CSV field holding byte ``offset`` of ``line``."""
+    prefix = line[:offset].decode("latin-1")
+    return max(len(next(csv.reader([prefix]), [""])) - 1, 0)
+
+
+def check_csv_text(path: Path) -> None:
+    """DataError naming the column and row of the first byte that is not UTF-8, and for a header with a
+    repeated column name (pandas would rename the second one silently).
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as fh:
+        header = fh.readline()
+        fh.seek(0)
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                bad = offset + exc.start
+                break
+            offset += len(block)
+        else:
+            bad = -1
+    names = [c.strip() for c in next(csv.reader([header.decode("utf-8", errors="replace").lstrip("\ufeff")]), [])]
+    if bad >= 0:
+        with open(path, "rb") as fh:
+            head = fh.read(bad + 1)
+        start = head.rfind(b"\n", 0, bad) + 1
+        line_no = head.count(b"\n") + 1
+        index = _field_at(head[start:], bad - start)
+        column = names[index] if line_no > 1 and index < len(names) else None
+        where = {"row": line_no - 1} if line_no > 1 else {}
+        raise DataError(f"byte 0x{head[bad]:02x} is not UTF-8 text ({'header' if line_no == 1 else 'line ' + str(line_no)}); "
+                        "save the file as UTF-8", path=str(path), column=column, **where)
+    check_unique_columns(names, str(path))
+
+
+def check_unique_columns(names: list[Any], source: str) -> None:
+    """DataError for a column name that appears twice (which one would the study read?)."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(map(str, names), start=1):
+        if name in seen:
+            raise DataError(f"the header names this column twice (columns {seen[name]} and {i}); rename one",
+                            path=source, column=name)
+        seen[name] = i
 
 
 def map_columns(frame: pd.DataFrame, mapping: dict[str, str], wanted: Iterable[str], source: str,

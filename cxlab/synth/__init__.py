@@ -36,6 +36,7 @@ def generate(name: str, n: int | None = None, seed: int = 0, **options: Any) -> 
         options = check_options(name, options)
     except ValueError as exc:
         raise StudyFileError(f"key 'data.options': {exc}") from None
+    func = GENERATORS[name]
     kwargs = dict(options, seed=seed)
     if n is not None:
         kwargs["n"] = n

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from ... import data as d
-from ...tiers import assign_tiers
+from ...tiers import assign_tiers, require_two_tiers
 from .spec import LoyaltyStudy
 
 
@@ -43,4 +43,5 @@ def read(study: LoyaltyStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     if out.empty:
         raise d.DataError("no rows left after dropping rows with missing values", path=source)
     out["tier"] = assign_tiers(out["experience"], study.experience, source, used["experience"])
+    require_two_tiers(out["tier"], out["experience"], source, used["experience"])
     return out, summary

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ... import data as d
 from ...errors import DataError
-from ...tiers import assign_tiers
+from ...tiers import assign_tiers, require_two_tiers
 from .spec import RetentionStudy
 
 DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12}
@@ -152,4 +152,5 @@ def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.
     if out.empty:
         raise DataError("no rows left after dropping rows with missing values", path=source)
     out["tier"] = assign_tiers(out["experience"], study.experience, source, used["experience"])
+    require_two_tiers(out["tier"], out["experience"], source, used["experience"])
     return out, summary
