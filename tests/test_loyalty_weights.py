@@ -225,3 +225,15 @@ def test_constant_outcome_is_not_an_infinite_odds_ratio(tmp_path):
     assert o["trend"] == {"z": None, "p": None} and o["chi2"]["p"] is None
     assert not any("infinite" in w for w in result.warnings)
     assert any("same outcome" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("weight", [None, {"column": "w", "kind": "frequency"}, SAMPLING])
+def test_results_match_the_schema(tmp_path, weight):
+    from cxlab.record import to_json, validate_results
+    frame = _fixture().assign(z=[1] * 30 + [0] * 6)
+    result = _study(tmp_path, frame, TIERS, weight, outcomes=("y", "z"))
+    doc = {"study": "t", "notebook": "loyalty", "status": "ok", "results": to_json(result.results),
+           "provenance": {"parameters": {}, "inputs": {}, "packages": {}, "started": "", "ended": ""}}
+    assert validate_results(doc) == []
+    doc["results"]["outcomes"]["y"]["chi2"]["mc_p"] = 2.0
+    assert validate_results(doc)

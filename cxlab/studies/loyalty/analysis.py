@@ -82,6 +82,8 @@ def rates_by_tier(frame: pd.DataFrame, outcome: str, kind: Optional[str] = None)
         low, high = wilson_interval(table["count"].to_numpy(), wsum)
     table["rate"], table["ci_low"], table["ci_high"], table["score"] = rate, low, high, score
     table["weight_sum"] = wsum
+    if np.all(table["n"] == np.round(table["n"])) and np.all(table["count"] == np.round(table["count"])):
+        table = table.astype({"n": "int64", "count": "int64"})
     if kind == "sampling":
         table["n_eff"] = n_eff
     return table
