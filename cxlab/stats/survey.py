@@ -117,12 +117,11 @@ def svy_logit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> LogitFit:
     if fit.coef is None or fit.intercept is None:
         return fit
     n = len(x)
-    keys = np.column_stack([x, y])
-    cells, inv = np.unique(keys, axis=0, return_inverse=True)
-    inv = inv.ravel()
-    sw = np.bincount(inv, weights=w, minlength=len(cells))
-    sw2 = np.bincount(inv, weights=w * w, minlength=len(cells))
-    xs, ys = cells[:, 0], cells[:, 1]
+    levels, inv_x = np.unique(x, return_inverse=True)
+    cell = inv_x.ravel() * 2 + (y > 0.5)                   # (x level, outcome) cells: 2 per level
+    sw = np.bincount(cell, weights=w, minlength=2 * len(levels))
+    sw2 = np.bincount(cell, weights=w * w, minlength=2 * len(levels))
+    xs, ys = np.repeat(levels, 2), np.tile([0.0, 1.0], len(levels))
     centre = float(np.average(xs, weights=sw))
     X = np.column_stack([np.ones_like(xs), xs - centre])
     mu = 1 / (1 + np.exp(-(fit.intercept + fit.coef * xs)))

@@ -35,7 +35,7 @@ class LoyaltyResult:
     Attributes
     ----------
     results : dict
-        ``{"n": rows read, "weight": kind or None, "outcomes": {name: {n_used, n_dropped, tiers,
+        ``{"n": rows with a rating (and weight), "weight": kind or None, "outcomes": {name: {n_used, n_dropped, tiers,
         top_vs_bottom, chi2, trend, logit}}}`` exactly as DESIGN 5.1 and its revisions.
     rates : DataFrame
         Tidy table: outcome, tier, n, count, rate, ci_low, ci_high, score (and n_eff with sampling weights).
@@ -204,7 +204,8 @@ def analyze(frame: pd.DataFrame, study: LoyaltyStudy) -> LoyaltyResult:
                               "trend_z": trend["z"], "trend_p": trend["p"], "odds_ratio": logit["odds_ratio"],
                               "or_ci_low": logit["ci_low"], "or_ci_high": logit["ci_high"],
                               "separation": logit["separation"]})
-    results = {"n": int(len(frame)), "weight": kind, "outcomes": outcomes}
+    rated = int((frame["experience"].notna() & frame["weight"].notna()).sum())
+    results = {"n": rated, "weight": kind, "outcomes": outcomes}
     log.info("loyalty: analysed %d rows, %d outcomes", len(frame), len(study.outcomes))
     rates = pd.concat(rate_tables, ignore_index=True)
     rates["tier"] = pd.Categorical(rates["tier"].astype(str), categories=rate_tables[0]["tier"].cat.categories,
