@@ -52,6 +52,14 @@ class SeparationWarning(CxlabWarning):
     """An outcome is (quasi-)perfectly separated by the rating; the model estimate is undefined."""
 
 
+class ConstantOutcomeWarning(CxlabWarning):
+    """An outcome takes one value only; it has no association, trend or odds ratio to estimate."""
+
+
+class SmallExpectedWarning(CxlabWarning):
+    """An expected count of a contingency table is below 5; the chi-square approximation is doubtful."""
+
+
 class EmptyTierWarning(CxlabWarning):
     """A tier has no rows in the data."""
 

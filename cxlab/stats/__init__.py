@@ -4,12 +4,15 @@ Each module holds one family, as pure functions on arrays or tidy frames, each
 tested against an independent computation (scipy, statsmodels, lifelines, R):
 
 - :mod:`~cxlab.stats.proportions`: intervals for proportions (Wilson);
-- :mod:`~cxlab.stats.tables`: contingency-table tests (chi-square, Cochran-Armitage);
+- :mod:`~cxlab.stats.tables`: contingency-table tests (chi-square, its Monte Carlo p, Cochran-Armitage);
 - :mod:`~cxlab.stats.logistic`: logistic regression on one rating, separation;
 - :mod:`~cxlab.stats.multitest`: multiple-comparison adjustment (Holm);
 - :mod:`~cxlab.stats.survival`: Kaplan-Meier, RMST, log-rank;
 - :mod:`~cxlab.stats.cox`: Cox proportional hazards, Schoenfeld residuals;
-- :mod:`~cxlab.stats.groups`: two-group comparisons (Welch, Hedges' g, bootstrap).
+- :mod:`~cxlab.stats.groups`: two-group comparisons (Welch, Hedges' g, bootstrap);
+- :mod:`~cxlab.stats.weights`: Kish's effective sample size;
+- :mod:`~cxlab.stats.survey`: design-based estimators for sampling weights (Rao-Scott F, svyglm-style
+  logistic regression with sandwich standard errors).
 """
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats as sps
 
 from . import Z95
 
@@ -20,6 +21,13 @@ class LogitFit:
     coef: float | None = None
     se: float | None = None
     intercept: float | None = None
+
+    def wald(self) -> dict[str, float | None]:
+        """Two-sided Wald test of a zero slope, normal reference: ``{z, p}`` (None without an estimate)."""
+        if self.coef is None or self.se is None or not self.se > 0:
+            return {"z": None, "p": None}
+        z = self.coef / self.se
+        return {"z": z, "p": float(2 * sps.norm.sf(abs(z)))}
 
     def to_dict(self) -> dict[str, float | bool | None]:
         return {"odds_ratio": self.odds_ratio, "ci_low": self.ci_low, "ci_high": self.ci_high,

@@ -5,7 +5,7 @@ from typing import Literal, Optional
 
 from pydantic import Field, field_validator
 
-from ...params import ExperienceSpec, StudyBase
+from ...params import ExperienceSpec, StudyBase, WeightSpec
 
 
 class LoyaltyStudy(StudyBase):
@@ -14,7 +14,7 @@ class LoyaltyStudy(StudyBase):
     notebook: Literal["loyalty"]
     experience: ExperienceSpec = Field(default_factory=ExperienceSpec)
     outcomes: list[str] = Field(min_length=1)
-    weight: Optional[str] = None
+    weight: Optional[WeightSpec] = None
 
     @field_validator("outcomes")
     @classmethod
