@@ -76,15 +76,16 @@ def km_band(table: pd.DataFrame) -> pd.DataFrame:
     ``survfit(conf.type = "log-log")``): columns ``ci_low`` and ``ci_high`` added.
 
     With Greenwood's V = sum d / (n (n - d)) over event times up to t, the band is
-    S^exp(+-z sqrt(V) / log S). Where S = 0 (the last customer at risk churned) both bounds are 0.
+    S^exp(+-z sqrt(V) / log S). Where S = 0 (the last customer at risk churned) the band is undefined
+    (NaN), as in R; lifelines sets it to 0 there.
     """
     surv = table["survival"].to_numpy(float)
     n, dd = table["at_risk"].to_numpy(float), table["events"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         greenwood = np.cumsum(np.where(n > dd, dd / (n * (n - dd)), np.inf))
         half = Z95 * np.sqrt(greenwood) / np.abs(np.log(surv))
-        low = np.where(surv > 0, surv ** np.exp(half), 0.0)
-        high = np.where(surv > 0, surv ** np.exp(-half), 0.0)
+        low = np.where(surv > 0, surv ** np.exp(half), np.nan)
+        high = np.where(surv > 0, surv ** np.exp(-half), np.nan)
     return table.assign(ci_low=np.where(surv >= 1, 1.0, low), ci_high=np.where(surv >= 1, 1.0, high))
 
 
@@ -103,7 +104,8 @@ def km_median_ci(table: pd.DataFrame) -> tuple[float | None, float | None]:
 
     The lower limit is the first time at which the lower band is at or below
     0.5, the upper limit the first time at which the upper band is; None when
-    not reached (as R's ``quantile.survfit`` on ``conf.type = "log-log"``).
+    not reached (as R's ``quantile.survfit`` on ``conf.type = "log-log"``,
+    including its NA where the curve reaches 0).
     """
     band = km_band(table)
     times = band["time"].to_numpy()

@@ -37,9 +37,14 @@ def time(x: float | None, unit: str) -> str:
     return fmt.quantity(x, unit, 1)
 
 
+def span(x: float, unit: str) -> str:
+    """A set length of time: "48 months", "77.8 months" (one decimal unless it is a whole number)."""
+    return fmt.quantity(x, unit, 0 if float(x).is_integer() else 1)
+
+
 def window(tau: float, unit: str) -> str:
-    """The RMST window: "the first 48 months" (one decimal when the window is not a whole number)."""
-    return "the first " + fmt.quantity(tau, unit, 0 if float(tau).is_integer() else 1)
+    """The RMST window: "the first 48 months"."""
+    return "the first " + span(tau, unit)
 
 
 def time_interval(x: float | None, low: float | None, high: float | None, unit: str) -> str:
@@ -125,14 +130,14 @@ def why_rmst(cox: dict[str, Any]) -> str:
 
 def tau_capped(requested: float, used: float, tier: str, unit: str) -> str:
     """The RMST window asked for reaches past a tier's data: say both values."""
-    return (f"The RMST window asked for, {time(requested, unit)}, reaches past the follow-up of tier {tier}, which "
-            f"ends at {time(used, unit)}: the window was capped to {time(used, unit)}, the shortest follow-up of any "
+    return (f"The RMST window asked for, {span(requested, unit)}, reaches past the follow-up of tier {tier}, which "
+            f"ends at {span(used, unit)}: the window was capped to {span(used, unit)}, the shortest follow-up of any "
             "tier, so that no RMST, difference or value is extrapolated past a tier's data.")
 
 
 def horizon_past_followup(tier: str, last: float, horizon: float, unit: str) -> str:
     """A survival horizon past a tier's follow-up."""
-    return (f"Tier {tier}'s follow-up ends at {time(last, unit)}, before the {time(horizon, unit)} horizon: its "
+    return (f"Tier {tier}'s follow-up ends at {span(last, unit)}, before the horizon of {span(horizon, unit)}: its "
             "survival there is not estimated.")
 
 
@@ -261,7 +266,7 @@ def interpret_cox(result: "RetentionResult") -> str:
         return "The Cox model is not defined here (no events, or a single rating value)."
     else:
         text = sentence(hazard_ratio_clause(cox["hazard_ratio"], cox["ci_low"], cox["ci_high"], detail["p"]))
-    ph = ph_paragraph(cox["ph_p"], cox["ph_violated"])
+    ph = "" if cox["separation"] else ph_paragraph(cox["ph_p"], cox["ph_violated"])
     return text + ("\n\n" + ph if ph else "")
 
 
@@ -279,14 +284,14 @@ def interpret_value(result: "RetentionResult", study: "RetentionStudy") -> str:
     def val(x: dict[str, Any], key: str = "expected_value") -> str:
         return fmt.interval(x[key], x["ci_low"], x["ci_high"], lambda y: money(y, vu), "95% CI ")
 
-    basis = f"mean time as a customer x mean `{v['column']}` per {unit[:-1]}"
+    basis = f"mean time as a customer times mean `{v['column']}` per {unit[:-1]}"
     text = (f"{sentence(v['basis'])[:-1]} ({basis}): a customer {who(named, worst['tier'])} accounts for "
             f"{val(worst)} on average, against {val(best)} for one {who(named, best['tier'])}.")
     g = v["gain_at_best_retention"]
     if g is not None:
-        text += (f" If the experience were the cause of the difference in retention, retaining customers "
-                 f"{who(named, g['tier'])} as long as those {who(named, g['versus'])} would be worth {val(g, 'value')} "
-                 f"per customer, {v['basis']}.")
+        text += (f" If the experience were the cause of the difference in retention between customers "
+                 f"{who(named, g['tier'])} and those {who(named, g['versus'])}, that difference would be worth "
+                 f"{val(g, 'value')} per customer {who(named, g['tier'])}, {v['basis']}.")
         diff = next((d for d in r["rmst_difference"]["tiers"] if d["tier"] == g["tier"]), None)
         if diff is not None and not words.significant(diff["p"]):
             text += f" The difference in retention itself is not significant ({fmt.p_value(diff['p'])})."
