@@ -352,3 +352,19 @@ def test_value_unit_needs_value_per_period():
     from cxlab.errors import StudyFileError
     with pytest.raises(StudyFileError, match="value_unit"):
         study(value_unit="EUR")
+
+
+def test_results_schema_holds_the_wave2_keys():
+    from cxlab.record import record, validate_results
+
+    s = study(rmst_tau=40, value_per_period="v", value_unit="EUR")
+    result = R_analysis.analyze(short_tier_data(), s)
+    doc = {"study": "t", "notebook": "retention", "status": "ok",
+           "provenance": {"parameters": {}, "inputs": {}, "packages": {}, "started": "t0", "ended": "t1"},
+           **record(result.results, headline=R_narrative.headline(result, s))}
+    assert validate_results(doc) == []
+    broken = {**doc, "results": {**doc["results"], "cox": {k: v for k, v in doc["results"]["cox"].items()
+                                                            if k != "ph_violated"}}}
+    assert any("ph_violated" in p for p in validate_results(broken))
+    no_tau = {**doc, "results": {k: v for k, v in doc["results"].items() if k != "rmst_tau_requested"}}
+    assert any("rmst_tau_requested" in p for p in validate_results(no_tau))

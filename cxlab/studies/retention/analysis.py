@@ -44,12 +44,16 @@ class RetentionResult:
     Attributes
     ----------
     results : dict
-        DESIGN 5.2 ``results`` plus the issue's additions (``pairwise_logrank``,
-        ``rmst``, ``rmst_difference``, ``cox_covariates``, ``value``, ``censoring``).
+        DESIGN 5.2 ``results`` with its wave-2 revisions (``rmst_tau`` used and ``rmst_tau_requested``,
+        ``tiers[].median_ci_low/high``, ``cox.ph_violated``, ``cox.penalised_hazard_ratio``) plus the
+        issue's additions (``pairwise_logrank``, ``rmst``, ``rmst_difference``, ``cox_detail``,
+        ``cox_covariates``, ``value``, ``censoring``).
     tiers : DataFrame
-        One row per tier: n, events, censored, median, survival at each horizon, rmst, its se and interval.
+        One row per tier: n, events, censored, median and its interval, survival at each horizon, rmst, its
+        se and interval.
     curves : DataFrame
-        Tidy KM curves with bands (see :func:`km_curves`).
+        Tidy KM curves with bands and the number at risk (see :func:`km_curves`; the plot draws each
+        while 10+ are at risk).
     at_risk : DataFrame
         Number at risk per tier at the plot's tick times.
     pairwise : DataFrame
