@@ -76,6 +76,10 @@ class FollowUpWarning(CxlabWarning):
     """A horizon or the RMST window reaches past a tier's follow-up."""
 
 
+class ProportionalHazardsWarning(CxlabWarning):
+    """The Schoenfeld test rejects proportional hazards: a single hazard ratio is an average over time."""
+
+
 class CovariateWarning(CxlabWarning):
     """A covariate was left out of the adjusted Cox model (constant, or a single level)."""
 

@@ -8,10 +8,9 @@ import pandas as pd
 
 from ... import data as d
 from ...errors import DataError
+from ...stats.survival import duration_between
 from ...tiers import assign_tiers, require_two_tiers
 from .spec import RetentionStudy
-
-DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12}
 
 RESERVED = ("experience", "tier", "duration", "event", "start_date", "end_date", "value")
 
@@ -39,8 +38,9 @@ def derive_durations(start: pd.Series, end: pd.Series, observation_end: str | pd
 
     A customer with an end date churned then (event 1, duration end - start); a
     customer without one is still active at ``observation_end`` (event 0,
-    duration observation_end - start). Whole days are converted to weeks by
-    dividing by 7 and to months by dividing by 365.25 / 12.
+    duration observation_end - start), in calendar months (anniversaries
+    from the start, day clamped to the month's length: :func:`cxlab.stats.survival.calendar_months`),
+    weeks (days / 7) or days.
 
     Raises
     ------
@@ -68,8 +68,7 @@ def derive_durations(start: pd.Series, end: pd.Series, observation_end: str | pd
         d.fail_at(unborn, start, f"is on or after observation_end {obs.date().isoformat()}: no follow-up", source,
                   start_col)
     stop = end.where(~active, obs)
-    days = (stop - start).dt.total_seconds() / 86400.0
-    duration = (days / DAYS_PER_UNIT[time_unit]).astype(float).rename("duration")
+    duration = duration_between(start, stop, time_unit)
     event = (~active).astype(float).rename("event")
     return duration, event
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ...params import ExperienceSpec, StudyBase
 
@@ -19,6 +19,13 @@ class RetentionStudy(StudyBase):
     rmst_tau: Optional[float] = Field(default=None, gt=0)
     covariates: list[str] = Field(default_factory=list)
     value_per_period: Optional[str] = None
+    value_unit: Optional[str] = Field(default=None, min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _unit_needs_value(self) -> "RetentionStudy":
+        if self.value_unit is not None and self.value_per_period is None:
+            raise ValueError("value_unit is set but value_per_period is not: name the value column too")
+        return self
 
     @field_validator("horizons")
     @classmethod
