@@ -51,6 +51,8 @@ MIN_COMPANIES = 4          # eligible companies needed to split a period (or sec
 
 FEW_COMPANIES = 10         # below this many eligible companies a period's portfolios are flagged as thin
 
+FEW_CLUSTERS = 20          # below this many companies in the portfolios the clustered inference is flagged
+
 SENSITIVITY_PAIRS = ((0.9, 0.1), (0.8, 0.2), (0.75, 0.25))
 
 REASONS = ("missing_cx_score", "missing_value", "non_positive_value", "gap_in_periods", "missing_next_value",
@@ -181,6 +183,7 @@ def summarize(assigned: pd.DataFrame, table: pd.DataFrame, bench_growth: pd.Seri
     """DESIGN 5.3 ``summary`` (with its wave-2 revision) from flagged company-periods and their period table.
 
     ``resamples=0`` skips both bootstraps (their bounds are None): for calibration runs that need only the tests.
+    ``_block_kept`` and ``_block_kept_chain`` (not summary keys) count the block-bootstrap draws kept.
     """
     lead, lag = table["leader_mean"].to_numpy(float), table["laggard_mean"].to_numpy(float)
     leader_end, laggard_end = float(np.prod(1 + lead)), float(np.prod(1 + lag))
@@ -194,7 +197,8 @@ def summarize(assigned: pd.DataFrame, table: pd.DataFrame, bench_growth: pd.Seri
     clustered = cluster_diff_test(np.concatenate([x, y]), np.r_[np.ones(len(x)), np.zeros(len(y))],
                                   np.concatenate([company[is_lead], company[is_lag]]))
     low = high = None
-    block: dict[str, Any] = dict.fromkeys(("diff_low", "diff_high", "ratio_low", "ratio_high", "gap_low", "gap_high"))
+    block: dict[str, Any] = dict.fromkeys(("diff_low", "diff_high", "ratio_low", "ratio_high", "gap_low", "gap_high",
+                                           "kept", "kept_chain"))
     if resamples > 0:
         low, high = bootstrap_diff(x, y, resamples, seed)
         either = is_lead | is_lag
@@ -218,6 +222,7 @@ def summarize(assigned: pd.DataFrame, table: pd.DataFrame, bench_growth: pd.Seri
         "end_ratio_ci_low": block["ratio_low"], "end_ratio_ci_high": block["ratio_high"],
         "annualised_gap": leader_end ** (1 / n_periods) - laggard_end ** (1 / n_periods),
         "annualised_gap_ci_low": block["gap_low"], "annualised_gap_ci_high": block["gap_high"],
+        "_block_kept": block["kept"], "_block_kept_chain": block["kept_chain"],
     }
 
 
@@ -303,6 +308,20 @@ def _warn_small(cand: pd.DataFrame, assigned: pd.DataFrame, within: str | None) 
              f"{'that period rest' if len(thin) == 1 else 'those periods rest'} on a handful of companies.")
 
 
+def _warn_inference(summary: dict[str, Any], resamples: int) -> None:
+    g = summary["n_clusters"]
+    if g < FEW_CLUSTERS:
+        warn(FewCompaniesWarning, f"Only {g} companies are in the portfolios: the company-clustered test and the "
+             f"company block bootstrap hold their stated level only with many companies (about {FEW_CLUSTERS} or "
+             "more), so read their p-value and intervals as rough.")
+    kept, chain = summary["_block_kept"], summary["_block_kept_chain"]
+    if kept is not None and chain < resamples:
+        warn(FewCompaniesWarning, f"{resamples - chain:,} of {resamples:,} company block-bootstrap draws left some "
+             "period without a leader or without a laggard; they were left out of the intervals of the end ratio "
+             "and the annualised gap" + (f" ({resamples - kept:,} also from the difference's interval)."
+                                         if kept < resamples else "."))
+
+
 def cumulative_index(table: pd.DataFrame, bench_growth: pd.Series | None = None) -> pd.DataFrame:
     """Leaders, laggards (and benchmark) indexed to 1 at the first period, tidy ``period, series, index``.
 
@@ -352,6 +371,7 @@ def analyze(panel: Panel | pd.DataFrame, study: LeadersStudy, benchmark: pd.Data
         _warn_small(cand, assigned, within)
         table = period_table(assigned)
         summary = summarize(assigned, table, bench, boot.resamples, boot.seed)
+        _warn_inference(summary, boot.resamples)
         overlap = assigned["leader"] & assigned["laggard"]
         if overlap.any():
             warn(TiedCutoffWarning,
@@ -372,7 +392,7 @@ def analyze(panel: Panel | pd.DataFrame, study: LeadersStudy, benchmark: pd.Data
                 a = portfolios(cand, hi, lo, within)
                 t = period_table(a)
                 s = summarize(a, t, bench, boot.resamples, boot.seed)
-            sens_rows.append({"leader_quantile": hi, "laggard_quantile": lo, **s,
+            sens_rows.append({"leader_quantile": hi, "laggard_quantile": lo, **{k: s[k] for k in SUMMARY_KEYS},
                               "n_leaders": int(t["n_leaders"].sum()), "n_laggards": int(t["n_laggards"].sum())})
     excluded = excluded_counts(cand, assigned)
     per = cand.groupby("period").size().rename("candidates").to_frame()
@@ -385,7 +405,7 @@ def analyze(panel: Panel | pd.DataFrame, study: LeadersStudy, benchmark: pd.Data
     sens_keys = ("leader_quantile", "laggard_quantile", *SUMMARY_KEYS, "n_leaders", "n_laggards")
     results = {
         "periods": periods,
-        "summary": summary,
+        "summary": {k: summary[k] for k in SUMMARY_KEYS},
         "sensitivity": [{k: row[k] for k in sens_keys} for row in sens_rows],
         "excluded": excluded,
         "panel": {"companies": int(frame["company"].nunique()), "periods": int(frame["period"].nunique()),
