@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+import pandas as pd
+
 from ... import fmt, words
 from .analysis import LeadersResult
 
@@ -146,3 +148,54 @@ def interpret(result: LeadersResult) -> str:
     lines.append("- This is an association between CX and later growth, not a causal effect: companies that "
                  "grow may invest in CX, and sector, size or management quality can go with both.")
     return "\n".join(lines)
+
+
+def _interval_text(low: float | None, high: float | None, bound: Callable[[float | None], str]) -> str:
+    return "" if low is None or high is None else f"{bound(low)} to {bound(high)}"
+
+
+def figures_table(result: LeadersResult) -> pd.DataFrame:
+    """The summary as a formatted table: the figures the headline uses first, then the naive ones for comparison."""
+    s = result.results["summary"]
+    rows = [
+        ("pooled difference, company-clustered test", fmt.points(s["cluster_diff"]),
+         _interval_text(s["cluster_ci_low"], s["cluster_ci_high"], _signed), fmt.p_value(s["cluster_p"]), "headline"),
+        ("pooled difference, company block bootstrap", fmt.points(s["cluster_diff"]),
+         _interval_text(s["block_ci_low"], s["block_ci_high"], _signed), "", "headline"),
+        ("end ratio (leader / laggard portfolio)", fmt.number(s["end_ratio"]),
+         _interval_text(s["end_ratio_ci_low"], s["end_ratio_ci_high"], fmt.number), "", "headline"),
+        ("annualised gap", fmt.points(s["annualised_gap"]),
+         _interval_text(s["annualised_gap_ci_low"], s["annualised_gap_ci_high"], _signed), "", "headline"),
+        ("mean difference over periods", fmt.points(s["period_diff"]), "", "", "description"),
+        ("leader / laggard cumulative growth",
+         f"{fmt.pct(s['leader_cumulative'], signed=True)} / {fmt.pct(s['laggard_cumulative'], signed=True)}", "", "",
+         "description"),
+        ("naive Welch test (company-periods independent)", fmt.points(s["cluster_diff"]), "",
+         fmt.p_value(s["welch_p"]), "comparison only"),
+        ("naive row bootstrap", fmt.points(s["cluster_diff"]),
+         _interval_text(s["diff_ci_low"], s["diff_ci_high"], _signed), "", "comparison only"),
+        ("naive Hedges' g", fmt.number(s["hedges_g"]), "", "", "comparison only"),
+    ]
+    if s["benchmark_cumulative"] is not None:
+        rows.append(("benchmark cumulative growth", fmt.pct(s["benchmark_cumulative"], signed=True), "", "",
+                     "description"))
+    return pd.DataFrame(rows, columns=["figure", "estimate", "95% interval", "p", "role"]).set_index("figure")
+
+
+def sensitivity_table(result: LeadersResult) -> pd.DataFrame:
+    """The summary for each cut-off pair, formatted: the clustered test and chained figures, the naive p last."""
+    rows = []
+    for r in result.results["sensitivity"]:
+        rows.append({
+            "cut-offs (leaders / laggards)": f"{percentile_words(r['leader_quantile'])} / "
+                                             f"{percentile_words(r['laggard_quantile'])}",
+            "leaders / laggards (company-periods)": f"{fmt.count(r['n_leaders'])} / {fmt.count(r['n_laggards'])}",
+            "difference (clustered 95% CI)": diff_words(r),
+            "clustered p": fmt.p_value(r["cluster_p"]),
+            "end ratio (95% CI)": f"{fmt.number(r['end_ratio'])} "
+                                  f"{_ci(r['end_ratio_ci_low'], r['end_ratio_ci_high'], fmt.number)}",
+            "annualised gap (95% CI)": f"{fmt.points(r['annualised_gap'])} "
+                                       f"{_ci(r['annualised_gap_ci_low'], r['annualised_gap_ci_high'], _signed)}",
+            "naive Welch p": fmt.p_value(r["welch_p"]),
+        })
+    return pd.DataFrame(rows).set_index("cut-offs (leaders / laggards)")
