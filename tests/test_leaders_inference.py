@@ -277,3 +277,17 @@ def test_no_effect_words_and_naive_figures_said_to_be_naive(over):
 def test_sensitivity_words(rows, text):
     sens = [{"leader_quantile": hi, "laggard_quantile": lo, "cluster_diff": d, "cluster_p": p} for hi, lo, d, p in rows]
     assert text in N.sensitivity_words(sens)
+
+
+def test_results_schema_requires_the_wave_2_keys():
+    from cxlab.record import to_json, validate_results
+    s = clustered_summary(1, 40, 4, beta=0.0, company_sd=0.1)
+    s = {k: s[k] for k in L_analysis.SUMMARY_KEYS}
+    prov = {"parameters": {}, "inputs": {}, "packages": {}, "started": "", "ended": ""}
+    doc = {"study": "t", "notebook": "leaders", "status": "ok", "provenance": prov,
+           "results": to_json({"periods": [], "summary": s})}
+    assert validate_results(doc) == []
+    for key in ("cluster_p", "n_clusters", "block_ci_low", "end_ratio", "annualised_gap", "period_diff"):
+        broken = dict(doc, results={"periods": [], "summary": {k: v for k, v in doc["results"]["summary"].items()
+                                                                 if k != key}})
+        assert validate_results(broken), key

@@ -9,7 +9,9 @@ tested against an independent computation (scipy, statsmodels, lifelines, R):
 - :mod:`~cxlab.stats.multitest`: multiple-comparison adjustment (Holm);
 - :mod:`~cxlab.stats.survival`: Kaplan-Meier, RMST, log-rank;
 - :mod:`~cxlab.stats.cox`: Cox proportional hazards, Schoenfeld residuals;
-- :mod:`~cxlab.stats.groups`: two-group comparisons (Welch, Hedges' g, bootstrap).
+- :mod:`~cxlab.stats.groups`: two-group comparisons (Welch, Hedges' g, bootstrap);
+- :mod:`~cxlab.stats.clustered`: two-group comparisons of clustered data (company-clustered OLS, CR1;
+  company block bootstrap).
 """
 from __future__ import annotations
 

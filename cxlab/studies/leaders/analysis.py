@@ -20,6 +20,11 @@ Definitions (DESIGN 5.3, made exact here):
 - Cut-offs: numpy's linear percentile of the eligible cx_scores of the period
   (or sector-period); leaders have cx_score >= the ``leader_quantile`` cut-off,
   laggards <= the ``laggard_quantile`` cut-off, ties included.
+- Inference (DESIGN 5.3, wave 2): a company appears in many periods, so the
+  headline's test is the company-clustered regression
+  (:func:`cxlab.stats.clustered.cluster_diff_test`) and its intervals come from
+  the company block bootstrap (:func:`cxlab.stats.clustered.block_bootstrap`);
+  Welch, Hedges' g and the row bootstrap stay as naive figures (:data:`SUMMARY_KEYS`).
 """
 from __future__ import annotations
 
