@@ -12,7 +12,9 @@ tested against an independent computation (scipy, statsmodels, lifelines, R):
 - :mod:`~cxlab.stats.groups`: two-group comparisons (Welch, Hedges' g, bootstrap);
 - :mod:`~cxlab.stats.weights`: Kish's effective sample size;
 - :mod:`~cxlab.stats.survey`: design-based estimators for sampling weights (Rao-Scott F, svyglm-style
-  logistic regression with sandwich standard errors).
+  logistic regression with sandwich standard errors);
+- :mod:`~cxlab.stats.clustered`: two-group comparisons of clustered data (company-clustered OLS, CR1;
+  company block bootstrap).
 """
 from __future__ import annotations
 

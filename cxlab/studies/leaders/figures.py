@@ -6,10 +6,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ... import fmt
 from ... import plotting  # noqa: F401  literal text in figures
-
-COLORS = {"leaders": "#1b7837", "laggards": "#b2182b", "benchmark": "#4d4d4d"}
-
 
 COLORS = {"leaders": "#1b7837", "laggards": "#b2182b", "benchmark": "#4d4d4d"}
 
@@ -33,7 +31,7 @@ def cumulative_growth(cumulative: pd.DataFrame, ax: plt.Axes | None = None) -> p
         style = "--" if name == "benchmark" else "-"
         ax.plot(sub["period"], sub["index"], style, marker="o", ms=3, lw=2, label=name,
                 color=COLORS.get(str(name)))
-        ax.annotate(f"{sub['index'].iloc[-1]:.2f}", (sub["period"].iloc[-1], sub["index"].iloc[-1]),
+        ax.annotate(fmt.number(sub["index"].iloc[-1], 2), (sub["period"].iloc[-1], sub["index"].iloc[-1]),
                     xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
     ax.axhline(1, color="grey", lw=0.8)
     ax.set_xlabel("period")
@@ -59,7 +57,7 @@ def yearly_difference(periods: pd.DataFrame, ax: plt.Axes | None = None) -> plt.
     colors = np.where(diff >= 0, COLORS["leaders"], COLORS["laggards"])
     ax.bar(periods["period"].astype(int), 100 * diff, color=colors, width=0.7)
     ax.axhline(0, color="black", lw=0.8)
-    ax.axhline(100 * np.nanmean(diff), color="grey", lw=1, ls="--", label=f"mean {100 * np.nanmean(diff):+.1f}")
+    ax.axhline(100 * np.nanmean(diff), color="grey", lw=1, ls="--", label=f"mean over periods {fmt.points(np.nanmean(diff))}")
     ax.set_xlabel("period (growth from t to t+1)")
     ax.set_ylabel("leaders minus laggards\n(percentage points)")
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
@@ -92,7 +90,7 @@ def score_vs_growth(company_periods: pd.DataFrame, ax: plt.Axes | None = None, m
         slope, intercept = np.polyfit(data["cx_score"], data["growth"], 1)
         xs = np.linspace(data["cx_score"].min(), data["cx_score"].max(), 50)
         ax.plot(xs, 100 * (intercept + slope * xs), color="black", lw=2,
-                label=f"fitted line: {100 * slope:+.2f} points per CX point")
+                label=f"fitted line: {fmt.points(slope, 2)} per CX point")
     ax.set_xlabel("cx_score in period t")
     ax.set_ylabel("growth from t to t+1 (%)")
     ax.legend(frameon=False, loc="upper left")
