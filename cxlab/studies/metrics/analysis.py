@@ -39,7 +39,8 @@ class MetricsResult:
     ----------
     results : dict
         What ``results.json`` records (DESIGN 5.4): ``n``, ``metrics``, ``overall``,
-        ``segments``, ``waves``, ``changes``, ``mix``, ``cohort``.
+        ``segments``, ``waves``, ``changes``, ``first_to_last`` (the NPS change from the first to
+        the last wave among all respondents), ``mix``, ``cohort``.
     levels : DataFrame
         Tidy, one row per segment, level and metric: value (NPS or top-box share),
         ci_low, ci_high, n, letter, label and, for NPS, the three shares.
@@ -255,7 +256,8 @@ def analyze(frame: pd.DataFrame, study: MetricsStudy) -> MetricsResult:
     with collecting_warnings() as sentences:
         results["overall"] = {m: cells(frame, m, study, [])[None].figures() for m in metrics}
         results["segments"] = {col: {m: _segment(frame, col, m, study) for m in metrics} for col in study.segments}
-        results["waves"], results["changes"], results["mix"], results["cohort"] = None, None, None, None
+        for key in ("waves", "changes", "first_to_last", "mix", "cohort"):
+            results[key] = None
         if "wave" in frame:
             results["waves"], results["changes"], by_wave = _waves(frame, metrics, study)
             for w in results["waves"]:
@@ -271,6 +273,8 @@ def analyze(frame: pd.DataFrame, study: MetricsStudy) -> MetricsResult:
                     warn(DecompositionWarning, f"The first or last wave ({first}, {last}) has no NPS responses: "
                                                "why the score moved cannot be decomposed.")
                 else:
+                    results["first_to_last"] = {"from": str(first), "to": str(last), "metric": "nps",
+                                                **compare(ends[1], ends[0]).to_dict()}
                     if study.mix_by is not None:
                         results["mix"] = _mix(frame, study, first, last)
                     if "customer_id" in frame:
