@@ -54,7 +54,7 @@ def adjusted_wald(promoters: float, detractors: float, n: float, z: float = Z95)
     pp, pd_ = (promoters + 0.75) / n_adj, (detractors + 0.75) / n_adj
     centre = pp - pd_
     v = (pp + pd_ - centre ** 2) / n_adj
-    half = z * np.sqrt(v)
+    half = z * float(np.sqrt(v))
     return AdjustedNps(n, (promoters - detractors) / n, max(-1.0, centre - half), min(1.0, centre + half),
                        centre, v)
 
