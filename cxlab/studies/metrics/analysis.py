@@ -110,11 +110,21 @@ def compare(a: Cell, b: Cell) -> Difference:
 def cells(frame: pd.DataFrame, metric: str, study: MetricsStudy, by: list[str]) -> dict[Any, Cell]:
     """Weighted sums of ``metric`` per group of ``by`` (every category, empty ones included) as Cells.
 
-    With ``by`` empty, one Cell under the key ``None``.
+    Keys are the category (one column) or the tuple of categories (several); with
+    ``by`` empty, one Cell under the key ``None``. Rows missing a ``by`` value are left out.
     """
-    sub = frame[frame[metric].notna()]
-    x, w = sub[metric].to_numpy(float), sub["weight"].to_numpy(float)
-    cols: dict[str, np.ndarray] = {"rows": np.ones(len(sub)), "w": w, "w2": w * w}
+    x = frame[metric].to_numpy(float)
+    keep = ~np.isnan(x)
+    group = np.zeros(len(frame), dtype=np.int64)
+    sizes = []
+    for col in by:
+        codes = frame[col].cat.codes.to_numpy(np.int64)
+        keep &= codes >= 0
+        k = len(frame[col].cat.categories)
+        group = group * k + codes
+        sizes.append(k)
+    x, w, group = x[keep], frame["weight"].to_numpy(float)[keep], group[keep]
+    cols: dict[str, np.ndarray] = {"rows": np.ones(len(x)), "w": w, "w2": w * w}
     if metric == "nps":
         cols["pro"] = w * (x >= study.nps.promoter_from)
         cols["det"] = w * (x <= study.nps.detractor_to)
@@ -123,12 +133,14 @@ def cells(frame: pd.DataFrame, metric: str, study: MetricsStudy, by: list[str]) 
         lo, hi = spec.scale
         box = x <= lo + spec.top - 1 if spec.reverse else x >= hi - spec.top + 1
         cols.update(top=w * box, wx=w * x, wx2=w * x * x)
-    table = pd.DataFrame(cols, index=sub.index)
+    total = int(np.prod(sizes)) if sizes else 1
+    table = pd.DataFrame({k: np.bincount(group, weights=v, minlength=total) for k, v in cols.items()})
     kind = study.weight.kind if study.weight else None
     if not by:
-        return {None: Cell(metric, table.sum(), kind)}
-    grouped = table.groupby([sub[b] for b in by], observed=False).sum()
-    return {key: Cell(metric, row, kind) for key, row in grouped.iterrows()}
+        return {None: Cell(metric, table.iloc[0], kind)}
+    keys = pd.MultiIndex.from_product([frame[col].cat.categories for col in by]) if len(by) > 1 \
+        else frame[by[0]].cat.categories
+    return {key: Cell(metric, row, kind) for key, (_, row) in zip(keys, table.iterrows())}
 
 
 def _segment(frame: pd.DataFrame, column: str, metric: str, study: MetricsStudy) -> dict[str, Any]:
@@ -205,30 +217,33 @@ def _mix(frame: pd.DataFrame, study: MetricsStudy, first: Any, last: Any) -> dic
 
 def _cohort(frame: pd.DataFrame, study: MetricsStudy, first: Any, last: Any,
             all_change: Difference) -> dict[str, Any] | None:
-    sub = frame.loc[frame["nps"].notna() & frame["customer_id"].notna() & frame["wave"].isin([first, last]),
-                    ["customer_id", "wave", "nps"]]
-    score = np.where(sub["nps"] >= study.nps.promoter_from, 1.0, np.where(sub["nps"] <= study.nps.detractor_to, -1.0, 0.0))
-    per = pd.DataFrame({"id": sub["customer_id"].to_numpy(), "wave": sub["wave"].to_numpy(), "s": score})
-    counts = per.groupby(["id", "wave"], observed=True).size()
-    if (counts > 1).any():
-        warn(DecompositionWarning, f"{int((counts > 1).sum()):,} customers answered more than once within "
+    nps, ids = frame["nps"].to_numpy(float), frame["customer_id"].to_numpy(np.int64)
+    wave = frame["wave"].cat.codes.to_numpy(np.int64)
+    cats = list(frame["wave"].cat.categories)
+    c0, c1 = cats.index(first), cats.index(last)
+    keep = ~np.isnan(nps) & (ids >= 0) & ((wave == c0) | (wave == c1))
+    score = np.where(nps[keep] >= study.nps.promoter_from, 1.0, np.where(nps[keep] <= study.nps.detractor_to, -1.0, 0.0))
+    key = ids[keep] * 2 + (wave[keep] == c1)           # customer x (first, last)
+    size = 2 * (int(ids.max()) + 1) if len(ids) else 0
+    count = np.bincount(key, minlength=size).reshape(-1, 2)
+    total = np.bincount(key, weights=score, minlength=size).reshape(-1, 2)
+    if (count > 1).any():
+        warn(DecompositionWarning, f"{int((count > 1).sum()):,} customers answered more than once within "
                                    f"{first} or {last}; the cohort uses the mean of their category scores in each wave.")
-    wide = per.groupby(["id", "wave"], observed=True)["s"].mean().unstack("wave")
-    if first not in wide or last not in wide:
+    both = (count > 0).all(axis=1)
+    mean = total[both] / count[both]
+    if not both.any():
         warn(DecompositionWarning, f"No customer answered NPS in both {first} and {last}: there is no fixed cohort.")
         return None
-    both = wide[[first, last]].dropna()
-    if len(both) < 2:
-        warn(DecompositionWarning, f"Only {len(both)} customer answered NPS in both {first} and {last}: the cohort "
-                                   "change has no interval.")
+    if both.sum() < 2:
+        warn(DecompositionWarning, f"Only 1 customer answered NPS in both {first} and {last}: the cohort change has "
+                                   "no interval.")
     if study.weight is not None:
         warn(DecompositionWarning, "The fixed-cohort change is unweighted: each customer who answered both waves "
                                    "counts once.")
-    change, low, high, p = paired_change(both[first].to_numpy(), both[last].to_numpy())
-    return {"from": str(first), "to": str(last), "n": int(len(both)),
-            "nps_first": float(both[first].mean()) if len(both) else None,
-            "nps_last": float(both[last].mean()) if len(both) else None,
-            "change": change, "ci_low": low, "ci_high": high, "p": p,
+    change, low, high, p = paired_change(mean[:, 0], mean[:, 1])
+    return {"from": str(first), "to": str(last), "n": int(both.sum()), "nps_first": float(mean[:, 0].mean()),
+            "nps_last": float(mean[:, 1].mean()), "change": change, "ci_low": low, "ci_high": high, "p": p,
             "all_respondents": all_change.to_dict()}
 
 
