@@ -374,3 +374,11 @@ def test_other_bad_input(tmp_path):
         make_study(weight="w")
     no_wave = run(file_study(tmp_path, pd.DataFrame({"nps": [1, 9], "plan": ["a", "b"]}), mix_by="plan"), tmp_path)
     assert no_wave.results["mix"] is None and any("mix_by needs a wave" in w for w in no_wave.warnings)
+
+
+def test_vanishing_sampling_weights_leave_figures_undefined(tmp_path):
+    # a weight so small that its square underflows to 0: the group has no effective n, figures are undefined
+    frame = pd.DataFrame({"nps": [0, 0], "wave": ["1", "2"], "plan": ["b", "b"], "w": [1.0, 5e-324]})
+    result = run(file_study(tmp_path, frame, segments=["plan"], mix_by="plan",
+                            weight={"column": "w", "kind": "sampling"}), tmp_path)
+    assert result.results["waves"][1]["nps"]["nps"] is None and result.results["mix"] is None

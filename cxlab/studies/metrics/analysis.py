@@ -72,7 +72,7 @@ class Cell:
         return float(self.sums[key]) / self.w if self.w > 0 else None
 
     def nps(self) -> AdjustedNps:
-        if self.w <= 0:
+        if not self.n > 0:
             return adjusted_wald(0, 0, 0)
         return adjusted_wald(self.share("pro") * self.n, self.share("det") * self.n, self.n)
 
@@ -102,7 +102,7 @@ def compare(a: Cell, b: Cell) -> Difference:
     """a - b: the NPS adjusted-Wald difference, or the top-box Newcombe interval with the pooled z test."""
     if a.metric == "nps":
         return nps_difference(a.nps(), b.nps())
-    if a.w <= 0 or b.w <= 0:
+    if not (a.n > 0 and b.n > 0):
         return newcombe_difference(0, 0, 0, 0)
     return newcombe_difference(a.share("top") * a.n, a.n, b.share("top") * b.n, b.n)
 
@@ -187,7 +187,7 @@ def _mix(frame: pd.DataFrame, study: MetricsStudy, first: Any, last: Any) -> dic
     column = study.mix_by
     grid = cells(frame, "nps", study, ["wave", column])
     levels = list(frame[column].cat.categories)
-    kept = [lv for lv in levels if grid[(first, lv)].w > 0 and grid[(last, lv)].w > 0]
+    kept = [lv for lv in levels if grid[(first, lv)].n > 0 and grid[(last, lv)].n > 0]
     excluded = [str(lv) for lv in levels if lv not in kept]
     missing = int(frame["nps"].notna().sum() - frame.loc[frame["nps"].notna(), column].notna().sum())
     if excluded:
