@@ -84,7 +84,7 @@ class Cell:
         if self.metric == "nps":
             a = self.nps()
             pro, det = self.share("pro"), self.share("det")
-            out.update(promoters=pro, passives=None if pro is None else 1 - pro - det, detractors=det,
+            out.update(promoters=pro, passives=self.share("pas"), detractors=det,
                        nps=a.nps, ci_low=a.ci_low, ci_high=a.ci_high)
             return out
         top = self.share("top")
@@ -128,6 +128,7 @@ def cells(frame: pd.DataFrame, metric: str, study: MetricsStudy, by: list[str]) 
     if metric == "nps":
         cols["pro"] = w * (x >= study.nps.promoter_from)
         cols["det"] = w * (x <= study.nps.detractor_to)
+        cols["pas"] = w - cols["pro"] - cols["det"]   # exact per row: 0 or w
     else:
         spec = getattr(study, metric)
         lo, hi = spec.scale
