@@ -138,3 +138,11 @@ def collecting_warnings() -> Iterator[list[str]]:
     for w in caught:
         if not issubclass(w.category, CxlabWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+class FewResponsesWarning(CxlabWarning):
+    """A segment level or a survey wave has too few responses (none, or one) for an interval or a test."""
+
+
+class DecompositionWarning(CxlabWarning):
+    """Part of the data is left out of the mix decomposition or the fixed cohort."""

@@ -6,6 +6,7 @@ constant holds the same numbers for tests and reports.
 - :func:`customers` - loyalty outcomes by experience rating (loyalty study).
 - :func:`lifecycles` - customer tenures with a known hazard ratio (retention study).
 - :func:`panel` - a company panel with a known leader premium (leaders study).
+- :func:`survey` - survey waves with a known NPS per plan and wave (metrics study).
 """
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from ..errors import StudyFileError
 from .customers import customers
 from .lifecycles import lifecycles
 from .panel import panel
+from .survey import survey
 
 GENERATORS: dict[str, Callable[..., Any]] = {
-    "customers": customers, "lifecycles": lifecycles, "panel": panel}
+    "customers": customers, "lifecycles": lifecycles, "panel": panel, "survey": survey}
 
 
 def generate(name: str, n: int | None = None, seed: int = 0, **options: Any) -> Any:
@@ -85,4 +87,4 @@ def describe(name: str) -> str:
     return doc.split("\nParameters")[0].strip()
 
 
-__all__ = ["customers", "lifecycles", "panel", "generate", "describe", "GENERATORS"]
+__all__ = ["customers", "lifecycles", "panel", "survey", "generate", "describe", "GENERATORS"]
