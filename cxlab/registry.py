@@ -76,6 +76,9 @@ STUDIES: dict[str, StudyType] = {s.name: s for s in (
     StudyType("leaders", "cxlab.studies.leaders.spec:LeadersStudy",
               "Do CX leaders grow faster than laggards?",
               "yearly leader/laggard portfolios on a company panel, Welch test, Hedges' g, bootstrap", ("panel",)),
+    StudyType("drivers", "cxlab.studies.drivers.spec:DriversStudy",
+              "Which parts of the experience go with satisfaction?",
+              "Johnson's relative weights, LMG, bootstrap intervals, importance-performance map", ("drivers",)),
 )}
 
 

@@ -6,6 +6,7 @@ constant holds the same numbers for tests and reports.
 - :func:`customers` - loyalty outcomes by experience rating (loyalty study).
 - :func:`lifecycles` - customer tenures with a known hazard ratio (retention study).
 - :func:`panel` - a company panel with a known leader premium (leaders study).
+- :func:`drivers` - survey ratings with known population relative weights (drivers study).
 """
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from typing import Any, Callable
 
 from ..errors import StudyFileError
 from .customers import customers
+from .drivers import drivers
 from .lifecycles import lifecycles
 from .panel import panel
 
 GENERATORS: dict[str, Callable[..., Any]] = {
-    "customers": customers, "lifecycles": lifecycles, "panel": panel}
+    "customers": customers, "lifecycles": lifecycles, "panel": panel, "drivers": drivers}
 
 
 def generate(name: str, n: int | None = None, seed: int = 0, **options: Any) -> Any:
@@ -49,4 +51,4 @@ def describe(name: str) -> str:
     return doc.split("\nParameters")[0].strip()
 
 
-__all__ = ["customers", "lifecycles", "panel", "generate", "describe", "GENERATORS"]
+__all__ = ["customers", "lifecycles", "panel", "drivers", "generate", "describe", "GENERATORS"]
