@@ -82,12 +82,11 @@ def correlations(V: np.ndarray, counts: np.ndarray, products: np.ndarray | None 
 def _sqrt_and_inverse(R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """L = R^(1/2) and L^-1 through the eigendecomposition R = P diag(d) P' (batched)."""
     d, P = np.linalg.eigh(R)
-    d = np.clip(d, 0, None)
-    root = np.sqrt(d)
-    with np.errstate(divide="ignore"):
+    root = np.sqrt(np.clip(d, 0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):   # a singular R gives inf/NaN, filtered by the callers
         inv_root = np.where(root > 0, 1 / root, np.inf)
-    L = (P * root[..., None, :]) @ np.swapaxes(P, -1, -2)
-    L_inv = (P * inv_root[..., None, :]) @ np.swapaxes(P, -1, -2)
+        L = (P * root[..., None, :]) @ np.swapaxes(P, -1, -2)
+        L_inv = (P * inv_root[..., None, :]) @ np.swapaxes(P, -1, -2)
     return L, L_inv
 
 
@@ -214,17 +213,18 @@ def logistic_weights(X: np.ndarray, y: np.ndarray, counts: np.ndarray) -> tuple[
     centred = X - X.mean(axis=0)
     R = correlations(centred, counts)
     fits = logit_fits(X, y, counts)
-    L, _ = _sqrt_and_inverse(np.nan_to_num(R))
-    total = counts.sum(axis=1)
-    mean = counts @ centred / total[:, None]
-    var = (counts @ centred ** 2) / total[:, None] - mean ** 2
-    b = (L @ (np.sqrt(np.clip(var, 0, None)) * fits.coef)[..., None])[..., 0]
-    eta = fits.intercept[:, None] + fits.coef @ X.T
-    r = _weighted_corr(expit(eta), y, counts)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # failed resamples (a constant variable, no convergence) give inf/NaN here and are set to NaN below
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        L, _ = _sqrt_and_inverse(np.nan_to_num(R))
+        total = counts.sum(axis=1)
+        mean = counts @ centred / total[:, None]
+        var = (counts @ centred ** 2) / total[:, None] - mean ** 2
+        b = (L @ (np.sqrt(np.clip(var, 0, None)) * fits.coef)[..., None])[..., 0]
+        eta = fits.intercept[:, None] + fits.coef @ X.T
+        r = _weighted_corr(expit(eta), y, counts)
         b_star2 = b ** 2 * (r ** 2 / (b ** 2).sum(axis=1))[:, None]
-    raw = ((L ** 2) @ b_star2[..., None])[..., 0]
-    bad = ~fits.converged | ~np.isfinite(R).all(axis=(1, 2))
+        raw = ((L ** 2) @ b_star2[..., None])[..., 0]
+    bad = ~fits.converged | ~np.isfinite(R).all(axis=(1, 2)) | ~np.isfinite(raw).all(axis=1)
     raw[bad] = np.nan
     return raw, np.where(bad, np.nan, r ** 2)
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ... import data as d
+from ... import fmt
 from ...errors import DataError
 from .spec import DriversStudy
 
@@ -73,7 +74,7 @@ def check_design(X: pd.DataFrame, y: pd.Series, w: pd.Series, columns: dict[str,
     pos = (w > 0).to_numpy()
     n = int(pos.sum())
     if n < p + 2:
-        raise DataError(f"{n} usable rows for {p} drivers: key-driver weights need at least drivers + 2 = "
+        raise DataError(f"{fmt.plural(n, 'usable row')} for {p} drivers: key-driver weights need at least drivers + 2 = "
                         f"{p + 2} rows with the outcome and every driver present", path=source)
     Xp, yp = X[pos], y[pos]
     for label in X.columns:
