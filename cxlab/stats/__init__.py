@@ -10,6 +10,7 @@ tested against an independent computation (scipy, statsmodels, lifelines, R):
 - :mod:`~cxlab.stats.survival`: Kaplan-Meier, RMST, log-rank;
 - :mod:`~cxlab.stats.cox`: Cox proportional hazards, Schoenfeld residuals;
 - :mod:`~cxlab.stats.groups`: two-group comparisons (Welch, Hedges' g, bootstrap).
+- :mod:`~cxlab.stats.relimp`: relative importance (Johnson's and logistic relative weights, LMG).
 """
 from __future__ import annotations
 
