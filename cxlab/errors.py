@@ -104,6 +104,14 @@ class FewCompaniesWarning(CxlabWarning):
     """A period or sector has too few eligible companies for a reliable split."""
 
 
+class CollinearityWarning(CxlabWarning):
+    """Drivers overlap so much (a VIF above 10) that their separate weights are uncertain."""
+
+
+class ResampleWarning(CxlabWarning):
+    """Some bootstrap resamples could not be computed and were left out of the intervals."""
+
+
 def warn(category: type[CxlabWarning], sentence: str) -> None:
     """Emit a cxlab warning whose message is a complete sentence for the report."""
     warnings.warn(sentence, category, stacklevel=3)

@@ -80,6 +80,9 @@ STUDIES: dict[str, StudyType] = {s.name: s for s in (
               "Where do NPS, CSAT and CES stand, where do segments differ, what moved and why?",
               "adjusted-Wald and Wilson intervals, pairwise tests with Holm and letters, mix decomposition, "
               "fixed cohort", ("survey",)),
+    StudyType("drivers", "cxlab.studies.drivers.spec:DriversStudy",
+              "Which parts of the experience go with satisfaction?",
+              "Johnson's relative weights, LMG, bootstrap intervals, importance-performance map", ("drivers",)),
 )}
 
 

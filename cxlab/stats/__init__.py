@@ -17,7 +17,8 @@ tested against an independent computation (scipy, statsmodels, lifelines, R):
   company block bootstrap);
 - :mod:`~cxlab.stats.nps`: Net Promoter Score, adjusted-Wald interval (Rocks 2016) and differences;
 - :mod:`~cxlab.stats.means`: weighted means with t intervals;
-- :mod:`~cxlab.stats.mix`: mix decomposition of a change, paired (fixed-cohort) change.
+- :mod:`~cxlab.stats.mix`: mix decomposition of a change, paired (fixed-cohort) change;
+- :mod:`~cxlab.stats.relimp`: relative importance (Johnson's and logistic relative weights, LMG).
 """
 from __future__ import annotations
 

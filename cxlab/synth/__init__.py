@@ -7,6 +7,7 @@ constant holds the same numbers for tests and reports.
 - :func:`lifecycles` - customer tenures with a known hazard ratio (retention study).
 - :func:`panel` - a company panel with a known leader premium (leaders study).
 - :func:`survey` - survey waves with a known NPS per plan and wave (metrics study).
+- :func:`drivers` - survey ratings with known population relative weights (drivers study).
 """
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from typing import Any, Callable
 
 from ..errors import StudyFileError
 from .customers import customers
+from .drivers import drivers
 from .lifecycles import lifecycles
 from .panel import panel
 from .survey import survey
 
 GENERATORS: dict[str, Callable[..., Any]] = {
-    "customers": customers, "lifecycles": lifecycles, "panel": panel, "survey": survey}
+    "customers": customers, "lifecycles": lifecycles, "panel": panel, "survey": survey, "drivers": drivers}
 
 
 def generate(name: str, n: int | None = None, seed: int = 0, **options: Any) -> Any:
@@ -87,4 +89,4 @@ def describe(name: str) -> str:
     return doc.split("\nParameters")[0].strip()
 
 
-__all__ = ["customers", "lifecycles", "panel", "survey", "generate", "describe", "GENERATORS"]
+__all__ = ["customers", "lifecycles", "panel", "survey", "drivers", "generate", "describe", "GENERATORS"]
