@@ -7,6 +7,7 @@ the key, e.g. ``params/x.yaml: key 'data.path': file not found: data/x.csv``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
@@ -82,6 +83,24 @@ class DataSpec(_Model):
         """The data files named by this spec (relative as written); files named inside ``sql`` are not
         among them (see :func:`cxlab.sources.input_files`)."""
         return [f for f in (self.path, self.scores, self.values, self.database) if f is not None]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A canonical column a study reads (each study's ``spec.COLUMNS``; ``cxlab new`` maps files onto them).
+
+    ``kind``: rating, binary, number, integer, date, category or id. ``words``:
+    fragments of a file's column name or label that suggest it. ``many``: the
+    study key that lists every such column (e.g. ``outcomes``) instead of one
+    column. ``key``: the study key that names the column (instead of ``data.columns``).
+    """
+
+    name: str
+    kind: str
+    words: tuple[str, ...] = ()
+    required: bool = True
+    many: Optional[str] = None
+    key: Optional[str] = None
 
 
 class ExperienceSpec(_Model):
