@@ -197,8 +197,9 @@ def render(study: str, notebook: str, data: dict[str, Any], source: str, infos: 
         elif picks and not col.many:
             info = picks[0]
             if col.key:
-                keys.append(f"{col.key}: {_q(col.name)}")
-            lines.append(f"    {col.name}: {_q(info.name)}  # {info.describe()}")
+                keys.append(f"{col.key}: {_q(info.name)}  # {info.describe()}")
+            else:
+                lines.append(f"    {col.name}: {_q(info.name)}  # {info.describe()}")
         elif col.required or col.many:
             need = f"a {col.kind} column" + (f" ({', '.join(col.words[:4])}...)" if col.words else "")
             target = col.many or col.name
@@ -264,6 +265,7 @@ def new_study(study: str, notebook: str, data: str | None, params_dir: str | Pat
     target = folder / f"{study}.yaml"
     if target.exists():
         raise StudyFileError(f"{target}: already exists; pick another study name or remove the file")
+    folder.mkdir(parents=True, exist_ok=True)
     base = folder.resolve()
     spec: dict[str, Any]
     if sql is not None:
@@ -296,7 +298,6 @@ def new_study(study: str, notebook: str, data: str | None, params_dir: str | Pat
         obs = max((d for d in dates if pd.notna(d)), default=None)
         obs = obs.date().isoformat() if obs is not None else None
     text = render(study, notebook, spec, source, infos, found, columns, qualtrics, obs)
-    folder.mkdir(parents=True, exist_ok=True)
     with open(target, "x", encoding="utf-8") as fh:  # "x": never overwrite, even in a race
         fh.write(text)
     mapped = ", ".join(f"{k} <- {', '.join(i.name for i in v)}" for k, v in found.items())
