@@ -71,11 +71,11 @@ def read_stat(path: Path) -> tuple[pd.DataFrame, str]:
     """An SPSS ``.sav``/``.zsav`` or Stata ``.dta`` file with its variable and value labels (pyreadstat)."""
     import pyreadstat
     reader = pyreadstat.read_dta if path.suffix.lower() == ".dta" else pyreadstat.read_sav
-    kind = "Stata" if path.suffix.lower() == ".dta" else "SPSS"
+    kind = "a Stata" if path.suffix.lower() == ".dta" else "an SPSS"
     try:
         frame, meta = reader(str(path))
     except Exception as exc:  # pyreadstat.ReadstatError and friends
-        raise DataError(f"cannot be read as an {kind} file: {_first_line(exc)}", path=str(path)) from None
+        raise DataError(f"cannot be read as {kind} file: {_first_line(exc)}", path=str(path)) from None
     frame = _checked(frame, str(path))
     frame.attrs["labels"] = {c: t for c, t in meta.column_names_to_labels.items() if t}
     frame.attrs["value_labels"] = {c: dict(v) for c, v in meta.variable_value_labels.items() if v}

@@ -120,7 +120,7 @@ def test_source_keys_are_validated(bad):
 
 CORRUPT = {"xlsx": ("survey.xlsx", {}, "cannot be read as an Excel workbook"),
            "sav": ("survey.sav", {}, "cannot be read as an SPSS file"),
-           "dta": ("survey.dta", {}, "cannot be read as an Stata file"),
+           "dta": ("survey.dta", {}, "cannot be read as a Stata file"),
            "qualtrics": ("survey.csv", {"format": "qualtrics"}, "is not a Qualtrics export"),
            "parquet": ("survey.parquet", {}, "cannot be read as Parquet")}
 
