@@ -160,6 +160,8 @@ def fail_at(mask: Any, values: pd.Series, message: str, source: str, column: str
 def as_numeric(frame: pd.DataFrame, column: str, source: str, label: str | None = None) -> pd.Series:
     """The column as floats; empty cells become NaN; any other non-number is a DataError."""
     raw = frame[column]
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        return raw.astype(float)  # typed sources (Parquet, SPSS, Stata, SQL): nothing to parse
     values = pd.to_numeric(raw, errors="coerce")
     bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     if bad.any():
@@ -175,6 +177,8 @@ def as_binary(frame: pd.DataFrame, column: str, source: str, label: str | None =
     labels = frame.attrs.get("value_labels", {}).get(column)
     if labels and all(str(labels.get(v, "")).strip().lower() in TRUE_WORDS | FALSE_WORDS for v in raw.dropna().unique()):
         raw = labelled(frame, column)  # SPSS/Stata yes/no labels name the outcome's levels (1 = Yes, 2 = No)
+    elif pd.api.types.is_numeric_dtype(raw) and (raw.isin((0, 1)) | raw.isna()).all():
+        return raw.astype(float)  # typed 0/1 (Parquet, SPSS, Stata, SQL): nothing to parse
     text = raw.astype("string").str.strip().str.lower()
     out = pd.Series(np.nan, index=raw.index, dtype=float)
     out[text.isin(TRUE_WORDS).fillna(False).to_numpy(bool)] = 1.0
