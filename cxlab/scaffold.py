@@ -289,7 +289,10 @@ def new_study(study: str, notebook: str, data: str | None, params_dir: str | Pat
         infos_match = [i for i in infos if i.name.lower() not in QUALTRICS_META]
     else:
         infos_match = infos
-    columns = STUDIES[notebook].part("spec").COLUMNS
+    columns = getattr(STUDIES[notebook].part("spec"), "COLUMNS", None)
+    if columns is None:
+        raise StudyFileError(f"cxlab new does not know the canonical columns of notebook {notebook!r} "
+                             "(its spec has no COLUMNS); copy an example from params/examples/ instead")
     found = match(columns, infos_match)
     obs = None
     if "start_date" in found and "duration" not in found:

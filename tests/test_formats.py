@@ -199,3 +199,23 @@ def test_cxlab_new_and_validate_on_the_command_line(files, tmp_path):
     shown = run_cli("validate", str(tmp_path / "shop.yaml"), timeout=120)
     assert shown.returncode == 0, shown.stderr
     assert "experience" in shown.stdout and "Overall, how satisfied" in shown.stdout and "Very poor" in shown.stdout
+
+
+@pytest.mark.parametrize("name", sorted(STUDIES))
+def test_every_study_declares_its_canonical_columns(name):
+    from cxlab.params import Column
+    columns = STUDIES[name].part("spec").COLUMNS
+    assert columns and all(isinstance(c, Column) for c in columns)
+
+
+@pytest.mark.slow
+def test_an_spss_study_runs_end_to_end_with_its_labels(files, tmp_path):
+    data, folder = files["sav"]
+    assert new_study("spss-shop", "loyalty", str(folder / "survey.sav"), tmp_path / "params")[2]
+    res = run_cli("run", str(tmp_path / "params" / "spss-shop.yaml"), "--out", str(tmp_path / "out"), "--jobs", "1")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads((tmp_path / "out" / "spss-shop" / "results.json").read_text())
+    assert [t["tier"] for t in doc["results"]["outcomes"]["rebuy"]["tiers"]][0] == "Very poor"
+    assert "survey.sav" in " ".join(doc["provenance"]["inputs"])
+    html = (tmp_path / "out" / "spss-shop" / "spss-shop.html").read_text()
+    assert "Overall, how satisfied are you with us?" in html
