@@ -1,4 +1,6 @@
-"""Data loading: CSV and Parquet files (other formats: :mod:`cxlab.sources`), column mapping, typed columns, clear errors.
+"""Data loading: CSV and Parquet files, column mapping, typed columns, clear errors.
+
+Other formats (Excel, SPSS, Stata, Qualtrics, SQL) are read by :mod:`cxlab.sources`.
 
 Every data problem raises :class:`~cxlab.errors.DataError` naming the file, the
 column and an example row ("data row 3" is the third row under the header).
@@ -175,7 +177,8 @@ def as_binary(frame: pd.DataFrame, column: str, source: str, label: str | None =
     if raw.dtype == bool:
         return raw.astype(float)
     labels = frame.attrs.get("value_labels", {}).get(column)
-    if labels and all(str(labels.get(v, "")).strip().lower() in TRUE_WORDS | FALSE_WORDS for v in raw.dropna().unique()):
+    words = TRUE_WORDS | FALSE_WORDS
+    if labels and all(str(labels.get(v, "")).strip().lower() in words for v in raw.dropna().unique()):
         raw = labelled(frame, column)  # SPSS/Stata yes/no labels name the outcome's levels (1 = Yes, 2 = No)
     elif pd.api.types.is_numeric_dtype(raw) and (raw.isin((0, 1)) | raw.isna()).all():
         return raw.astype(float)  # typed 0/1 (Parquet, SPSS, Stata, SQL): nothing to parse

@@ -19,7 +19,7 @@ import glob
 import json
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -134,11 +134,10 @@ def read_file(spec: Any, base_dir: str | Path | None, key: str = "path") -> tupl
         raise DataError("file not found", path=str(path))
     if path.stat().st_size == 0:
         raise DataError("the file is empty (no header, no rows)", path=str(path))
-    readers: dict[str, Callable[[], tuple[pd.DataFrame, str]]] = {
-        **{s: (lambda: read_excel(path, getattr(spec, "sheet", None))) for s in EXCEL_SUFFIXES},
-        **{s: (lambda: read_stat(path)) for s in STAT_SUFFIXES}}
-    if suffix in readers:
-        return readers[suffix]()
+    if suffix in EXCEL_SUFFIXES:
+        return read_excel(path, getattr(spec, "sheet", None))
+    if suffix in STAT_SUFFIXES:
+        return read_stat(path)
     return read_table(path), str(path)
 
 

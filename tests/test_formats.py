@@ -75,7 +75,8 @@ def test_spss_labels_name_levels_and_show_beside_ratings(files):
     got, summary = figures("retention", study_for("retention", data, folder), folder)
     assert "web" in json.dumps(got) and "store" in json.dumps(got)  # channel levels by label, not codes 1/2/3
     got, summary = figures("loyalty", study_for("loyalty", data, folder), folder)
-    assert [t["tier"] for t in got["outcomes"]["repurchase"]["tiers"]] == ["1", "2", "3", "4", "5"]  # tiers: null keeps the numbers
+    # tiers: null keeps the numbers as tier names
+    assert [t["tier"] for t in got["outcomes"]["repurchase"]["tiers"]] == ["1", "2", "3", "4", "5"]
     table = summary.to_frame()
     assert table.loc["experience", "label"] == QUESTIONS["Q1"]
     assert "1 = Very poor" in table.loc["experience", "value labels"] and "5 = Excellent" in summary.describe()
@@ -157,8 +158,9 @@ def test_excel_errors_name_sheet_column_and_row(files, tmp_path):
                              "is not numeric"
     with pytest.raises(DataError, match=r"sheet 'Answers' not found \(the workbook has: About, Responses\)"):
         figures("loyalty", study_for("loyalty", {**data, "sheet": "Answers"}, tmp_path), tmp_path)
-    first, _ = read_source(parse_study({"study": "t", "notebook": "loyalty", "outcomes": ["note"], "data": {"path": "survey.xlsx"}},
-                           base_dir=tmp_path).data, tmp_path)
+    spec = parse_study({"study": "t", "notebook": "loyalty", "outcomes": ["note"], "data": {"path": "survey.xlsx"}},
+                       base_dir=tmp_path).data
+    first, _ = read_source(spec, tmp_path)
     assert list(first.columns) == ["note"]  # default: the first sheet
     assert pd.api.types.is_object_dtype(first["note"])
 
