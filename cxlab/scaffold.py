@@ -217,7 +217,7 @@ def render(study: str, notebook: str, data: dict[str, Any], source: str, infos: 
             lines.append("  tiers: null                  # one tier per rating; or name ranges worst to best")
     if dates:
         lines.append(f"observation_end: {observation_end or 'null'}  # set: the date data collection ended "
-                     "(here: the latest date in the data)")
+                     "(here: the day after the latest date)")
     lines += keys
     for col in columns:
         if col.many and not col.required and col.name not in found:
@@ -299,7 +299,7 @@ def new_study(study: str, notebook: str, data: str | None, params_dir: str | Pat
         dates = [pd.to_datetime(frame[i.name].astype(str), errors="coerce", format="ISO8601").max()
                  for key in ("start_date", "end_date") for i in found.get(key, [])]
         obs = max((d for d in dates if pd.notna(d)), default=None)
-        obs = obs.date().isoformat() if obs is not None else None
+        obs = (obs + pd.Timedelta(days=1)).date().isoformat() if obs is not None else None
     text = render(study, notebook, spec, source, infos, found, columns, qualtrics, obs)
     with open(target, "x", encoding="utf-8") as fh:  # "x": never overwrite, even in a race
         fh.write(text)
