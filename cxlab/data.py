@@ -1,5 +1,7 @@
 """Data loading: CSV and Parquet files, column mapping, typed columns, clear errors.
 
+Other formats (Excel, SPSS, Stata, Qualtrics, SQL) are read by :mod:`cxlab.sources`.
+
 Every data problem raises :class:`~cxlab.errors.DataError` naming the file, the
 column and an example row ("data row 3" is the third row under the header).
 """
@@ -31,15 +33,22 @@ class ReadSummary:
     rows_read: int
     columns: dict[str, str]
     dropped: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)
 
     @property
     def rows_used(self) -> int:
         return self.rows_read - sum(self.dropped.values())
 
     def to_frame(self) -> pd.DataFrame:
-        """The column mapping as a tidy table (canonical name, column in the file)."""
-        return pd.DataFrame({"canonical": list(self.columns),
-                             "column in file": list(self.columns.values())}).set_index("canonical")
+        """The column mapping as a tidy table (canonical name, column in the file, its label and value labels)."""
+        table = pd.DataFrame({"canonical": list(self.columns),
+                              "column in file": list(self.columns.values())}).set_index("canonical")
+        if self.labels:
+            table["label"] = [self.labels.get(c, "") for c in table.index]
+        if self.value_labels:
+            table["value labels"] = [describe_value_labels(self.value_labels.get(c, {})) for c in table.index]
+        return table
 
     def describe(self) -> str:
         """One paragraph of markdown for the report (file and column names escaped as text)."""
@@ -49,7 +58,31 @@ class ReadSummary:
             text += " Dropped: " + "; ".join(f"{n:,} with {md(why)}" for why, n in self.dropped.items()) + "."
         else:
             text += " No rows dropped."
+        if "experience" in self.value_labels:
+            text += (f" The ratings carry labels ({describe_value_labels(self.value_labels['experience'])}); "
+                     "tiers are named by the rating.")
         return text
+
+
+def describe_value_labels(labels: dict[Any, str]) -> str:
+    """Value labels as "1 = Very poor, 5 = Excellent" (codes in order)."""
+    def code(v: Any) -> str:
+        return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+    return ", ".join(f"{code(k)} = {v}" for k, v in sorted(labels.items(), key=lambda kv: str(kv[0])
+                                                           if not isinstance(kv[0], (int, float)) else kv[0]))
+
+
+def labelled(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The column with its value labels as level names (codes without a label stay as they are).
+
+    Value labels come from SPSS and Stata files (``frame.attrs["value_labels"]``,
+    see :mod:`cxlab.sources`); a column without them is returned unchanged.
+    """
+    labels = frame.attrs.get("value_labels", {}).get(column)
+    raw = frame[column]
+    if not labels:
+        return raw
+    return raw.map(lambda v: labels.get(v, v), na_action="ignore").astype(object)
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -160,6 +193,8 @@ def map_columns(frame: pd.DataFrame, mapping: dict[str, str], wanted: Iterable[s
             raise DataError("column is missing (mapped in columns:)", path=source, column=col)
     out = frame[list(used.values())].copy()
     out.columns = list(used)
+    out.attrs = {key: {name: frame.attrs[key][col] for name, col in used.items() if col in frame.attrs.get(key, {})}
+                 for key in ("labels", "value_labels")}
     return out, used
 
 
@@ -181,6 +216,8 @@ def fail_at(mask: Any, values: pd.Series, message: str, source: str, column: str
 def as_numeric(frame: pd.DataFrame, column: str, source: str, label: str | None = None) -> pd.Series:
     """The column as floats; empty cells become NaN; any other non-number is a DataError."""
     raw = frame[column]
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        return raw.astype(float)  # typed sources (Parquet, SPSS, Stata, SQL): nothing to parse
     values = pd.to_numeric(raw, errors="coerce")
     bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     if bad.any():
@@ -193,6 +230,12 @@ def as_binary(frame: pd.DataFrame, column: str, source: str, label: str | None =
     raw = frame[column]
     if raw.dtype == bool:
         return raw.astype(float)
+    labels = frame.attrs.get("value_labels", {}).get(column)
+    words = TRUE_WORDS | FALSE_WORDS
+    if labels and all(str(labels.get(v, "")).strip().lower() in words for v in raw.dropna().unique()):
+        raw = labelled(frame, column)  # SPSS/Stata yes/no labels name the outcome's levels (1 = Yes, 2 = No)
+    elif pd.api.types.is_numeric_dtype(raw) and (raw.isin((0, 1)) | raw.isna()).all():
+        return raw.astype(float)  # typed 0/1 (Parquet, SPSS, Stata, SQL): nothing to parse
     text = raw.astype("string").str.strip().str.lower()
     out = pd.Series(np.nan, index=raw.index, dtype=float)
     out[text.isin(TRUE_WORDS).fillna(False).to_numpy(bool)] = 1.0
@@ -231,19 +274,3 @@ def drop_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSumma
     if not keep.all():
         log.info("%s: dropped %d rows with missing values", summary.source, int((~keep).sum()))
     return frame[keep]
-
-
-def read_source(spec: Any, base_dir: str | Path | None) -> tuple[pd.DataFrame, str]:
-    """The raw table of a study's ``data:`` (its file, or its embedded generator) and its name for messages."""
-    if spec.synthetic is not None:
-        from . import synth
-        return (synth.generate(spec.synthetic, spec.n, spec.seed, **spec.options),
-                f"synthetic {spec.synthetic} (seed {spec.seed})")
-    path = source_of(spec, base_dir)
-    return read_table(path), str(path)
-
-
-def source_of(spec: Any, base_dir: str | Path | None, key: str = "path") -> Path:
-    """Absolute path of a data file named in a study (relative to the study file's folder)."""
-    rel = getattr(spec, key)
-    return (Path(base_dir) if base_dir is not None else Path(".")) / rel

@@ -7,13 +7,15 @@ the key, e.g. ``params/x.yaml: key 'data.path': file not found: data/x.csv``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -24,7 +26,7 @@ from typing_extensions import Annotated
 from .errors import StudyFileError
 
 SLUG_PATTERN = r"^[A-Za-z0-9_-]+$"
-DATA_SUFFIXES = (".csv", ".parquet", ".pq")
+DATA_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx", ".xlsm", ".sav", ".zsav", ".dta")  # cxlab.sources.SUFFIXES
 
 
 #: A seed for a random generator: numpy takes whole numbers from 0 to 2**32 - 1.
@@ -48,9 +50,13 @@ class _Model(BaseModel):
 
 
 class DataSpec(_Model):
-    """Where the data come from: a file (``path``), two wide tables, or an embedded generator."""
+    """Where the data come from: a file (``path``), two wide tables, a SQL query, or an embedded generator."""
 
     path: Optional[str] = None
+    sheet: Optional[Union[StrictInt, str]] = None   # .xlsx: sheet name or 0-based index (default the first)
+    format: Optional[Literal["qualtrics"]] = None  # a Qualtrics CSV export (three header rows)
+    sql: Optional[str] = None                      # a DuckDB query (over Parquet/CSV files it names, or tables)
+    database: Optional[str] = None                 # the DuckDB database file the query runs in
     scores: Optional[str] = None          # leaders, layout wide: one row per company, a column per period
     values: Optional[str] = None          # leaders, layout wide: same shape, the value level
     synthetic: Optional[str] = None
@@ -78,19 +84,49 @@ class DataSpec(_Model):
 
     @model_validator(mode="after")
     def _one_source(self) -> "DataSpec":
-        sources = [s for s in (self.path, self.synthetic) if s is not None]
+        sources = [s for s in (self.path, self.synthetic, self.sql) if s is not None]
         wide = self.scores is not None or self.values is not None
         if wide and (self.scores is None or self.values is None):
             raise ValueError("a wide panel needs both 'scores' and 'values' files")
         if len(sources) + wide != 1:
-            raise ValueError("give exactly one of 'path', 'synthetic' or 'scores'+'values'")
+            raise ValueError("give exactly one of 'path', 'sql', 'synthetic' or 'scores'+'values'")
         if self.synthetic is None and (self.n is not None or self.options):
             raise ValueError("'n' and 'options' apply only to 'synthetic' data")
+        if self.database is not None and self.sql is None:
+            raise ValueError("'database' applies only to a 'sql' query")
+        if self.sql is not None and not self.sql.strip():
+            raise ValueError("'sql' is an empty query")
+        files = [f for f in (self.path, self.scores, self.values) if f is not None]
+        if self.sheet is not None and not any(Path(f).suffix.lower() in (".xlsx", ".xlsm") for f in files):
+            raise ValueError("'sheet' applies only to an Excel (.xlsx) file")
+        if isinstance(self.sheet, int) and self.sheet < 0:
+            raise ValueError("'sheet' is a sheet name or a 0-based index (0 is the first sheet)")
+        if self.format == "qualtrics" and not (self.path and Path(self.path).suffix.lower() == ".csv"):
+            raise ValueError("'format: qualtrics' applies only to a CSV file named by 'path'")
         return self
 
     def files(self) -> list[str]:
-        """The data files named by this spec (relative as written)."""
-        return [f for f in (self.path, self.scores, self.values) if f is not None]
+        """The data files named by this spec (relative as written); files named inside ``sql`` are not
+        among them (see :func:`cxlab.sources.input_files`)."""
+        return [f for f in (self.path, self.scores, self.values, self.database) if f is not None]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A canonical column a study reads (each study's ``spec.COLUMNS``; ``cxlab new`` maps files onto them).
+
+    ``kind``: rating, binary, number, integer, date, category or id. ``words``:
+    fragments of a file's column name or label that suggest it. ``many``: the
+    study key that lists every such column (e.g. ``outcomes``) instead of one
+    column. ``key``: the study key that names the column (instead of ``data.columns``).
+    """
+
+    name: str
+    kind: str
+    words: tuple[str, ...] = ()
+    required: bool = True
+    many: Optional[str] = None
+    key: Optional[str] = None
 
 
 class ExperienceSpec(_Model):
@@ -213,14 +249,14 @@ def parse_study(raw: Any, source: str = "<study>", base_dir: str | Path | None =
     if check_files:
         base = Path(base_dir) if base_dir is not None else Path(".")
         for prefix, spec in model.data_specs():
-            for key in ("path", "scores", "values"):
+            for key in ("path", "scores", "values", "database"):
                 rel = getattr(spec, key)
                 if rel is None:
                     continue
                 full = base / rel
-                if Path(rel).suffix.lower() not in DATA_SUFFIXES:
-                    raise StudyFileError(f"{source}: key '{prefix}.{key}': {rel} is not a CSV or Parquet file "
-                                         f"(use one of {', '.join(DATA_SUFFIXES)})")
+                if key != "database" and Path(rel).suffix.lower() not in DATA_SUFFIXES:
+                    raise StudyFileError(f"{source}: key '{prefix}.{key}': {rel} is not a data file cxlab reads "
+                                         f"(use one of {', '.join(DATA_SUFFIXES)}, or 'sql')")
                 if not full.is_file():
                     raise StudyFileError(f"{source}: key '{prefix}.{key}': file not found: {full}")
     return model

@@ -77,8 +77,13 @@ def data_source(study: StudyBase) -> str:
         head = (f"Embedded synthetic data `{spec.synthetic}` (n = {spec.n if spec.n else 'default'}, "
                 f"seed = {spec.seed}{', ' + opts if opts else ''}). Ground truth it was drawn from:")
         return head + "\n\n" + "\n".join("> " + line for line in truth.splitlines())
+    if spec.sql is not None:
+        where = f" in the DuckDB database `{spec.database}`" if spec.database else ""
+        return f"Data read by a SQL query{where}:\n\n```sql\n{spec.sql.strip()}\n```"
     files = ", ".join(text(f) for f in spec.files())
-    return f"Data read from {files}."
+    how = (f" (sheet {text(spec.sheet)})" if spec.sheet is not None else "") + (
+        " (a Qualtrics export; its question texts label the columns below)" if spec.format == "qualtrics" else "")
+    return f"Data read from {files}{how}."
 
 
 def escape(text: Any) -> str:

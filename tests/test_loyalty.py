@@ -240,9 +240,9 @@ def test_empty_and_non_tabular_files(tmp_path):
                          ("fake.parquet", "cannot be read as Parquet")]:
         with pytest.raises(DataError, match=needle):
             Y_load.read(make_study(tmp_path, data={"path": name}, outcomes=["repurchase"]), tmp_path)
-    (tmp_path / "data.xlsx").write_text("x")
-    with pytest.raises(StudyFileError, match="key 'data.path': data.xlsx is not a CSV or Parquet file"):
-        make_study(tmp_path, data={"path": "data.xlsx"})
+    (tmp_path / "data.json").write_text("x")
+    with pytest.raises(StudyFileError, match="key 'data.path': data.json is not a data file cxlab reads"):
+        make_study(tmp_path, data={"path": "data.json"})
 
 
 def test_overlapping_tiers_rejected():

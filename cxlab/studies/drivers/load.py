@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ... import data as d
+from ...sources import read_source
 from ... import fmt
 from ...errors import DataError
 from .spec import DriversStudy
@@ -106,7 +107,7 @@ def read(study: DriversStudy, base_dir: str | Path | None = None) -> DriversData
     """
     spec = study.data
     columns = study.driver_columns()
-    raw, source = d.read_source(spec, base_dir)
+    raw, source = read_source(spec, base_dir)
     outcome_col = spec.columns.get("outcome", "outcome")
     wanted = {"outcome": outcome_col, **{f"driver:{label}": col for label, col in columns.items()}}
     if study.weight is not None:

@@ -6,7 +6,12 @@ from typing import Literal, Optional, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from ...params import BootstrapSpec, StudyBase, WeightSpec
+from ...params import BootstrapSpec, Column, StudyBase, WeightSpec
+
+COLUMNS = (
+    Column("outcome", "rating", ("overall", "satisf", "recommend", "csat", "nps")),
+    Column("driver", "rating", ("rating", "quality", "speed", "price", "staff", "ease", "service"), many="drivers"),
+)
 
 
 class DriversBootstrap(BootstrapSpec):

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from ... import data as d
+from ...sources import read_source
 from ...tiers import assign_tiers, require_two_tiers
 from .spec import LoyaltyStudy
 
@@ -23,12 +24,12 @@ def read(study: LoyaltyStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     spec = study.data
     wanted = ["experience", *study.outcomes]
     optional = ["weight"] if study.weight else []
-    raw, source = d.read_source(spec, base_dir)
+    raw, source = read_source(spec, base_dir)
     mapping = dict(spec.columns)
     if study.weight:
         mapping.setdefault("weight", study.weight.column)
     frame, used = d.map_columns(raw, mapping, wanted, source, optional=optional)
-    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used)
+    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)
     out = pd.DataFrame(index=frame.index)
     out["experience"] = d.as_numeric(frame, "experience", source, used["experience"])
     for name in study.outcomes:

@@ -5,7 +5,13 @@ from typing import Literal, Optional
 
 from pydantic import Field, field_validator
 
-from ...params import ExperienceSpec, StudyBase, WeightSpec
+from ...params import Column, ExperienceSpec, StudyBase, WeightSpec
+
+COLUMNS = (
+    Column("experience", "rating", ("satisf", "experience", "csat", "rating", "overall", "score", "cx")),
+    Column("outcome", "binary", ("repurchase", "recommend", "retain", "refer", "again", "renew", "loyal"),
+           many="outcomes"),
+)
 
 
 class LoyaltyStudy(StudyBase):

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ... import data as d
+from ...sources import read_source
 from .spec import METRICS, MetricsStudy
 
 
@@ -74,7 +75,7 @@ def read(study: MetricsStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     weight or the wave, are dropped and counted.
     """
     spec = study.data
-    raw, source = d.read_source(spec, base_dir)
+    raw, source = read_source(spec, base_dir)
     metrics = metrics_present(raw, study)
     if not metrics:
         shown = ", ".join(map(str, list(raw.columns)[:12]))

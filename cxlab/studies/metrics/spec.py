@@ -6,7 +6,17 @@ from typing import Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
-from ...params import StudyBase, WeightSpec, _Model
+from ...params import Column, StudyBase, WeightSpec, _Model
+
+COLUMNS = (
+    Column("nps", "rating", ("recommend", "nps", "likely", "promoter"), required=False),
+    Column("csat", "rating", ("satisf", "csat"), required=False),
+    Column("ces", "rating", ("effort", "ces", "easy"), required=False),
+    Column("wave", "category", ("wave", "month", "quarter", "period", "year"), required=False),
+    Column("customer_id", "id", ("customer", "respondent", "client", "id"), required=False),
+    Column("segment", "category", ("segment", "region", "plan", "channel", "country"), required=False,
+           many="segments"),
+)
 
 METRICS = ("nps", "csat", "ces")
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ... import data as d
+from ...sources import read_source
 from ...errors import DataError
 from ...stats.survival import duration_between
 from ...tiers import assign_tiers, require_two_tiers
@@ -74,8 +75,8 @@ def derive_durations(start: pd.Series, end: pd.Series, observation_end: str | pd
 
 
 def _covariate(frame: pd.DataFrame, column: str, source: str, label: str) -> pd.Series:
-    """Numeric when every non-empty value is a number, else categorical text (stripped)."""
-    raw = frame[column]
+    """Numeric when every non-empty value is a number, else categorical text (stripped); value labels name levels."""
+    raw = d.labelled(frame, column)
     if pd.api.types.is_bool_dtype(raw):
         return raw.astype(float)
     if pd.api.types.is_numeric_dtype(raw):
@@ -107,7 +108,7 @@ def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.
     dates = study.observation_end is not None
     timing = ["start_date", "end_date"] if dates else ["duration", "event"]
     wanted = ["experience", *timing, *study.covariates]
-    raw, source = d.read_source(spec, base_dir)
+    raw, source = read_source(spec, base_dir)
     mapping = dict(spec.columns)
     if study.value_per_period:
         mapping.setdefault("value", study.value_per_period)
@@ -117,7 +118,7 @@ def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.
         raise DataError("the data have start dates but no duration column: set observation_end in the study file "
                         "to derive durations from start_date and end_date", path=source, column="duration")
     frame, used = d.map_columns(raw, mapping, wanted, source)
-    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used)
+    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)
     out = pd.DataFrame(index=frame.index)
     out["experience"] = d.as_numeric(frame, "experience", source, used["experience"])
     if dates:

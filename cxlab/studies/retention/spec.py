@@ -5,7 +5,19 @@ from typing import Any, Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
-from ...params import ExperienceSpec, StudyBase
+from ...params import Column, ExperienceSpec, StudyBase
+
+COLUMNS = (
+    Column("experience", "rating", ("satisf", "experience", "csat", "rating", "overall", "score", "cx")),
+    Column("duration", "number", ("tenure", "duration", "months", "days", "weeks", "lifetime")),
+    Column("event", "binary", ("churn", "event", "cancel", "left", "lost", "status")),
+    Column("start_date", "date", ("start", "signup", "sign-up", "joined", "since", "open"), required=False),
+    Column("end_date", "date", ("end", "churn", "cancel", "close", "left"), required=False),
+    Column("value", "number", ("charge", "revenue", "value", "spend", "arpu", "fee"), required=False,
+           key="value_per_period"),
+    Column("covariate", "category", ("channel", "segment", "plan", "region", "type"), required=False,
+           many="covariates"),
+)
 
 
 class RetentionStudy(StudyBase):
