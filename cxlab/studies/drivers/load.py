@@ -54,6 +54,11 @@ class DriversData:
     n_dropped: int
     summary: d.ReadSummary
 
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The used rows as one table: the outcome, the drivers (by label) and the weight."""
+        return pd.concat([self.outcome.rename("outcome"), self.drivers, self.weight.rename("weight")], axis=1)
+
 
 def _is_binary(raw: pd.Series) -> bool:
     if raw.dtype == bool:
