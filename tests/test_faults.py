@@ -119,8 +119,8 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.slow
-def test_sigkilled_run_leaves_no_process_and_the_next_wait_run_completes(tmp_path, write_study):
+def _faulty_notebooks(tmp_path):
+    """A notebooks folder whose loyalty notebook runs the FAULTS cell right after its parameters."""
     import nbformat
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
@@ -128,6 +128,12 @@ def test_sigkilled_run_leaves_no_process_and_the_next_wait_run_completes(tmp_pat
     index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
     nb.cells.insert(index + 1, nbformat.v4.new_code_cell(FAULTS))
     nbformat.write(nb, notebooks / "loyalty.ipynb")
+    return notebooks
+
+
+@pytest.mark.slow
+def test_sigkilled_run_leaves_no_process_and_the_next_wait_run_completes(tmp_path, write_study):
+    notebooks = _faulty_notebooks(tmp_path)
     out = tmp_path / "out"
     hang = [str(small(write_study, f"hang{i}", description="sleep")) for i in range(2)]
     proc = subprocess.Popen([sys.executable, "-m", "cxlab.cli", "run", *hang, "--out", str(out), "--notebooks",
@@ -271,13 +277,7 @@ def test_quiet_is_silent_on_dask_and_timeout_is_one_line(tmp_path, write_study):
 
 @pytest.mark.slow
 def test_sigterm_and_timeout_print_one_line(tmp_path, write_study):
-    import nbformat
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    nb = nbformat.read(ROOT / "notebooks" / "loyalty.ipynb", as_version=4)
-    index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
-    nb.cells.insert(index + 1, nbformat.v4.new_code_cell(FAULTS))
-    nbformat.write(nb, notebooks / "loyalty.ipynb")
+    notebooks = _faulty_notebooks(tmp_path)
     out = tmp_path / "out"
     hang = small(write_study, "hang", description="sleep")
     res = run_cli("run", str(hang), "--out", str(out), "--notebooks", str(notebooks), "--timeout", "3", "--quiet")
