@@ -83,7 +83,9 @@ class _Progress:
 
 def _run(args: argparse.Namespace) -> int:
     from .batch.plan import discover
+    from .batch.pdf import SKIPPED, chromium
     from .batch.run import run
+    from .fmt import plural
     progress = _Progress(args.quiet)
     try:
         files = discover(args.studies, args.params)
@@ -97,7 +99,10 @@ def _run(args: argparse.Namespace) -> int:
     progress.close()
     if not args.quiet:
         failed = sum(r["status"] == "failed" for r in report.rows)
-        print(f"{len(report.rows)} studies, {failed} failed; index: {os.path.abspath(os.path.join(args.out, 'index.html'))}")
+        print(f"{plural(len(report.rows), 'study')}, {failed} failed; index: "
+              f"{os.path.abspath(os.path.join(args.out, 'index.html'))}")
+        if any(r["status"] == "ok" for r in report.rows) and chromium() is None:
+            print(SKIPPED)
     return report.exit_status
 
 

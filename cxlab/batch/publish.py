@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..record import read_results, to_json, write_json_atomic
+from .index import append_history
 from .jobs import Job, Outcome, provenance
 
 REPORTS = ".reports"
@@ -72,8 +73,15 @@ def publish(job: Job, outcome: Outcome, out_dir: str | Path) -> Path:
     for name, text in files.items():
         if text is not None:
             (staging / name).write_text(text, encoding="utf-8")
+    for name, data in (outcome.exports or {}).items():
+        target = (staging / name).resolve()
+        if staging.resolve() not in target.parents:  # a name from a worker never escapes the folder
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
     _checkpoint("writing")
-    write_json_atomic(staging / "results.json", results_document(job, outcome, previous))
+    doc = results_document(job, outcome, previous)
+    write_json_atomic(staging / "results.json", doc)
     _fsync_dir(staging)
     staging.rename(folder)
     _checkpoint("staged")
@@ -81,6 +89,7 @@ def publish(job: Job, outcome: Outcome, out_dir: str | Path) -> Path:
     _swap_link(link, f"{REPORTS}/{folder.name}")
     _checkpoint("linked")
     if kind == "ok":
+        append_history(out_dir, job.study, doc)
         stale = out_dir / f"{job.study}.failed"
         if stale.is_symlink():
             stale.unlink()
