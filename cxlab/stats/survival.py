@@ -112,7 +112,7 @@ def rmst(table: pd.DataFrame, tau: float) -> tuple[float, float]:
 def km_curves(frame: pd.DataFrame) -> pd.DataFrame:
     """Tidy Kaplan-Meier curves by tier with lifelines' 95% bands (exponential Greenwood).
 
-    Columns: tier, time, survival, ci_low, ci_high (a row at time 0 with survival 1 per tier).
+    Columns: tier, time, survival, ci_low, ci_high, at_risk (a row at time 0 with survival 1 per tier).
     """
     from lifelines import KaplanMeierFitter
 
@@ -125,7 +125,9 @@ def km_curves(frame: pd.DataFrame) -> pd.DataFrame:
         ci = km.confidence_interval_
         parts.append(pd.DataFrame({"tier": str(label), "time": km.survival_function_.index.to_numpy(float),
                                    "survival": km.survival_function_.iloc[:, 0].to_numpy(),
-                                   "ci_low": ci.iloc[:, 0].to_numpy(), "ci_high": ci.iloc[:, 1].to_numpy()}))
+                                   "ci_low": ci.iloc[:, 0].to_numpy(), "ci_high": ci.iloc[:, 1].to_numpy(),
+                                   "at_risk": km.event_table["at_risk"].reindex(km.survival_function_.index)
+                                   .to_numpy()}))
     out = pd.concat(parts, ignore_index=True)
     labels = [str(c) for c in frame["tier"].cat.categories]
     out["tier"] = pd.Categorical(out["tier"], categories=labels, ordered=True)
