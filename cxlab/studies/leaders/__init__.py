@@ -1,12 +1,1 @@
-"""CX leaders versus laggards on a company panel (DESIGN 5.3).
-
-The parts, in the order a notebook uses them:
-
-- :mod:`.spec`: the study-file model (the keys of ``notebook: leaders``);
-- :mod:`.load`: read the data, map and check the columns, return canonical data;
-- :mod:`.analysis`: pure computation, a result object whose ``results`` dict is what ``results.json`` records;
-- :mod:`.narrative`: the headline, interpretation and caveats, sentences built from the figures;
-- :mod:`.figures`: the plots (tidy data in, matplotlib axes out).
-
-Importing this package is cheap; import the parts you use.
-"""
+"""CX leaders versus laggards on a company panel (DESIGN 5.3). Parts: see :mod:`cxlab.studies`."""

@@ -1,12 +1,1 @@
-"""Retention by experience quality: survival analysis with lifelines (DESIGN 5.2).
-
-The parts, in the order a notebook uses them:
-
-- :mod:`.spec`: the study-file model (the keys of ``notebook: retention``);
-- :mod:`.load`: read the data, map and check the columns, return canonical data;
-- :mod:`.analysis`: pure computation, a result object whose ``results`` dict is what ``results.json`` records;
-- :mod:`.narrative`: the headline, interpretation and caveats, sentences built from the figures;
-- :mod:`.figures`: the plots (tidy data in, matplotlib axes out).
-
-Importing this package is cheap; import the parts you use.
-"""
+"""Retention by experience quality: survival analysis with lifelines (DESIGN 5.2). Parts: see :mod:`cxlab.studies`."""
