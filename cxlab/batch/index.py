@@ -19,10 +19,7 @@ from urllib.parse import quote
 from .. import fmt
 from ..record import read_results
 from ..report import escape
-
-HISTORY = ".history"
-HISTORY_RUNS = 12
-"""Runs a sparkline shows."""
+from .history import read_history
 
 STYLE = """
 body { font: 14px/1.5 system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2em auto; max-width: 1100px;
@@ -130,32 +127,6 @@ def sparkline(values: list[float | None], spec: Mapping[str, Any], width: int = 
             f'viewBox="0 0 {width} {height}"><title>{label}</title>'
             f'<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="{path}"/>'
             f'<circle cx="{last[0]:.1f}" cy="{last[1]:.1f}" r="2.5" fill="#0969da"/></svg>')
-
-
-def append_history(out_dir: Path, study: str, doc: Mapping[str, Any]) -> None:
-    """Add a published run's headline figures to ``DIR/.history/<study>.jsonl`` (one line per run)."""
-    folder = Path(out_dir) / HISTORY
-    folder.mkdir(exist_ok=True)
-    figures = {k: figure_spec(v)["value"] for k, v in (doc.get("headline", {}).get("figures") or {}).items()}
-    line = json.dumps({"ended": doc.get("provenance", {}).get("ended"), "figures": figures}, allow_nan=False)
-    with open(folder / f"{study}.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
-
-
-def read_history(out_dir: Path, study: str, runs: int = HISTORY_RUNS) -> list[dict[str, Any]]:
-    """The last ``runs`` history lines of a study, oldest first (unreadable lines skipped)."""
-    path = Path(out_dir) / HISTORY / f"{study}.jsonl"
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    out = []
-    for line in lines[-runs:]:
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out
 
 
 def _link(folder: str, name: str, label: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..record import read_results, to_json, write_json_atomic
-from .index import append_history
+from .history import append_history
 from .jobs import Job, Outcome, provenance
 
 REPORTS = ".reports"
