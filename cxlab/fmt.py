@@ -116,12 +116,17 @@ LABELS: dict[str, str] = {
     "cx_score": "CX score", "top_box": "top-box share", "nps": "NPS", "csat": "CSAT", "ces": "CES",
     "share": "share", "raw": "raw weight", "vif": "VIF", "eligible": "eligible", "reason": "reason",
     "meaning": "meaning", "last_time": "last time", "survival": "survival",
+    "or_ci_low": "odds ratio 95% CI low", "or_ci_high": "odds ratio 95% CI high", "rmst_ci_low": "RMST 95% CI low",
+    "rmst_ci_high": "RMST 95% CI high", "candidates": "companies with a CX score", "split": "split",
+    "se": "standard error", "value_per_period": "value per period", "censored": "censored",
+    "company-periods": "company-periods", "figure": "figure", "canonical": "name in cxlab",
+    "column in file": "column in the file",
 }
 """Readable column labels for the names tables carry (DESIGN key names)."""
 
 _P_NAMES = {"p", "p_holm", "mc_p", "ph_p", "welch_p", "cluster_p", "trend_p", "chi2_p", "p_value", "pval"}
 _COUNT_NAMES = {"n", "count", "events", "censored", "n_used", "n_dropped", "n_eff", "rows", "eligible"}
-_PCT_NAMES = {"rate", "share", "survival", "top_box", "promoters", "passives", "detractors", "censored_share",
+_PCT_NAMES = {"rate", "share", "survival", "censored_share", "top_box", "promoters", "passives", "detractors", "censored_share",
               "leader_mean", "laggard_mean", "leader_cumulative", "laggard_cumulative", "benchmark_cumulative",
               "growth", "lmg_share"}
 _TEXT_NAMES = {"period", "tier", "outcome", "term", "model", "leader_quantile", "laggard_quantile", "versus"}
@@ -153,7 +158,9 @@ def kind_of(name: object, values: Any = None) -> str:
         return "pct"
     if values is not None:
         import pandas as pd
-        if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        if pd.api.types.is_bool_dtype(values):
+            return "bool"
+        if not pd.api.types.is_numeric_dtype(values):
             return "text"
         if pd.api.types.is_integer_dtype(values):
             return "count"
@@ -165,7 +172,7 @@ def cell_formatter(kind: str | Callable[[Any], str], digits: int = 2) -> Callabl
 
     Kinds: ``pct`` ("87%"), ``pct1`` ("87.2%"), ``signed_pct`` ("+109%"), ``points`` ("+5.2 points"),
     ``p`` ("< 0.001", "0.037"), ``count`` ("12,345"), ``number`` (``digits`` decimals), ``ratio``
-    (two decimals), ``text`` (as is); or any callable.
+    (two decimals), ``bool`` ("yes", "no"), ``text`` (as is); or any callable.
     """
     if callable(kind):
         return kind
@@ -174,6 +181,7 @@ def cell_formatter(kind: str | Callable[[Any], str], digits: int = 2) -> Callabl
         "points": points, "p": lambda x: p_value(x, bare=True), "count": count,
         "number": lambda x: number(x, digits), "ratio": ratio,
         "text": lambda x: UNDEFINED if _missing(x) else str(x),
+        "bool": lambda x: "yes" if bool(x) else "no",
     }
     if kind not in table:
         raise ValueError(f"unknown column kind {kind!r}; one of {', '.join(table)}")
@@ -208,7 +216,7 @@ def _prepare(frame: Any, kinds: dict[str, Any] | None, units: dict[str, str] | N
     col_kinds = {c: kinds.get(str(c)) or kind_of(c, df[c]) for c in df.columns}
     names = {c: labels.get(str(c)) or label(c, time_unit, units) for c in df.columns}
     formatters = {names[c]: cell_formatter(col_kinds[c], digits) for c in df.columns}
-    numeric = [names[c] for c in df.columns if col_kinds[c] != "text"]
+    numeric = [names[c] for c in df.columns if col_kinds[c] not in ("text", "bool")]
     df.columns = [names[c] for c in df.columns]
     if df.columns.duplicated().any():
         raise ValueError(f"two columns share a label: {list(df.columns)}")
@@ -258,7 +266,8 @@ def table(frame: Any, kinds: dict[str, Any] | None = None, units: dict[str, str]
     right = [f"td.col{i}" for i, col in enumerate(df.columns) if col in numeric]
     if right:
         styler.set_table_styles([{"selector": ", ".join(right),
-                                  "props": "text-align: right; font-variant-numeric: tabular-nums;"}])
+                                  "props": "text-align: right; font-variant-numeric: tabular-nums; "
+                                           "white-space: nowrap;"}])
     if hide_index:
         styler.hide(axis="index")
     return styler

@@ -25,7 +25,7 @@ class Method:
 
 
 METHODS: dict[str, Method] = {m.heading: m for m in (
-    Method("Experience tiers", "DESIGN of cxlab; tiers from the study file's experience scale"),
+    Method("Experience tiers", "cxlab's definition: tiers from the study file's experience scale, worst to best"),
     Method("Wilson score interval", "Wilson EB (1927). Probable inference, the law of succession, and statistical "
            "inference. JASA 22:209-212"),
     Method("Pearson chi-square test", "Agresti A (2013). Categorical Data Analysis, 3rd ed. Wiley, section 3.2"),

@@ -90,6 +90,15 @@ def table(frame: Any, name: str | None = None, **kwargs: Any) -> Any:
     return _styled(frame, **kwargs)
 
 
+def column_mapping(summary: Any) -> Any:
+    """The column mapping as a formatted table, or None when every name maps to itself (nothing to show)."""
+    columns = dict(getattr(summary, "columns", {}) or {})
+    if all(str(k) == str(v) for k, v in columns.items()):
+        return None
+    import pandas as pd
+    return _styled(pd.DataFrame({"canonical": list(columns), "column in file": list(columns.values())}))
+
+
 def methods(study: str) -> str:
     """The closing Methods section of a study's report: each method named with its reference."""
     from .methods import methods_markdown

@@ -183,3 +183,9 @@ def test_every_cited_method_is_defined_in_docs_methods():
 def test_readme_and_notebooks_cite_methods_not_design():
     for path in [ROOT / "README.md", *(ROOT / "notebooks").glob("*.ipynb")]:
         assert "DESIGN section" not in path.read_text(), path
+
+
+@pytest.mark.parametrize("name, value, text", [("Welch p", 4.7e-13, "p < 0.001"), ("repurchase: best-tier rate", 0.8715,
+                                                "87.2%"), ("Hedges g", 0.39, "0.39")])
+def test_index_old_form_guesses_the_format_from_the_name(name, value, text):
+    assert index.format_value(index.figure_spec(value, name)) == text

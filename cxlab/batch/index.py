@@ -49,7 +49,7 @@ table.figures td.num { text-align: right; font-variant-numeric: tabular-nums; wh
 FORMATS = ("pct", "signed_pct", "points", "ratio", "number", "count", "quantity", "p")
 
 
-def figure_spec(value: Any) -> dict[str, Any]:
+def figure_spec(value: Any, name: str | None = None) -> dict[str, Any]:
     """A headline figure as ``{value, better, format, unit, half_width}``.
 
     Accepts the old form (a bare number) and the new one (a mapping with
@@ -60,8 +60,10 @@ def figure_spec(value: Any) -> dict[str, Any]:
     if isinstance(value, Mapping):
         spec = {"value": value.get("value"), "better": value.get("better"), "format": value.get("format") or "number",
                 "unit": value.get("unit"), "half_width": value.get("half_width")}
-    else:
-        spec = {"value": value, "better": None, "format": "number", "unit": None, "half_width": None}
+    else:  # the old form: a bare number, its format guessed from the name
+        guess = fmt.kind_of(name.split(":")[-1].strip().replace(" ", "_")) if name else "number"
+        spec = {"value": value, "better": None, "format": guess if guess in ("p", "pct", "count") else "number",
+                "unit": None, "half_width": None}
     if spec["format"] not in FORMATS:
         spec["format"] = "number"
     if spec["better"] not in ("higher", "lower"):
@@ -148,7 +150,7 @@ def _figures_table(head: Mapping[str, Any], history: list[dict[str, Any]]) -> st
     before = (previous or {}).get("figures", {})
     rows = []
     for name, raw in figures.items():
-        spec = figure_spec(raw)
+        spec = figure_spec(raw, name)
         if previous:
             text, cls = format_change(spec, before.get(name))
         else:

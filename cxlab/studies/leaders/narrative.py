@@ -27,11 +27,19 @@ def headline(result: LeadersResult) -> str:
     return f"{first}; {second}."
 
 
-def headline_figures(result: LeadersResult) -> dict[str, float | None]:
-    """Headline numbers for the index."""
+def headline_figures(result: LeadersResult) -> dict[str, dict]:
+    """Headline figures for the index, each with its direction, format and interval half-width."""
     s = result.results["summary"]
-    return {"cumulative ratio": s["cumulative_ratio"], "leader cumulative": s["leader_cumulative"],
-            "laggard cumulative": s["laggard_cumulative"], "Welch p": s["welch_p"], "Hedges g": s["hedges_g"]}
+    diff_half = (None if s["diff_ci_low"] is None or s["diff_ci_high"] is None
+                 else (s["diff_ci_high"] - s["diff_ci_low"]) / 2)
+    return {"cumulative ratio": {"value": s["cumulative_ratio"], "better": "higher", "format": "ratio"},
+            "leader cumulative": {"value": s["leader_cumulative"], "better": "higher", "format": "signed_pct"},
+            "laggard cumulative": {"value": s["laggard_cumulative"], "better": "higher", "format": "signed_pct"},
+            "Welch p": {"value": s["welch_p"], "format": "p"},
+            "Hedges g": {"value": s["hedges_g"], "better": "higher", "format": "ratio", "half_width": None},
+            "yearly difference": {"value": None if s["leader_mean"] is None or s["laggard_mean"] is None
+                                  else s["leader_mean"] - s["laggard_mean"], "better": "higher", "format": "points",
+                                  "half_width": diff_half}}
 
 
 def interpret(result: LeadersResult) -> str:

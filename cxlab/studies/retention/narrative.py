@@ -1,6 +1,7 @@
 """Retention in words: the headline, the index figures, the censoring and the reading of tests and models."""
 from __future__ import annotations
 
+from ...fmt import number
 from ...report import fmt_p
 from .analysis import RetentionResult
 from .spec import RetentionStudy
@@ -28,13 +29,23 @@ def headline(result: RetentionResult, study: RetentionStudy) -> str:
     return text + "."
 
 
-def headline_figures(result: RetentionResult) -> dict[str, float | None]:
-    """Headline numbers for the index."""
+def headline_figures(result: RetentionResult) -> dict[str, dict]:
+    """Headline figures for the index, each with its direction, format, unit and interval half-width."""
     r = result.results
-    rm = {t["tier"]: t["rmst"] for t in r["rmst"]}
-    return {"hazard ratio per point": r["cox"]["hazard_ratio"],
-            f"RMST worst tier ({r['worst_tier']})": rm[r["worst_tier"]],
-            f"RMST best tier ({r['best_tier']})": rm[r["best_tier"]]}
+    rm = {t["tier"]: t for t in r["rmst"]}
+    cox = r["cox"]
+
+    def half(row: dict) -> float | None:
+        low, high = row.get("ci_low"), row.get("ci_high")
+        return None if low is None or high is None else (high - low) / 2
+
+    def rmst(tier: str) -> dict:
+        return {"value": rm[tier]["rmst"], "better": "higher", "format": "quantity", "unit": r["time_unit"],
+                "half_width": half(rm[tier])}
+    return {"hazard ratio per point": {"value": cox["hazard_ratio"], "better": "lower", "format": "ratio",
+                                       "half_width": half(cox)},
+            f"RMST worst tier ({r['worst_tier']})": rmst(r["worst_tier"]),
+            f"RMST best tier ({r['best_tier']})": rmst(r["best_tier"])}
 
 
 def describe_censoring(result: RetentionResult) -> str:
@@ -43,8 +54,8 @@ def describe_censoring(result: RetentionResult) -> str:
     unit = result.results["time_unit"]
     return (f"{c['events']:,} of {c['n']:,} customers churned during follow-up; {c['censored']:,} "
             f"({c['censored_share']:.0%}) were still customers at the end of observation (censored). Follow-up "
-            f"ranges from {c['followup_min']:.3g} to {c['followup_max']:.3g} {unit} (median "
-            f"{c['followup_median']:.3g}).")
+            f"ranges from {number(c['followup_min'], 1)} to {number(c['followup_max'], 1)} {unit} (median "
+            f"{number(c['followup_median'], 1)}).")
 
 
 def interpret_tests(result: RetentionResult, study: RetentionStudy) -> str:
@@ -78,13 +89,13 @@ def interpret_cox(result: RetentionResult) -> str:
                  "unpenalised model has no finite estimate; it is shrunk toward 1.")
     if cox["ph_p"] is not None:
         if cox["ph_p"] < 0.05:
-            text += (f"\n\n**Proportional hazards: violated** (Schoenfeld test p = {cox['ph_p']:.3g}). The effect of "
+            text += (f"\n\n**Proportional hazards: violated** (Schoenfeld test {fmt_p(cox['ph_p'])}). The effect of "
                      "the rating on churn changes over the tenure - for example strong in the first months and "
                      "fading later - so the single hazard ratio is an average over time. Read the Kaplan-Meier "
                      "curves and the RMST differences, which do not assume proportional hazards.")
         else:
-            text += (f"\n\n**Proportional hazards: no evidence of a violation** (Schoenfeld test p = "
-                     f"{cox['ph_p']:.3g}). The rating's effect on churn looks constant over the tenure, so the "
+            text += (f"\n\n**Proportional hazards: no evidence of a violation** (Schoenfeld test "
+                     f"{fmt_p(cox['ph_p'])}). The rating's effect on churn looks constant over the tenure, so the "
                      "single hazard ratio is a fair summary.")
     return text
 
