@@ -1,4 +1,4 @@
-"""Command line: ``cxlab run [STUDY.yaml ...] [--out DIR]`` and ``cxlab validate``.
+"""Command line: ``cxlab run [STUDY.yaml ...] [--out DIR]``, ``cxlab validate`` and ``cxlab new``.
 
 Exit status: 0 every study succeeded or is up to date; 1 some study failed;
 2 the run could not start (bad study file, output folder locked).
@@ -37,6 +37,16 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check study files without running them")
     v.add_argument("studies", nargs="*")
     v.add_argument("--params", default="params")
+    v.add_argument("--rows", type=int, default=5, help="rows of canonical data shown per study (0: none)")
+    n = sub.add_parser("new", help="write params/STUDY.yaml from a look at a data file")
+    n.add_argument("study", help="the study's name (letters, digits, '-', '_')")
+    n.add_argument("--notebook", required=True, help="the kind of study (loyalty, retention, ...)")
+    src = n.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="the data file (.csv, .parquet, .xlsx, .sav, .dta; Qualtrics CSV exports)")
+    src.add_argument("--sql", help="a DuckDB query instead of a file")
+    n.add_argument("--database", help="with --sql: the DuckDB database file")
+    n.add_argument("--sheet", help="with an .xlsx file: the sheet's name or 0-based index")
+    n.add_argument("--params", default="params", help="folder the study file goes in (default: params)")
     return p
 
 
@@ -81,12 +91,27 @@ class _Progress:
             sys.stderr.flush()
 
 
+def _stop(progress: _Progress, line: str, status: int) -> int:
+    """Interrupted: one line, and out now (no interpreter teardown that could print more).
+
+    What is published is complete (each report is swapped in with one rename),
+    the lock goes with the process, workers die with it (``PR_SET_PDEATHSIG``)
+    and kernels follow their parent.
+    """
+    progress.close()
+    print(f"cxlab: {line}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(status)
+
+
 def _run(args: argparse.Namespace) -> int:
     from .batch.plan import discover
     from .batch.pdf import SKIPPED, chromium
-    from .batch.run import run
+    from .batch.run import Interrupted, run
     from .fmt import plural
     progress = _Progress(args.quiet)
+    if args.quiet or args.scheduler:
+        _quiet_libraries()
     try:
         files = discover(args.studies, args.params)
         report = run(files, args.out, n_jobs=args.jobs, force=args.force, timeout=args.timeout, wait=args.wait,
@@ -96,6 +121,10 @@ def _run(args: argparse.Namespace) -> int:
         progress.close()
         print(f"cxlab: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
+    except Interrupted as exc:
+        return _stop(progress, f"{exc}; reports already published are complete", 128 + exc.signum)
+    except KeyboardInterrupt:
+        return _stop(progress, "interrupted; reports already published are complete", 130)
     progress.close()
     if not args.quiet:
         failed = sum(r["status"] == "failed" for r in report.rows)
@@ -106,6 +135,15 @@ def _run(args: argparse.Namespace) -> int:
     return report.exit_status
 
 
+def _quiet_libraries() -> None:
+    """Silence the INFO chatter of Dask (here and in the worker processes it spawns)."""
+    if logging.getLogger().getEffectiveLevel() <= logging.INFO:
+        return
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    for name in ("distributed", "tornado", "bokeh"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def _validate(args: argparse.Namespace) -> int:
     from .batch.plan import discover, plan
     try:
@@ -113,18 +151,66 @@ def _validate(args: argparse.Namespace) -> int:
     except CxlabError as exc:
         print(f"cxlab: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
+    status = EXIT_OK
     for job in jobs:
         print(f"{job.study_file}: ok ({job.notebook})")
+        if args.rows > 0:
+            status = max(status, _show_data(job, args.rows))
+    return status
+
+
+def _show_data(job: Any, rows: int) -> int:
+    """Print the resolved column mapping and the first rows of the canonical data (through the study's load)."""
+    import pandas as pd
+
+    from .params import load_study_file
+    from .registry import STUDIES
+    try:
+        study = load_study_file(job.study_file)
+        loaded = STUDIES[study.notebook].part("load").read(study, job.study_dir)
+    except CxlabError as exc:
+        print(f"cxlab: {job.study_file}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    frame, summary = loaded if isinstance(loaded, tuple) else (loaded.frame, loaded.summary)
+    with pd.option_context("display.width", 120, "display.max_columns", 12, "display.precision", 3):
+        print("  " + summary.describe())
+        print("  " + summary.to_frame().to_string().replace("\n", "\n  "))
+        print("  " + frame.head(rows).to_string().replace("\n", "\n  "))
     return EXIT_OK
+
+
+def _new(args: argparse.Namespace) -> int:
+    from .scaffold import new_study
+    sheet: Any = args.sheet
+    if sheet is not None and sheet.isdigit():
+        sheet = int(sheet)
+    try:
+        _, summary, ok = new_study(args.study, args.notebook, args.data, args.params, sheet=sheet, sql=args.sql,
+                                   database=args.database)
+    except CxlabError as exc:
+        print(f"cxlab: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_START
+    print(summary, file=sys.stdout if ok else sys.stderr)
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cxlab`` console script."""
     logging.basicConfig(level=os.environ.get("CXLAB_LOG", "WARNING").upper(), format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
-    if args.command == "run":
-        return _run(args)
-    return _validate(args)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "new":
+            return _new(args)
+        return _validate(args)
+    except Exception as exc:  # a bug, not a user error: one line here; the traceback with CXLAB_LOG=DEBUG
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        print(f"cxlab: internal error: {type(exc).__name__}: {first} (run with CXLAB_LOG=DEBUG for the traceback)",
+              file=sys.stderr)
+        return EXIT_CANNOT_START
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
 """Data loading: CSV and Parquet files, column mapping, typed columns, clear errors.
 
+Other formats (Excel, SPSS, Stata, Qualtrics, SQL) are read by :mod:`cxlab.sources`.
+
 Every data problem raises :class:`~cxlab.errors.DataError` naming the file, the
 column and an example row ("data row 3" is the third row under the header).
 """
 from __future__ import annotations
 
+import codecs
+import csv
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,24 +33,56 @@ class ReadSummary:
     rows_read: int
     columns: dict[str, str]
     dropped: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)
 
     @property
     def rows_used(self) -> int:
         return self.rows_read - sum(self.dropped.values())
 
     def to_frame(self) -> pd.DataFrame:
-        """The column mapping as a tidy table (canonical name, column in the file)."""
-        return pd.DataFrame({"canonical": list(self.columns),
-                             "column in file": list(self.columns.values())}).set_index("canonical")
+        """The column mapping as a tidy table (canonical name, column in the file, its label and value labels)."""
+        table = pd.DataFrame({"canonical": list(self.columns),
+                              "column in file": list(self.columns.values())}).set_index("canonical")
+        if self.labels:
+            table["label"] = [self.labels.get(c, "") for c in table.index]
+        if self.value_labels:
+            table["value labels"] = [describe_value_labels(self.value_labels.get(c, {})) for c in table.index]
+        return table
 
     def describe(self) -> str:
-        """One paragraph for the report."""
-        text = f"Read {self.rows_read:,} rows from {self.source}; {self.rows_used:,} used."
+        """One paragraph of markdown for the report (file and column names escaped as text)."""
+        from .report import text as md
+        text = f"Read {self.rows_read:,} rows from {md(self.source)}; {self.rows_used:,} used."
         if self.dropped:
-            text += " Dropped: " + "; ".join(f"{n:,} with {why}" for why, n in self.dropped.items()) + "."
+            text += " Dropped: " + "; ".join(f"{n:,} with {md(why)}" for why, n in self.dropped.items()) + "."
         else:
             text += " No rows dropped."
+        if "experience" in self.value_labels:
+            text += (f" The ratings carry labels ({describe_value_labels(self.value_labels['experience'])}); "
+                     "tiers are named by the rating.")
         return text
+
+
+def describe_value_labels(labels: dict[Any, str]) -> str:
+    """Value labels as "1 = Very poor, 5 = Excellent" (codes in order)."""
+    def code(v: Any) -> str:
+        return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+    return ", ".join(f"{code(k)} = {v}" for k, v in sorted(labels.items(), key=lambda kv: str(kv[0])
+                                                           if not isinstance(kv[0], (int, float)) else kv[0]))
+
+
+def labelled(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The column with its value labels as level names (codes without a label stay as they are).
+
+    Value labels come from SPSS and Stata files (``frame.attrs["value_labels"]``,
+    see :mod:`cxlab.sources`); a column without them is returned unchanged.
+    """
+    labels = frame.attrs.get("value_labels", {}).get(column)
+    raw = frame[column]
+    if not labels:
+        return raw
+    return raw.map(lambda v: labels.get(v, v), na_action="ignore").astype(object)
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -63,6 +99,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError("file not found", path=str(path))
     if path.stat().st_size == 0:
         raise DataError("the file is empty (no header, no rows)", path=str(path))
+    if suffix == ".csv":
+        check_csv_text(path)
     try:
         if suffix == ".csv":
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
@@ -79,7 +117,56 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"cannot be read as Parquet: {str(exc).splitlines()[0]}", path=str(path)) from None
     if len(frame) == 0:
         raise DataError("the file has a header but no rows", path=str(path))
+    check_unique_columns(list(frame.columns), str(path))
     return frame.reset_index(drop=True)
+
+
+def _field_at(line: bytes, offset: int) -> int:
+    """Index (0-based) of the CSV field holding byte ``offset`` of ``line``."""
+    prefix = line[:offset].decode("latin-1")
+    return max(len(next(csv.reader([prefix]), [""])) - 1, 0)
+
+
+def check_csv_text(path: Path) -> None:
+    """DataError naming the column and row of the first byte that is not UTF-8, and for a header with a
+    repeated column name (pandas would rename the second one silently).
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as fh:
+        header = fh.readline()
+        fh.seek(0)
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                bad = offset + exc.start
+                break
+            offset += len(block)
+        else:
+            bad = -1
+    names = [c.strip() for c in next(csv.reader([header.decode("utf-8", errors="replace").lstrip("\ufeff")]), [])]
+    if bad >= 0:
+        with open(path, "rb") as fh:
+            head = fh.read(bad + 1)
+        start = head.rfind(b"\n", 0, bad) + 1
+        line_no = head.count(b"\n") + 1
+        index = _field_at(head[start:], bad - start)
+        column = names[index] if line_no > 1 and index < len(names) else None
+        where = {"row": line_no - 1} if line_no > 1 else {}
+        raise DataError(f"byte 0x{head[bad]:02x} is not UTF-8 text ({'header' if line_no == 1 else 'line ' + str(line_no)}); "
+                        "save the file as UTF-8", path=str(path), column=column, **where)
+    check_unique_columns(names, str(path))
+
+
+def check_unique_columns(names: list[Any], source: str) -> None:
+    """DataError for a column name that appears twice (which one would the study read?)."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(map(str, names), start=1):
+        if name in seen:
+            raise DataError(f"the header names this column twice (columns {seen[name]} and {i}); rename one",
+                            path=source, column=name)
+        seen[name] = i
 
 
 def map_columns(frame: pd.DataFrame, mapping: dict[str, str], wanted: Iterable[str], source: str,
@@ -106,6 +193,8 @@ def map_columns(frame: pd.DataFrame, mapping: dict[str, str], wanted: Iterable[s
             raise DataError("column is missing (mapped in columns:)", path=source, column=col)
     out = frame[list(used.values())].copy()
     out.columns = list(used)
+    out.attrs = {key: {name: frame.attrs[key][col] for name, col in used.items() if col in frame.attrs.get(key, {})}
+                 for key in ("labels", "value_labels")}
     return out, used
 
 
@@ -127,6 +216,8 @@ def fail_at(mask: Any, values: pd.Series, message: str, source: str, column: str
 def as_numeric(frame: pd.DataFrame, column: str, source: str, label: str | None = None) -> pd.Series:
     """The column as floats; empty cells become NaN; any other non-number is a DataError."""
     raw = frame[column]
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        return raw.astype(float)  # typed sources (Parquet, SPSS, Stata, SQL): nothing to parse
     values = pd.to_numeric(raw, errors="coerce")
     bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     if bad.any():
@@ -139,6 +230,12 @@ def as_binary(frame: pd.DataFrame, column: str, source: str, label: str | None =
     raw = frame[column]
     if raw.dtype == bool:
         return raw.astype(float)
+    labels = frame.attrs.get("value_labels", {}).get(column)
+    words = TRUE_WORDS | FALSE_WORDS
+    if labels and all(str(labels.get(v, "")).strip().lower() in words for v in raw.dropna().unique()):
+        raw = labelled(frame, column)  # SPSS/Stata yes/no labels name the outcome's levels (1 = Yes, 2 = No)
+    elif pd.api.types.is_numeric_dtype(raw) and (raw.isin((0, 1)) | raw.isna()).all():
+        return raw.astype(float)  # typed 0/1 (Parquet, SPSS, Stata, SQL): nothing to parse
     text = raw.astype("string").str.strip().str.lower()
     out = pd.Series(np.nan, index=raw.index, dtype=float)
     out[text.isin(TRUE_WORDS).fillna(False).to_numpy(bool)] = 1.0
@@ -177,19 +274,3 @@ def drop_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSumma
     if not keep.all():
         log.info("%s: dropped %d rows with missing values", summary.source, int((~keep).sum()))
     return frame[keep]
-
-
-def read_source(spec: Any, base_dir: str | Path | None) -> tuple[pd.DataFrame, str]:
-    """The raw table of a study's ``data:`` (its file, or its embedded generator) and its name for messages."""
-    if spec.synthetic is not None:
-        from . import synth
-        return (synth.generate(spec.synthetic, spec.n, spec.seed, **spec.options),
-                f"synthetic {spec.synthetic} (seed {spec.seed})")
-    path = source_of(spec, base_dir)
-    return read_table(path), str(path)
-
-
-def source_of(spec: Any, base_dir: str | Path | None, key: str = "path") -> Path:
-    """Absolute path of a data file named in a study (relative to the study file's folder)."""
-    rel = getattr(spec, key)
-    return (Path(base_dir) if base_dir is not None else Path(".")) / rel

@@ -52,6 +52,14 @@ class SeparationWarning(CxlabWarning):
     """An outcome is (quasi-)perfectly separated by the rating; the model estimate is undefined."""
 
 
+class ConstantOutcomeWarning(CxlabWarning):
+    """An outcome takes one value only; it has no association, trend or odds ratio to estimate."""
+
+
+class SmallExpectedWarning(CxlabWarning):
+    """An expected count of a contingency table is below 5; the chi-square approximation is doubtful."""
+
+
 class EmptyTierWarning(CxlabWarning):
     """A tier has no rows in the data."""
 
@@ -66,6 +74,10 @@ class PenalizedFitWarning(CxlabWarning):
 
 class FollowUpWarning(CxlabWarning):
     """A horizon or the RMST window reaches past a tier's follow-up."""
+
+
+class ProportionalHazardsWarning(CxlabWarning):
+    """The Schoenfeld test rejects proportional hazards: a single hazard ratio is an average over time."""
 
 
 class CovariateWarning(CxlabWarning):
@@ -90,6 +102,14 @@ class UndefinedRatioWarning(CxlabWarning):
 
 class FewCompaniesWarning(CxlabWarning):
     """A period or sector has too few eligible companies for a reliable split."""
+
+
+class CollinearityWarning(CxlabWarning):
+    """Drivers overlap so much (a VIF above 10) that their separate weights are uncertain."""
+
+
+class ResampleWarning(CxlabWarning):
+    """Some bootstrap resamples could not be computed and were left out of the intervals."""
 
 
 def warn(category: type[CxlabWarning], sentence: str) -> None:
@@ -126,3 +146,11 @@ def collecting_warnings() -> Iterator[list[str]]:
     for w in caught:
         if not issubclass(w.category, CxlabWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+class FewResponsesWarning(CxlabWarning):
+    """A segment level or a survey wave has too few responses (none, or one) for an interval or a test."""
+
+
+class DecompositionWarning(CxlabWarning):
+    """Part of the data is left out of the mix decomposition or the fixed cohort."""

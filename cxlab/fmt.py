@@ -145,10 +145,21 @@ def label(name: object, time_unit: str | None = None, units: dict[str, str] | No
     return f"{readable} ({unit})" if unit else readable
 
 
+def _already_text(values: Any) -> bool:
+    """A column of strings (already formatted, or labels) whatever its name: never formatted as a number."""
+    if values is None or getattr(values, "dtype", None) is None:
+        return False
+    import pandas as pd
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    present = [v for v in values if v is not None and v == v]
+    return bool(present) and all(isinstance(v, str) for v in present)
+
+
 def kind_of(name: object, values: Any = None) -> str:
     """The display kind of a column from its name (and dtype): p, count, pct, text or number."""
     text = str(name).lower()
-    if text in _TEXT_NAMES:
+    if text in _TEXT_NAMES or _already_text(values):
         return "text"
     if text in _P_NAMES or text.endswith("_p") or text.startswith("p_"):
         return "p"

@@ -7,38 +7,61 @@ the key, e.g. ``params/x.yaml: key 'data.path': file not found: data/x.csv``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from typing_extensions import Annotated
 
 from .errors import StudyFileError
 
 SLUG_PATTERN = r"^[A-Za-z0-9_-]+$"
-DATA_SUFFIXES = (".csv", ".parquet", ".pq")
+DATA_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx", ".xlsm", ".sav", ".zsav", ".dta")  # cxlab.sources.SUFFIXES
+
+
+#: A seed for a random generator: numpy takes whole numbers from 0 to 2**32 - 1.
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+#: Rows drawn by an embedded generator: enough for any study, not enough to exhaust memory.
+MAX_SYNTHETIC_ROWS = 5_000_000
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
+    """Base of every study-file model: unknown keys refused, numbers finite (no .nan, .inf)."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _seeds_in_range(self) -> "_Model":
+        # a study package that declares its own ``seed: int`` still gets the domain of :data:`Seed`
+        for name, value in self:
+            if "seed" in name and isinstance(value, int) and not 0 <= value <= 2**32 - 1:
+                raise ValueError(f"{name} must be a whole number from 0 to 4294967295, got {value}")
+        return self
 
 
 class DataSpec(_Model):
-    """Where the data come from: a file (``path``), two wide tables, or an embedded generator."""
+    """Where the data come from: a file (``path``), two wide tables, a SQL query, or an embedded generator."""
 
     path: Optional[str] = None
+    sheet: Optional[Union[StrictInt, str]] = None   # .xlsx: sheet name or 0-based index (default the first)
+    format: Optional[Literal["qualtrics"]] = None  # a Qualtrics CSV export (three header rows)
+    sql: Optional[str] = None                      # a DuckDB query (over Parquet/CSV files it names, or tables)
+    database: Optional[str] = None                 # the DuckDB database file the query runs in
     scores: Optional[str] = None          # leaders, layout wide: one row per company, a column per period
     values: Optional[str] = None          # leaders, layout wide: same shape, the value level
     synthetic: Optional[str] = None
-    n: Optional[int] = Field(default=None, ge=1)
-    seed: int = 0
+    n: Optional[int] = Field(default=None, ge=1, le=MAX_SYNTHETIC_ROWS)
+    seed: Seed = 0
     options: dict[str, Any] = Field(default_factory=dict)
     columns: dict[str, str] = Field(default_factory=dict)
 
@@ -50,21 +73,60 @@ class DataSpec(_Model):
             raise ValueError(f"unknown generator {v!r} (one of {', '.join(synthetic_generators())})")
         return v
 
+    @field_validator("options")
+    @classmethod
+    def _known_options(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        synthetic = info.data.get("synthetic")
+        if synthetic is not None and v:
+            from .synth import check_options
+            return check_options(synthetic, v)
+        return v
+
     @model_validator(mode="after")
     def _one_source(self) -> "DataSpec":
-        sources = [s for s in (self.path, self.synthetic) if s is not None]
+        sources = [s for s in (self.path, self.synthetic, self.sql) if s is not None]
         wide = self.scores is not None or self.values is not None
         if wide and (self.scores is None or self.values is None):
             raise ValueError("a wide panel needs both 'scores' and 'values' files")
         if len(sources) + wide != 1:
-            raise ValueError("give exactly one of 'path', 'synthetic' or 'scores'+'values'")
+            raise ValueError("give exactly one of 'path', 'sql', 'synthetic' or 'scores'+'values'")
         if self.synthetic is None and (self.n is not None or self.options):
             raise ValueError("'n' and 'options' apply only to 'synthetic' data")
+        if self.database is not None and self.sql is None:
+            raise ValueError("'database' applies only to a 'sql' query")
+        if self.sql is not None and not self.sql.strip():
+            raise ValueError("'sql' is an empty query")
+        files = [f for f in (self.path, self.scores, self.values) if f is not None]
+        if self.sheet is not None and not any(Path(f).suffix.lower() in (".xlsx", ".xlsm") for f in files):
+            raise ValueError("'sheet' applies only to an Excel (.xlsx) file")
+        if isinstance(self.sheet, int) and self.sheet < 0:
+            raise ValueError("'sheet' is a sheet name or a 0-based index (0 is the first sheet)")
+        if self.format == "qualtrics" and not (self.path and Path(self.path).suffix.lower() == ".csv"):
+            raise ValueError("'format: qualtrics' applies only to a CSV file named by 'path'")
         return self
 
     def files(self) -> list[str]:
-        """The data files named by this spec (relative as written)."""
-        return [f for f in (self.path, self.scores, self.values) if f is not None]
+        """The data files named by this spec (relative as written); files named inside ``sql`` are not
+        among them (see :func:`cxlab.sources.input_files`)."""
+        return [f for f in (self.path, self.scores, self.values, self.database) if f is not None]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A canonical column a study reads (each study's ``spec.COLUMNS``; ``cxlab new`` maps files onto them).
+
+    ``kind``: rating, binary, number, integer, date, category or id. ``words``:
+    fragments of a file's column name or label that suggest it. ``many``: the
+    study key that lists every such column (e.g. ``outcomes``) instead of one
+    column. ``key``: the study key that names the column (instead of ``data.columns``).
+    """
+
+    name: str
+    kind: str
+    words: tuple[str, ...] = ()
+    required: bool = True
+    many: Optional[str] = None
+    key: Optional[str] = None
 
 
 class ExperienceSpec(_Model):
@@ -98,7 +160,7 @@ class ExperienceSpec(_Model):
 class StudyBase(_Model):
     """The keys every study file has (DESIGN section 3); each study's ``spec`` extends it."""
 
-    study: str = Field(pattern=SLUG_PATTERN)
+    study: str = Field(pattern=SLUG_PATTERN, max_length=100)
     notebook: str
     title: str = ""
     description: str = ""
@@ -131,8 +193,8 @@ class WeightSpec(_Model):
 
 
 class BootstrapSpec(_Model):
-    resamples: int = Field(default=10000, ge=100)
-    seed: int = 0
+    resamples: int = Field(default=10000, ge=100, le=1_000_000)
+    seed: Seed = 0
 
 
 def _describe(err: dict[str, Any]) -> str:
@@ -144,6 +206,7 @@ def _describe(err: dict[str, Any]) -> str:
         msg = "required key is missing"
     elif msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
+    msg = " ".join(msg.split())  # one line, whatever the validator wrote
     return f"key {loc!r}: {msg}" if loc else msg
 
 
@@ -174,8 +237,11 @@ def parse_study(raw: Any, source: str = "<study>", base_dir: str | Path | None =
     names = ", ".join(STUDIES)
     if notebook is None:
         raise StudyFileError(f"{source}: key 'notebook': required key is missing (one of {names})")
-    if not isinstance(notebook, str) or notebook not in STUDIES:
-        raise StudyFileError(f"{source}: key 'notebook': unknown notebook {notebook!r} (one of {names})")
+    if not isinstance(notebook, str):
+        raise StudyFileError(f"{source}: key 'notebook': give the notebook's name (one of {names}), "
+                             f"not a {type(notebook).__name__}")
+    if notebook not in STUDIES:
+        raise StudyFileError(f"{source}: key 'notebook': unknown notebook {notebook[:60]!r} (one of {names})")
     try:
         model = STUDIES[notebook].model().model_validate(raw)
     except ValidationError as exc:
@@ -183,14 +249,14 @@ def parse_study(raw: Any, source: str = "<study>", base_dir: str | Path | None =
     if check_files:
         base = Path(base_dir) if base_dir is not None else Path(".")
         for prefix, spec in model.data_specs():
-            for key in ("path", "scores", "values"):
+            for key in ("path", "scores", "values", "database"):
                 rel = getattr(spec, key)
                 if rel is None:
                     continue
                 full = base / rel
-                if Path(rel).suffix.lower() not in DATA_SUFFIXES:
-                    raise StudyFileError(f"{source}: key '{prefix}.{key}': {rel} is not a CSV or Parquet file "
-                                         f"(use one of {', '.join(DATA_SUFFIXES)})")
+                if key != "database" and Path(rel).suffix.lower() not in DATA_SUFFIXES:
+                    raise StudyFileError(f"{source}: key '{prefix}.{key}': {rel} is not a data file cxlab reads "
+                                         f"(use one of {', '.join(DATA_SUFFIXES)}, or 'sql')")
                 if not full.is_file():
                     raise StudyFileError(f"{source}: key '{prefix}.{key}': file not found: {full}")
     return model
@@ -198,15 +264,11 @@ def parse_study(raw: Any, source: str = "<study>", base_dir: str | Path | None =
 
 def load_study_file(path: str | Path) -> StudyBase:
     """Read and validate one study YAML file (see :func:`parse_study`)."""
+    from .safeyaml import load_yaml
     path = Path(path)
     if not path.is_file():
         raise StudyFileError(f"{path}: study file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise StudyFileError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    raw = load_yaml(path)
     return parse_study(raw, source=str(path), base_dir=path.parent)
 
 

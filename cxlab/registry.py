@@ -76,6 +76,13 @@ STUDIES: dict[str, StudyType] = {s.name: s for s in (
     StudyType("leaders", "cxlab.studies.leaders.spec:LeadersStudy",
               "Do CX leaders grow faster than laggards?",
               "yearly leader/laggard portfolios on a company panel, Welch test, Hedges' g, bootstrap", ("panel",)),
+    StudyType("metrics", "cxlab.studies.metrics.spec:MetricsStudy",
+              "Where do NPS, CSAT and CES stand, where do segments differ, what moved and why?",
+              "adjusted-Wald and Wilson intervals, pairwise tests with Holm and letters, mix decomposition, "
+              "fixed cohort", ("survey",)),
+    StudyType("drivers", "cxlab.studies.drivers.spec:DriversStudy",
+              "Which parts of the experience go with satisfaction?",
+              "Johnson's relative weights, LMG, bootstrap intervals, importance-performance map", ("drivers",)),
 )}
 
 

@@ -6,6 +6,7 @@ then hands sentences to :func:`say`.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any, Iterable
 
 from .fmt import p_value, plural
@@ -21,22 +22,50 @@ def fmt_p(p: float | None) -> str:
     return p_value(p)
 
 
+#: Markdown punctuation a data-derived string could use to make a link, an image, emphasis, code, maths,
+#: a table or a heading (``<`` and ``&`` are left to :func:`say`, which turns them into entities).
+_MARKDOWN = re.compile(r"([\\`*_\[\]{}()#+!|~>$^])")
+_LINE_START = re.compile(r"^(\s*)(?:([-=+])|(\d+)([.)]))")
+
+
+def text(value: Any) -> str:
+    """A data-derived string (title, tier, outcome, covariate or column name, data value) as inert markdown.
+
+    Every markdown character is backslash-escaped and line breaks become spaces,
+    so the string shows as written and can never become a link, an image, maths,
+    a heading or a list. Use it for every value that enters :func:`say` from a
+    study file or a data file.
+    """
+    out = _MARKDOWN.sub(r"\\\1", " ".join(str(value).splitlines()))
+    return _LINE_START.sub(lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"),
+                           out)
+
+
 def say(markdown: str) -> None:
     """Display markdown in the notebook.
 
-    Raw HTML is neutralised (``<`` and ``&`` escaped), so a data-derived string
-    such as a tier label or a title can never inject markup into a report.
+    Raw HTML is neutralised (``<`` and ``&`` escaped); data-derived strings in
+    ``markdown`` must come through :func:`text`. The rendered report is
+    sanitised again (:func:`cxlab.batch.render.sanitize_html`).
     """
     from IPython.display import Markdown, display
     display(Markdown(markdown.replace("&", "&amp;").replace("<", "&lt;")))
 
 
+def heading(study: StudyBase) -> str:
+    """The report's title as its one h1 heading (the title escaped as text)."""
+    return "# " + text(study.title or study.study)
+
+
 def caveats(sentences: Iterable[str], none: str = "every model converged and every tier has data.") -> str:
-    """Markdown block listing statistical caveats, or "**Caveats.** None: ``none``" when there are none."""
+    """Markdown block listing statistical caveats, or "**Caveats.** None: ``none``" when there are none.
+
+    The sentences are plain text (they name tiers and columns): each is escaped with :func:`text`.
+    """
     sentences = list(sentences)
     if not sentences:
-        return f"**Caveats.** None: {none}"
-    return "**Caveats.**\n\n" + "\n".join(f"- {s}" for s in sentences)
+        return f"**Caveats.** None: {text(none)}"
+    return "**Caveats.**\n\n" + "\n".join(f"- {text(s)}" for s in sentences)
 
 
 def data_source(study: StudyBase) -> str:
@@ -46,30 +75,37 @@ def data_source(study: StudyBase) -> str:
     if spec.synthetic is not None:
         return (data_source_line(study) + "\n\n**Ground truth the data were drawn from.** "
                 + synth.describe(spec.synthetic))
+    if spec.sql is not None:
+        return data_source_line(study) + f"\n\n```sql\n{spec.sql.strip()}\n```"
     return data_source_line(study)
 
 
 def data_source_line(study: StudyBase) -> str:
-    """The data source in one line, for a report's opening summary."""
+    """The data source in one line, for a report's opening summary (data-derived names escaped)."""
     spec = study.data
     if spec.synthetic is not None:
-        opts = ", ".join(f"{k} {v}" for k, v in spec.options.items())
+        opts = text(", ".join(f"{k} {v}" for k, v in spec.options.items()))
         size = f"{spec.n:,} rows" if spec.n else "default size"
         return (f"Embedded synthetic data `{spec.synthetic}` ({size}, seed {spec.seed}"
                 f"{', ' + opts if opts else ''}), drawn from a known truth.")
-    files = ", ".join(f"`{f}`" for f in spec.files())
-    return f"Data read from {files}."
+    if spec.sql is not None:
+        where = f" in the DuckDB database {text(spec.database)}" if spec.database else ""
+        return f"Data read by a SQL query{where}."
+    files = ", ".join(text(f) for f in spec.files())
+    how = (f" (sheet {text(spec.sheet)})" if spec.sheet is not None else "") + (
+        " (a Qualtrics export; its question texts label the columns below)" if spec.format == "qualtrics" else "")
+    return f"Data read from {files}{how}."
 
 
 def summary(headline: str, warnings: Iterable[str], study: StudyBase) -> str:
-    """The opening summary: the headline (with its interval), how many caveats, and the data source in one line.
+    """The opening summary: the headline (plain text, escaped here), how many caveats, and the data source in one line.
 
     The key chart follows it (shown by the notebook with :func:`cxlab.plots.show`).
     """
     warnings = list(warnings)
     count = ("no caveats" if not warnings else
              f"{plural(len(warnings), 'caveat')}, listed under Caveats")
-    return (f"**In short.** {headline}\n\n**Caveats:** {count}.  \n**Data:** {data_source_line(study)}")
+    return (f"**In short.** {text(headline)}\n\n**Caveats:** {count}.  \n**Data:** {data_source_line(study)}")
 
 
 def table(frame: Any, name: str | None = None, **kwargs: Any) -> Any:

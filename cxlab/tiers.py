@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from .data import check_range, fail_at
-from .errors import EmptyTierWarning, warn
+from .errors import DataError, EmptyTierWarning, warn
 from .params import ExperienceSpec
 
 TOL = 1e-9
@@ -43,6 +43,23 @@ def assign_tiers(experience: pd.Series, spec: ExperienceSpec, source: str,
     codes = np.where(np.isnan(experience.to_numpy()), -1, codes)
     return pd.Series(pd.Categorical.from_codes(codes, categories=labels, ordered=True),
                      index=experience.index, name="tier")
+
+
+def require_two_tiers(tiers: pd.Series, experience: pd.Series, source: str, column: str = "experience") -> None:
+    """DataError unless at least two tiers have rows: a study compares tiers, one tier compares nothing.
+
+    Catches a single row, a rating that never varies and tiers that put every
+    rating in one tier, before an analysis could report a tier against itself.
+    """
+    used = tiers.dropna().unique()
+    if len(used) >= 2:
+        return
+    if len(used) == 0:
+        raise DataError("no rows with a rating are left to compare", path=source, column=column)
+    n = int(tiers.notna().sum())
+    what = "the only row falls" if n == 1 else f"all {n:,} rows fall"
+    fail_at(tiers.notna(), experience, f"{what} in tier {str(used[0])!r}: the study compares experience tiers "
+            "and needs ratings in at least two of them", source, column)
 
 
 def warn_empty_tiers(tiers: pd.Series) -> list[str]:

@@ -19,6 +19,7 @@ from cxlab.stats import groups
 from cxlab.studies.leaders import analysis as L_analysis
 from cxlab.studies.leaders import load as L_load
 from cxlab.studies.leaders import narrative as L_narrative
+from test_leaders_inference import cr1_reference
 
 synth_panel = importlib.import_module("cxlab.synth.panel")
 
@@ -105,7 +106,7 @@ def reference(rows, lq, gq, within, bench=None):
     groups = {}
     for e in eligible:
         groups.setdefault((e[1], e[2]) if within else e[2], []).append(e)
-    lead, lag = {}, {}
+    lead, lag, leadc, lagc = {}, {}, {}, {}
     for key, members in groups.items():
         if len(members) < 4:
             reasons["too_few_companies"] = reasons.get("too_few_companies", 0) + len(members)
@@ -115,6 +116,8 @@ def reference(rows, lq, gq, within, bench=None):
         p = members[0][2]
         lead.setdefault(p, []).extend(m[4] for m in members if m[3] >= hi)
         lag.setdefault(p, []).extend(m[4] for m in members if m[3] <= lo)
+        leadc.setdefault(p, []).extend(m[0] for m in members if m[3] >= hi)
+        lagc.setdefault(p, []).extend(m[0] for m in members if m[3] <= lo)
     periods = sorted(lead)
     table = [{"period": p, "n_leaders": len(lead[p]), "n_laggards": len(lag[p]),
               "leader_mean": statistics.fmean(lead[p]), "laggard_mean": statistics.fmean(lag[p])} for p in periods]
@@ -131,6 +134,14 @@ def reference(rows, lq, gq, within, bench=None):
                "leader_cumulative": lc, "laggard_cumulative": gc, "cumulative_ratio": lc / gc,
                "welch_t": t.statistic, "welch_p": t.pvalue, "hedges_g": g,
                "benchmark_cumulative": (math.prod(bench[p + 1] / bench[p] for p in periods) - 1) if bench else None}
+    # wave 2: the company-clustered test (CR1 written out), the period description and the chained figures
+    xc = [c for p in periods for c in leadc[p]]
+    yc = [c for p in periods for c in lagc[p]]
+    summary.update(cr1_reference(x + y, [1] * len(x) + [0] * len(y), xc + yc))
+    summary["n_clusters"] = len(set(xc + yc))
+    summary["period_diff"] = statistics.fmean(r["leader_mean"] - r["laggard_mean"] for r in table)
+    summary["end_ratio"] = (1 + lc) / (1 + gc)
+    summary["annualised_gap"] = (1 + lc) ** (1 / len(table)) - (1 + gc) ** (1 / len(table))
     return table, summary, reasons, x, y
 
 
@@ -260,16 +271,20 @@ def synthetic_study(seed, **over):
 
 
 def test_recovers_leader_premium_within_interval():
-    covered, diffs = 0, {pair: [] for pair in synth_panel.QUANTILE_PAIRS}
+    covered, covered_cluster, covered_block = 0, 0, 0
+    diffs = {pair: [] for pair in synth_panel.QUANTILE_PAIRS}
     seeds = range(20)
     for seed in seeds:
         study = synthetic_study(seed)
         result = L_analysis.analyze(L_load.read(study), study, sensitivity_pairs=synth_panel.QUANTILE_PAIRS)
         s = result.results["summary"]
-        covered += s["diff_ci_low"] <= synth_panel.TRUTH["premium"]["0.75/0.25"] <= s["diff_ci_high"]
+        truth = synth_panel.TRUTH["premium"]["0.75/0.25"]
+        covered += s["diff_ci_low"] <= truth <= s["diff_ci_high"]
+        covered_cluster += s["cluster_ci_low"] <= truth <= s["cluster_ci_high"]
+        covered_block += s["block_ci_low"] <= truth <= s["block_ci_high"]
         for row in result.results["sensitivity"]:
             diffs[(row["leader_quantile"], row["laggard_quantile"])].append(row["leader_mean"] - row["laggard_mean"])
-    assert covered >= 16
+    assert covered >= 16 and covered_cluster >= 16 and covered_block >= 16
     for (hi, lo), values in diffs.items():
         truth = synth_panel.TRUTH["premium"][f"{hi:g}/{lo:g}"]
         se = np.std(values, ddof=1) / np.sqrt(len(values))
@@ -418,4 +433,7 @@ def test_tied_cut_offs_and_shrinking_laggards(tmp_path):
     assert s["cumulative_ratio"] is None
     text = " ".join(result.warnings)
     assert "5 company-periods are both leaders and laggards" in text and "ratio of cumulative growths is not defined" in text
-    assert "cannot" not in L_narrative.headline(result) and "against" in L_narrative.headline(result)
+    # wave 2: the headline chains the portfolios (end ratio), never a ratio of growth rates ("-1.0 times the laggards'")
+    assert "times as large as the laggard portfolio" in L_narrative.headline(result)
+    assert "times the laggards'" not in L_narrative.headline(result)
+    assert s["end_ratio"] == pytest.approx((1 + s["leader_cumulative"]) / (1 + s["laggard_cumulative"]))

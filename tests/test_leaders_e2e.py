@@ -34,7 +34,7 @@ def test_default_leaders_study_end_to_end(tmp_path):
     assert results["periods"] == direct["periods"]
     assert results["sensitivity"] == direct["sensitivity"]
     assert results["summary"]["benchmark_cumulative"] is not None
-    assert doc["headline"]["text"].startswith("CX leaders' cumulative growth over 2011-2020 was")
+    assert doc["headline"]["text"].startswith("Over 2011-2020, CX leaders grew faster than CX laggards (company-clustered")
     html = (folder / "leaders.html").read_text()
     assert html.count("data:image/png;base64") >= 3 and "not a causal effect" in html
 

@@ -9,7 +9,7 @@ from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
 from cxlab.errors import DataError, StudyFileError
-from cxlab.params import parse_study
+from cxlab.params import load_study_file, parse_study
 from cxlab.studies.loyalty import analysis as Y_analysis
 from cxlab.studies.loyalty import load as Y_load
 from cxlab.studies.loyalty import narrative as Y_narrative
@@ -34,12 +34,12 @@ def test_result_keys_are_exactly_design():
     result, _ = analyse(make_study())
     assert set(result.results["outcomes"]) == set(OUTCOMES)
     for o in result.results["outcomes"].values():
-        assert {"tiers", "top_vs_bottom", "chi2", "trend", "logit"} <= set(o)
+        assert {"n_used", "n_dropped", "tiers", "top_vs_bottom", "chi2", "trend", "logit"} <= set(o)
         assert [t["tier"] for t in o["tiers"]] == ["1", "2", "3", "4", "5"]
-        for t in o["tiers"]:
-            assert set(t) == {"tier", "n", "count", "rate", "ci_low", "ci_high"}
+        for t in o["tiers"]:  # wave 2: each tier's trend score (its mean rating) beside the design keys
+            assert set(t) == {"tier", "n", "count", "rate", "ci_low", "ci_high", "score"}
         assert set(o["top_vs_bottom"]) == {"top", "bottom", "ratio", "difference"}
-        assert {"statistic", "dof", "p"} <= set(o["chi2"])
+        assert {"statistic", "dof", "p", "small_expected", "mc_p"} <= set(o["chi2"])
         assert {"z", "p"} <= set(o["trend"])
         assert set(o["logit"]) == {"odds_ratio", "ci_low", "ci_high", "separation"}
 
@@ -97,18 +97,29 @@ def _csv(tmp_path, frame, name="d.csv"):
     return path
 
 
-def test_csv_mapping_words_and_dropped_rows(tmp_path):
+def test_csv_mapping_words_and_missing_values_per_outcome(tmp_path):
+    """Wave 2: a row missing one outcome still counts for the others (was dropped from every outcome)."""
     f = pd.DataFrame({"Satisfaction Score": ["1", "2", "", "5", "5", "4", "1"],
-                      "Bought Again": ["No", "YES", "yes", "True", "1", "false", ""]})
+                      "Bought Again": ["No", "YES", "yes", "True", "1", "false", ""],
+                      "Recommend": ["1", "0", "1", "", "1", "1", "0"]})
     _csv(tmp_path, f)
     study = make_study(tmp_path, data={"path": "d.csv", "columns": {"experience": "Satisfaction Score",
-                                                                    "repurchase": "Bought Again"}},
-                       outcomes=["repurchase"])
+                                                                    "repurchase": "Bought Again",
+                                                                    "recommend": "Recommend"}},
+                       outcomes=["repurchase", "recommend"])
     frame, summary = Y_load.read(study, tmp_path)
-    assert summary.rows_read == 7 and summary.rows_used == 5
-    assert summary.dropped == {"missing experience": 1, "missing repurchase": 1}
-    assert frame["repurchase"].tolist() == [0, 1, 1, 1, 0]
+    assert summary.rows_read == 7 and summary.rows_used == 6
+    assert summary.dropped == {"missing experience": 1}
+    assert frame["repurchase"].tolist()[:2] == [0, 1] and np.isnan(frame["repurchase"].iloc[6])
     assert "Dropped" in summary.describe()
+    o = Y_analysis.analyze(frame, study).results["outcomes"]
+    # repurchase: rows 0, 1, 3, 4, 5 (row 2 has no rating, row 6 no repurchase)
+    assert (o["repurchase"]["n_used"], o["repurchase"]["n_dropped"]) == (5, 2)
+    # recommend: rows 0, 1, 4, 5, 6 (row 2 has no rating, row 3 no recommend)
+    assert (o["recommend"]["n_used"], o["recommend"]["n_dropped"]) == (5, 2)
+    assert [t["n"] for t in o["recommend"]["tiers"]] == [2, 1, 1, 1]
+    assert [t["count"] for t in o["recommend"]["tiers"]] == [1, 0, 1, 1]
+    assert [t["n"] for t in o["repurchase"]["tiers"]] == [1, 1, 1, 2]
 
 
 def test_parquet_gives_same_figures_as_csv(tmp_path):
@@ -120,17 +131,48 @@ def test_parquet_gives_same_figures_as_csv(tmp_path):
     assert a.results == b.results
 
 
+def _same(a: dict, b: dict, rel: float = 1e-8) -> bool:
+    """Dicts equal key by key: numbers within ``rel``, everything else (None, bools, strings) exactly."""
+    if set(a) != set(b):
+        return False
+    return all(a[k] == pytest.approx(b[k], rel=rel) if isinstance(a[k], float) and isinstance(b[k], (int, float))
+               else a[k] == b[k] for k in a)
+
+
 def test_weights_equal_replicated_rows(tmp_path):
     f = customers(n=400, seed=4)
     f["w"] = np.random.default_rng(0).integers(1, 4, len(f))
     _csv(tmp_path, f, "w.csv")
     _csv(tmp_path, f.loc[f.index.repeat(f["w"])].drop(columns="w"), "rep.csv")
-    a, _ = analyse(make_study(tmp_path, data={"path": "w.csv"}, weight="w"), tmp_path)
+    a, _ = analyse(make_study(tmp_path, data={"path": "w.csv"}, weight={"column": "w", "kind": "frequency"}), tmp_path)
     b, _ = analyse(make_study(tmp_path, data={"path": "rep.csv"}), tmp_path)
     for name in OUTCOMES:
         oa, ob = a.results["outcomes"][name], b.results["outcomes"][name]
-        assert [t["rate"] for t in oa["tiers"]] == pytest.approx([t["rate"] for t in ob["tiers"]])
-        assert oa["logit"]["odds_ratio"] == pytest.approx(ob["logit"]["odds_ratio"], rel=1e-8)
+        for ta, tb in zip(oa["tiers"], ob["tiers"]):              # n, count, rate, interval, score
+            assert _same(ta, tb)
+        for key in ("chi2", "trend", "logit", "top_vs_bottom"):
+            assert _same(oa[key], ob[key]), key
+    # with replicated rows an expected count below 5 gives the same Monte Carlo p
+    small = f.head(12).assign(w=[1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3])
+    _csv(tmp_path, small, "ws.csv")
+    _csv(tmp_path, small.loc[small.index.repeat(small["w"])].drop(columns="w"), "reps.csv")
+    a, _ = analyse(make_study(tmp_path, data={"path": "ws.csv"}, weight={"column": "w", "kind": "frequency"}),
+                   tmp_path)
+    b, _ = analyse(make_study(tmp_path, data={"path": "reps.csv"}), tmp_path)
+    for name in OUTCOMES:
+        ca, cb = a.results["outcomes"][name]["chi2"], b.results["outcomes"][name]["chi2"]
+        assert _same(ca, cb) and ca["small_expected"] is True and ca["mc_p"] is not None
+
+
+def test_bare_weight_column_is_one_line_naming_file_and_key(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("study: s\nnotebook: loyalty\ndata: {synthetic: customers}\noutcomes: [repurchase]\n"
+                    "weight: Survey Weight\n")
+    with pytest.raises(StudyFileError) as err:
+        load_study_file(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: key 'weight': ") and "\n" not in msg
+    assert "kind: frequency" in msg and "kind: sampling" in msg and "Survey Weight" in msg
 
 
 def test_separated_outcome_and_zero_rate_tier(tmp_path):
@@ -150,7 +192,9 @@ def test_separated_outcome_and_zero_rate_tier(tmp_path):
     assert zero["logit"]["odds_ratio"] == pytest.approx(np.exp(ref.params[1]), rel=1e-7)
     assert zero["tiers"][0]["ci_low"] == 0 and zero["tiers"][0]["ci_high"] == pytest.approx(
         proportion_confint(0, 40, method="wilson")[1])
-    assert "not defined" in Y_narrative.headline(result, make_study(tmp_path, data={"path": "d.csv"}, outcomes=["zero"]))
+    # wave 2: the headline gives both rates with their intervals (the ratio, without an interval, is left out)
+    assert "against 0% (0% to 9%) among those who rated 1" in Y_narrative.headline(
+        result, make_study(tmp_path, data={"path": "d.csv"}, outcomes=["zero"]))
 
 
 def test_named_tiers_and_empty_tier_reported(tmp_path):
@@ -196,9 +240,9 @@ def test_empty_and_non_tabular_files(tmp_path):
                          ("fake.parquet", "cannot be read as Parquet")]:
         with pytest.raises(DataError, match=needle):
             Y_load.read(make_study(tmp_path, data={"path": name}, outcomes=["repurchase"]), tmp_path)
-    (tmp_path / "data.xlsx").write_text("x")
-    with pytest.raises(StudyFileError, match="key 'data.path': data.xlsx is not a CSV or Parquet file"):
-        make_study(tmp_path, data={"path": "data.xlsx"})
+    (tmp_path / "data.json").write_text("x")
+    with pytest.raises(StudyFileError, match="key 'data.path': data.json is not a data file cxlab reads"):
+        make_study(tmp_path, data={"path": "data.json"})
 
 
 def test_overlapping_tiers_rejected():

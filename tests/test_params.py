@@ -57,6 +57,6 @@ def test_default_params_validate():
 
 def test_examples_validate():
     examples = sorted(str(p) for p in (PARAMS / "examples").glob("*.yaml"))
-    assert len(examples) == 3
+    assert len(examples) >= 4
     res = run_cli("validate", *examples, timeout=60)
     assert res.returncode == 0, res.stderr

@@ -69,10 +69,12 @@ def test_result_keys_follow_design():
     r = result.results
     assert [t["tier"] for t in r["tiers"]] == ["1", "2", "3", "4", "5"]
     for t in r["tiers"]:
-        assert set(t) == {"tier", "n", "events", "median", "survival", "rmst"}
+        assert set(t) == {"tier", "n", "events", "median", "median_ci_low", "median_ci_high", "survival", "rmst"}
         assert set(t["survival"]) == {"12", "24"}
     assert set(r["logrank"]) == {"statistic", "dof", "p", "log10_p"}
-    assert set(r["cox"]) == {"hazard_ratio", "ci_low", "ci_high", "penalizer", "separation", "ph_p"}
+    assert set(r["cox"]) == {"hazard_ratio", "ci_low", "ci_high", "penalizer", "separation", "ph_p", "ph_violated",
+                             "penalised_hazard_ratio"}
+    assert r["cox"]["penalised_hazard_ratio"] is None and r["rmst_tau"] == 48 and r["rmst_tau_requested"] == 48
     assert r["cox"]["penalizer"] == 0 and r["cox"]["separation"] is False
     assert [t["tier"] for t in r["pairwise_logrank"]] == ["1", "2", "3", "4"]
     assert all(t["versus"] == "5" for t in r["pairwise_logrank"])
@@ -317,12 +319,17 @@ def test_durations_from_dates_by_hand(tmp_path):
                   "left": ["2024-01-31", "", "", "2025-02-28"],
                   "rating": [1, 2, 3, 4]}).to_csv(tmp_path / "d.csv", index=False)
     cols = {"start_date": "joined", "end_date": "left", "experience": "rating"}
-    for unit, per in (("days", 1.0), ("weeks", 7.0), ("months", 365.25 / 12)):
+    # 30 days churned; 2024-03-01 -> 2025-12-31 = 670 days active; 2025-06-30 -> 184 days; leap day -> 365 days.
+    # Calendar months (DESIGN 5.2, wave 2), by hand: 30/31 of January; 21 months to 2025-12-01, then 30 of
+    # December's 31 days; 6 months to 2025-12-30, then 1 of the 31 days to 2026-01-30; 29 February + 12 months
+    # is 28 February 2025 (day clamped): exactly 12.
+    expected = {"days": np.array([30, 670, 184, 365]), "weeks": np.array([30, 670, 184, 365]) / 7,
+                "months": np.array([30 / 31, 21 + 30 / 31, 6 + 1 / 31, 12])}
+    for unit, values in expected.items():
         s = parse_study({"study": "d", "notebook": "retention", "time_unit": unit, "observation_end": "2025-12-31",
                          "data": {"path": "d.csv", "columns": cols}}, base_dir=tmp_path)
         frame, _ = R_load.read(s, tmp_path)
-        # 30 days churned; 2024-03-01 -> 2025-12-31 = 670 days active; 2025-06-30 -> 184 days; leap day -> 365 days
-        np.testing.assert_allclose(frame["duration"], np.array([30, 670, 184, 365]) / per, rtol=1e-12)
+        np.testing.assert_allclose(frame["duration"], values, rtol=1e-12)
         assert frame["event"].tolist() == [1, 0, 0, 1]
 
 
@@ -373,7 +380,9 @@ def test_monotone_likelihood_triggers_penalised_refit():
     assert cox_model.monotone_likelihood(t, e, x)
     cox = cox_model.cox_rating(t, e, x)
     assert cox["separation"] is True and cox["penalizer"] == 0.1
-    assert 0 < cox["hazard_ratio"] < 1
+    # wave 2: the penalised refit is a description without an interval; the hazard ratio itself is undefined
+    assert 0 < cox["penalised_hazard_ratio"] < 1
+    assert cox["hazard_ratio"] is None and cox["ci_low"] is None and cox["ci_high"] is None
     assert not cox_model.monotone_likelihood(t, e, np.r_[x[1:], x[:1]])   # one churner out of order
     frame = pd.DataFrame({"experience": x, "duration": t, "event": e})
     from cxlab.params import ExperienceSpec
@@ -418,9 +427,14 @@ def test_named_tiers_and_headline_words():
     assert r["best_tier"] == "great" and r["worst_tier"] == "poor"
     assert r["tiers"][0]["n"] == int((frame["experience"] <= 2).sum())
     text = R_narrative.headline(result, s)
-    poor = r["rmst"][0]["rmst"]
-    assert text.startswith(f"Customers in the poor tier stayed {poor:.1f} months on average over the first 48")
-    assert "in the great tier" in text
+    poor = r["rmst"][0]
+    # wave 2: the hazard ratio (proportional hazards hold in this generator) leads, with its interval
+    assert not r["cox"]["ph_violated"]
+    assert text.startswith(f"Each extra rating point goes with a {1 - r['cox']['hazard_ratio']:.0%} lower churn hazard "
+                           f"(hazard ratio {r['cox']['hazard_ratio']:.2f}, 95% CI {r['cox']['ci_low']:.2f} to ")
+    assert (f"customers in the poor tier stayed {poor['rmst']:.1f} months (95% CI {poor['ci_low']:.1f} months to "
+            f"{poor['ci_high']:.1f} months) on average over the first 48 months") in text
+    assert "for those in the great tier" in text
     # the Cox model is on the numeric rating whatever the tiers
     data = lifecycles(n=3000, seed=1)
     assert r["cox"]["hazard_ratio"] == pytest.approx(

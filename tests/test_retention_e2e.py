@@ -21,8 +21,11 @@ def test_default_study_end_to_end(tmp_path):
     assert r["cox"]["penalizer"] == 0 and r["cox"]["separation"] is False and 0 <= r["cox"]["ph_p"] <= 1
     assert r["logrank"]["dof"] == 4 and r["logrank"]["p"] == 0 and r["logrank"]["log10_p"] < -300
     assert r["rmst_tau"] == 60 and r["value"]["gain_at_best_retention"]["value"] > 0
+    assert r["rmst_tau_requested"] == 60 and r["cox"]["ph_violated"] is False
+    assert r["value"]["value_unit"] == "EUR" and r["value"]["basis"] == "value within the first 60 months, undiscounted"
+    assert all(t["median_ci_low"] <= t["median"] for t in r["tiers"])
     assert r["cox_covariates"]["reference_levels"] == {"channel": "web"}
-    assert "stayed" in doc["headline"]["text"]
+    assert "stayed" in doc["headline"]["text"] and "95% CI" in doc["headline"]["text"]
     for name in ("retention.ipynb", "retention.html"):
         assert (out / "retention" / name).is_file()
 

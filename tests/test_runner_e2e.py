@@ -48,11 +48,13 @@ def test_loyalty_run_end_to_end(tmp_path):
     assert set(telco["provenance"]["inputs"]) == {"data/telco-survey.csv"}
     assert [t["tier"] for t in telco["results"]["outcomes"]["repurchase"]["tiers"]] == ["detractor", "passive", "promoter"]
     assert telco["results"]["n"] == 2000 - 15  # 15 empty ratings dropped
+    repurchase = telco["results"]["outcomes"]["repurchase"]
+    assert repurchase["n_used"] + repurchase["n_dropped"] == 2000 and repurchase["n_dropped"] >= 15
     links = [l for l in links_of(out / "index.html") if not l.startswith(("#", "data:"))]
     assert len(links) >= 8 and {f"{s}/{s}.html" for s in ("loyalty", "telco-loyalty")} <= set(links)
     for link in links:
         assert (out / link).is_file(), link
-    assert "Customers who rated 5 were" in (out / "index.html").read_text()
+    assert "of customers who rated 5 repurchased" in (out / "index.html").read_text()  # wave-2 headline wording
 
 
 def test_failed_study_keeps_last_good_report(tmp_path, write_study):

@@ -19,11 +19,16 @@ from .jobs import Job, Outcome, error_text, now, provenance
 log = logging.getLogger(__name__)
 
 
+KERNEL_LOG = "kernel.log"
+
+
 def ipc_kernel_manager(sock_dir: Path) -> type:
     """A kernel manager class on the ipc transport, its sockets in ``sock_dir``.
 
     ipc needs no TCP ports (parallel kernel starts cannot race for one) and
-    spares the "running over TCP without encryption" warning.
+    spares the "running over TCP without encryption" warning. The kernel's own
+    stdout and stderr (its log lines, tracebacks on interrupt or timeout) go to
+    ``sock_dir/kernel.log``, never to the terminal; a failed study keeps them.
     """
     from jupyter_client.manager import AsyncKernelManager
 
@@ -32,6 +37,11 @@ def ipc_kernel_manager(sock_dir: Path) -> type:
             kwargs.setdefault("transport", "ipc")
             super().__init__(**kwargs)
             self.ip = str(sock_dir / "kernel")
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            with open(sock_dir / KERNEL_LOG, "ab") as log_file:  # the child keeps its own copy
+                kw["stdout"] = kw["stderr"] = log_file
+                await super()._async_launch_kernel(kernel_cmd, **kw)
 
     return IpcKernelManager
 
@@ -76,6 +86,9 @@ def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
     ended, seconds = now(), time.perf_counter() - t0
     out = Outcome(study=job.study, status="ok" if error is None else "failed", error=error, started=started,
                   ended=ended, seconds=seconds, recorded=recorded)
+    kernel_log = work / KERNEL_LOG
+    if error is not None and kernel_log.is_file():
+        out.log_text = kernel_log.read_text(encoding="utf-8", errors="replace")[-200_000:] or None
     if executed.is_file():
         nb = nbformat.read(executed, as_version=4)
         out.notebook_json = nbformat.writes(nb)

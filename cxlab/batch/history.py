@@ -6,8 +6,11 @@ reviewer of nightly runs sees drift.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, Mapping
+
+log = logging.getLogger(__name__)
 
 HISTORY = ".history"
 HISTORY_RUNS = 12
@@ -21,11 +24,16 @@ def _value(raw: Any) -> Any:
 def append_history(out_dir: Path, study: str, doc: Mapping[str, Any]) -> None:
     """Add a published run's headline figures to ``DIR/.history/<study>.jsonl`` (one line per run)."""
     folder = Path(out_dir) / HISTORY
-    folder.mkdir(exist_ok=True)
     figures = {k: _value(v) for k, v in (doc.get("headline", {}).get("figures") or {}).items()}
     line = json.dumps({"ended": doc.get("provenance", {}).get("ended"), "figures": figures}, allow_nan=False)
-    with open(folder / f"{study}.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
+    try:
+        if folder.is_symlink() or (folder / f"{study}.jsonl").is_symlink():  # never write through a planted link
+            raise OSError("a symbolic link stands in its place")
+        folder.mkdir(exist_ok=True)
+        with open(folder / f"{study}.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+    except OSError as exc:  # the report is published; only the sparkline misses a point
+        log.warning("%s: history of %s not written: %s", folder, study, getattr(exc, "strerror", None) or exc)
 
 
 def read_history(out_dir: Path, study: str, runs: int = HISTORY_RUNS) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from .. import fmt
 from ..record import read_results
 from ..report import escape
 from .history import read_history
+from .render import CSP_META
 
 STYLE = """
 body { font: 14px/1.5 system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2em auto; max-width: 1100px;
@@ -221,18 +222,23 @@ def render_index(entries: Iterable[tuple[str, dict[str, Any]]],
     legend = ('Changes are <span class="better">better</span> or <span class="worse">worse</span> by each '
               'figure\'s declared direction, and <span class="same">grey</span> when smaller than the figure\'s '
               "95% interval half-width or without a direction.")
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>cxlab reports</title>'
-            f'<link rel="icon" href="data:,">'
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{CSP_META}'
+            f'<meta name="generator" content="cxlab"><title>cxlab reports</title><link rel="icon" href="data:,">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
             f'<body><h1>cxlab reports</h1><p class="sub">{escape(summary)} · index written {escape(stamp)}</p>'
             f'<p class="legend">{legend}</p>{body}</body></html>\n')
 
 
-def write_index(out_dir: Path) -> Path:
-    """Write ``out_dir/index.html`` from the published ``results.json`` files (atomically)."""
+def write_index(out_dir: Path, unpublished: Mapping[str, dict[str, Any]] | None = None) -> Path:
+    """Write ``out_dir/index.html`` from the published ``results.json`` files (atomically).
+
+    ``unpublished``: ``results.json`` objects of studies whose failure could not
+    be written to disk (disk full), keyed by study, so the index still says so.
+    """
+    from .publish import is_ours
     entries, histories = [], {}
     for link in sorted(out_dir.iterdir()):
-        if link.name.startswith(".") or not link.is_dir():
+        if link.name.startswith(".") or not link.is_dir() or not link.is_symlink() or not is_ours(link):
             continue
         doc = read_results(link / "results.json")
         if doc is not None:
@@ -240,8 +246,12 @@ def write_index(out_dir: Path) -> Path:
             entries.append((link.name, doc))
             if not link.name.endswith(".failed"):
                 histories[link.name] = read_history(out_dir, link.name)
+    entries += [(f"{slug}.failed", doc) for slug, doc in (unpublished or {}).items()]
     path = out_dir / "index.html"
     tmp = out_dir / f".index.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.write_text(render_index(entries, histories), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(render_index(entries, histories), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path

@@ -43,6 +43,7 @@ class Outcome:
     recorded: dict[str, Any] | None = None
     exports: dict[str, bytes] = field(default_factory=dict)
     """Files for the study folder: ``tables.xlsx``, ``figures/<name>.png|svg``, ``<study>.pdf``."""
+    log_text: str | None = None          # the kernel's own stderr (tracebacks), kept beside a failed report
 
 
 def now() -> str:

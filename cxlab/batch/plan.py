@@ -14,6 +14,7 @@ from .. import __version__
 from ..errors import StudyFileError
 from ..params import load_study_file, study_dict
 from ..registry import STUDIES
+from ..sources import input_files
 from .jobs import Job
 
 PACKAGES = ("cxlab", "pandas", "numpy", "scipy", "seaborn", "matplotlib", "lifelines", "pingouin", "papermill",
@@ -74,7 +75,7 @@ def plan(study_files: Iterable[str | Path], notebooks_dir: str | Path | None = N
             raise StudyFileError(f"{path}: key 'notebook': notebook file not found: {nb_path}")
         inputs = {}
         for _, spec in study.data_specs():
-            for rel in spec.files():
+            for rel in input_files(spec, path.parent):
                 inputs[rel] = sha256_file(path.parent / rel)
         parameters = study_dict(study)
         h = hashlib.sha256()

@@ -1,10 +1,44 @@
-"""Local execution: in this process, or in forked worker processes (papermill imported once, inherited)."""
+"""Local execution: in this process, or in forked worker processes (papermill imported once, inherited).
+
+Workers belong to the run: each closes the run's lock descriptor as it starts
+(a worker never holds the output folder), dies with the run
+(``PR_SET_PDEATHSIG``: a SIGKILLed run leaves no orphan behind), leaves SIGTERM
+at its default and ignores Ctrl-C (the run stops them itself).
+"""
 from __future__ import annotations
 
+import ctypes
+import logging
+import os
+import signal
+import sys
 from typing import Iterator
 
 from .execute import execute_study
 from .jobs import Job, Outcome, error_text, now
+from .lock import close_inherited
+
+log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies; exit now if it already has."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # not glibc/musl: the lock is still not inherited
+            log.debug("prctl unavailable; workers will not follow their parent")
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _worker_start(parent: int) -> None:
+    close_inherited()
+    die_with_parent(parent)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_local(jobs: list[Job], n_jobs: int) -> Iterator[tuple[Job, Outcome]]:
@@ -20,7 +54,8 @@ def run_local(jobs: list[Job], n_jobs: int) -> Iterator[tuple[Job, Outcome]]:
 
     import papermill  # noqa: F401  imported once here, inherited by the forked workers
 
-    pool = ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=mp.get_context("fork"))
+    pool = ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=mp.get_context("fork"),
+                               initializer=_worker_start, initargs=(os.getpid(),))
     try:
         futures = {pool.submit(execute_study, job): job for job in jobs}
         for fut in as_completed(futures):
@@ -31,8 +66,16 @@ def run_local(jobs: list[Job], n_jobs: int) -> Iterator[tuple[Job, Outcome]]:
                 stamp = now()
                 yield job, Outcome(job.study, "failed", f"worker died: {error_text(exc)}", stamp, stamp, 0.0)
     except BaseException:  # interrupted (SIGTERM, Ctrl-C): stop the workers now, publish nothing more
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        stop_workers(pool)
         raise
     pool.shutdown()
+
+
+def stop_workers(pool: object) -> None:
+    """SIGKILL the pool's workers (their kernels follow: a kernel exits when its parent is gone)."""
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        try:
+            proc.kill()
+        except (OSError, AttributeError):
+            pass
+    pool.shutdown(wait=False, cancel_futures=True)  # type: ignore[attr-defined]

@@ -32,6 +32,67 @@ HIDE_IN_REPORT = "remove_cell"
 """The tag that hides a cell from the report (the code rendering keeps it)."""
 
 DEFAULT_ALT = "No description has been provided for this image"  # nbconvert's filler
+#: The report needs no script and fetches nothing: figures are inline ``data:`` images, styles inline.
+CSP = ("default-src 'none'; script-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+       "base-uri 'none'; form-action 'none'; object-src 'none'")
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+
+SAFE_SCHEMES = {"http", "https", "mailto"}
+#: Attributes that hold a URL; any other attribute may not carry a script URL either.
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "poster", "background", "cite", "data",
+                  "longdesc", "srcset", "ping", "manifest", "codebase", "lowsrc", "dynsrc", "icon"}
+#: Elements that run code, load documents, or redirect: none belongs in a report.
+DROPPED = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "form", "portal",
+           "noscript"}
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
+_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp)[;,]")
+_HARMFUL = re.compile(r"^(javascript|vbscript|data|livescript|file|blob|filesystem):")
+
+
+def _compact(value: str) -> str:
+    """A URL as a browser reads its scheme: control characters and whitespace removed, lower case."""
+    return "".join(ch for ch in value if ord(ch) > 0x20 and ch not in "\u007f\u00a0\u200b\ufeff").lower()
+
+
+def _url_allowed(tag: str, attr: str, value: str, rel: Any) -> bool:
+    url = _compact(value)
+    match = _SCHEME.match(url)
+    if match is None:
+        return True  # relative: same folder, a fragment
+    if match.group(1) in SAFE_SCHEMES:
+        return True
+    if tag == "img" and attr == "src" and _IMAGE.match(url):
+        return True  # the figures
+    return tag == "link" and attr == "href" and url == "data:," and "icon" in (rel or [])
+
+
+def sanitize_html(page: str) -> str:
+    """The page with every script, event handler and non-http(s)/mailto/relative link removed.
+
+    A second layer behind the escaping of data-derived text (:func:`cxlab.report.text`):
+    whatever a title, label or data value became in the rendering, it cannot run.
+    Figures (``data:image/png`` images) and styles are kept.
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, "html.parser")
+    for element in soup.find_all(DROPPED):
+        element.decompose()
+    for element in soup.find_all("meta"):
+        if str(element.get("http-equiv", "")).lower() == "refresh":
+            element.decompose()
+    for element in soup.find_all(True):
+        for attr, value in list(element.attrs.items()):
+            text = " ".join(value) if isinstance(value, list) else str(value)
+            name = attr.lower()
+            if name.startswith("on") or name == "srcdoc":
+                del element.attrs[attr]
+            elif name in URL_ATTRIBUTES or name.endswith(":href"):
+                if not _url_allowed(element.name, name, text, element.get("rel")):
+                    del element.attrs[attr]
+            elif _HARMFUL.match(_compact(text)) and not _IMAGE.match(_compact(text)):
+                del element.attrs[attr]
+    return str(soup)
 
 
 def provenance_box(provenance: Mapping[str, Any]) -> str:
@@ -173,7 +234,7 @@ def render_html(notebook: Any, *, code: bool, provenance: Mapping[str, Any] | No
     if code:
         tidy_parameters(nb)
     exporter = _exporter(code)
-    resources = {"cxlab_provenance": provenance_box(provenance) if provenance else "",
+    resources = {"cxlab_provenance": provenance_box(provenance) if provenance else "", "cxlab_csp": CSP_META,
                  "metadata": {"name": title or "cxlab report"}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return add_contents(body) if not code else body
+    return sanitize_html(add_contents(body) if not code else body)

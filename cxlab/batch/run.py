@@ -1,20 +1,32 @@
 """A whole run: plan, decide, execute, publish and index, under a lock on the output folder."""
 from __future__ import annotations
 
+import logging
 import os
 import signal
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from ..errors import CxlabError, RunnerError
 from .cache import decide, mark_checked
 from .index import write_index
-from .jobs import Job, Outcome
+from .jobs import Job, Outcome, now
 from .lock import OutputLock
 from .plan import plan
-from .publish import collect_garbage, publish
+from .publish import PublishError, check_place, collect_garbage, publish, results_document
+
+log = logging.getLogger(__name__)
+INDEX_MARKERS = ('<meta name="generator" content="cxlab">', "<title>cxlab reports</title>")
+
+
+class Interrupted(BaseException):
+    """The run was stopped by a signal (SIGTERM); what is published stays complete."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
 
 
 def _executor(jobs: list[Job], n_jobs: int, scheduler: str | None) -> Iterator[tuple[Job, Outcome]]:
@@ -69,14 +81,24 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
     """
     jobs = plan(study_files, notebooks_dir, timeout)
     _exit_on_sigterm()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output(Path(out_dir), jobs)
     n_jobs = n_jobs or os.cpu_count() or 1
     rows: list[dict[str, Any]] = []
+    unpublished: dict[str, dict[str, Any]] = {}
     with OutputLock(out, wait):
         collect_garbage(out)
         todo = []
         for job in jobs:
+            try:
+                check_place(out, job.study)
+            except PublishError as exc:  # never run a study whose report could not be published
+                stamp = now()
+                failed = _publish(job, Outcome(job.study, "failed", str(exc), stamp, stamp, 0.0), out, unpublished)
+                row = {"study": job.study, "status": "failed", "seconds": 0.0, "error": failed.error}
+                rows.append(row)
+                if on_finish:
+                    on_finish(row)
+                continue
             job.decision = decide(job, out, force)
             if job.decision != "up to date":
                 todo.append(job)
@@ -89,21 +111,84 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
         if on_start:
             on_start(len(todo))
         for job, outcome in _executor(todo, n_jobs, scheduler):
-            publish(job, outcome, out)
+            outcome = _publish(job, outcome, out, unpublished)
             row = {"study": job.study, "status": outcome.status, "seconds": round(outcome.seconds, 1),
                    "error": outcome.error}
             rows.append(row)
-            write_index(out)
+            _index(out, unpublished)
             if on_finish:
                 on_finish(row)
-        write_index(out)
+        _index(out, unpublished)
         collect_garbage(out)
     order = {job.study: i for i, job in enumerate(jobs)}
     rows.sort(key=lambda r: order[r["study"]])
     return RunReport(rows)
 
 
+def prepare_output(out: Path, jobs: list[Job]) -> Path:
+    """The output folder, created if need be, after checking it can hold reports without harm.
+
+    Raises
+    ------
+    RunnerError
+        One line: ``--out`` is a file or a dangling link, cannot be created, is
+        a folder the study files or data live in, or holds an ``index.html``
+        cxlab did not write.
+    """
+    if out.is_symlink() and not out.exists():
+        raise RunnerError(f"{out}: the output folder is a symbolic link to {os.readlink(out)}, which does not exist")
+    if out.exists() and not out.is_dir():
+        raise RunnerError(f"{out}: the output folder is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunnerError(f"{out}: cannot create the output folder: {exc.strerror or exc}") from None
+    here = out.resolve()
+    for job in jobs:
+        inputs = [Path(job.study_file), *(Path(job.study_dir) / rel for rel in job.inputs)]
+        for path in inputs:
+            if path.resolve().parent == here:
+                raise RunnerError(f"{out}: the output folder holds {path.name}, an input of study {job.study}; "
+                                  "choose another --out (reports never go beside their data)")
+    index = out / "index.html"
+    if index.is_symlink() or index.exists():
+        try:
+            head = index.read_text(encoding="utf-8", errors="replace")[:2000] if index.is_file() else ""
+        except OSError:
+            head = ""
+        if index.is_symlink() or not any(marker in head for marker in INDEX_MARKERS):
+            raise RunnerError(f"{index}: an index.html cxlab did not write is in the way; cxlab never replaces it "
+                              "(move it, or choose another --out)")
+    return out
+
+
+def _publish(job: Job, outcome: Outcome, out: Path, unpublished: dict[str, dict[str, Any]]) -> Outcome:
+    """Publish ``outcome``; when that fails, publish the failure (one line) instead, or keep it for the index."""
+    try:
+        publish(job, outcome, out)
+        return outcome
+    except PublishError as exc:
+        failed = Outcome(job.study, "failed", str(exc), outcome.started, outcome.ended, outcome.seconds)
+    try:
+        publish(job, failed, out)
+    except CxlabError:  # not even the failure can be written (disk full): the index still says so
+        unpublished[job.study] = results_document(job, failed, None)
+    return failed
+
+
+def _index(out: Path, unpublished: dict[str, dict[str, Any]]) -> None:
+    try:
+        from .publish import checkpoint
+        checkpoint("index")
+        write_index(out, unpublished)
+    except OSError as exc:
+        log.error("%s: cannot write index.html: %s", out, exc.strerror or exc)
+
+
 def _exit_on_sigterm() -> None:
-    """Turn SIGTERM into SystemExit so the lock is released and workers stopped on the way out."""
+    """Turn SIGTERM into :class:`Interrupted` so the lock is released and workers stopped on the way out."""
+    def stop(signum: int, frame: Any) -> None:
+        raise Interrupted(signum)
+
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+        signal.signal(signal.SIGTERM, stop)

@@ -3,13 +3,22 @@
 Each module holds one family, as pure functions on arrays or tidy frames, each
 tested against an independent computation (scipy, statsmodels, lifelines, R):
 
-- :mod:`~cxlab.stats.proportions`: intervals for proportions (Wilson);
-- :mod:`~cxlab.stats.tables`: contingency-table tests (chi-square, Cochran-Armitage);
+- :mod:`~cxlab.stats.proportions`: intervals for proportions (Wilson), differences (Newcombe, pooled z);
+- :mod:`~cxlab.stats.tables`: contingency-table tests (chi-square, its Monte Carlo p, Cochran-Armitage);
 - :mod:`~cxlab.stats.logistic`: logistic regression on one rating, separation;
-- :mod:`~cxlab.stats.multitest`: multiple-comparison adjustment (Holm);
+- :mod:`~cxlab.stats.multitest`: multiple-comparison adjustment (Holm), significance letters;
 - :mod:`~cxlab.stats.survival`: Kaplan-Meier, RMST, log-rank;
 - :mod:`~cxlab.stats.cox`: Cox proportional hazards, Schoenfeld residuals;
-- :mod:`~cxlab.stats.groups`: two-group comparisons (Welch, Hedges' g, bootstrap).
+- :mod:`~cxlab.stats.groups`: two-group comparisons (Welch, Hedges' g, bootstrap);
+- :mod:`~cxlab.stats.weights`: Kish's effective sample size;
+- :mod:`~cxlab.stats.survey`: design-based estimators for sampling weights (Rao-Scott F, svyglm-style
+  logistic regression with sandwich standard errors);
+- :mod:`~cxlab.stats.clustered`: two-group comparisons of clustered data (company-clustered OLS, CR1;
+  company block bootstrap);
+- :mod:`~cxlab.stats.nps`: Net Promoter Score, adjusted-Wald interval (Rocks 2016) and differences;
+- :mod:`~cxlab.stats.means`: weighted means with t intervals;
+- :mod:`~cxlab.stats.mix`: mix decomposition of a change, paired (fixed-cohort) change;
+- :mod:`~cxlab.stats.relimp`: relative importance (Johnson's and logistic relative weights, LMG).
 """
 from __future__ import annotations
 

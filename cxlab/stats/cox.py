@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 
 PENALIZER = 0.1
+PH_ALPHA = 0.05
+"""``cox.ph_violated`` when the Schoenfeld test's p is below this."""
 
 # |coefficient x standard deviation of the covariate| above this is a diverging fit (hazard ratio per SD > e^10)
 DIVERGENCE = 10.0
@@ -165,24 +167,33 @@ def cox_fit(df: pd.DataFrame, check_monotone: str | None = None) -> CoxFit:
 
 
 def cox_rating(duration: np.ndarray, event: np.ndarray, rating: np.ndarray) -> dict[str, Any]:
-    """DESIGN 5.2 ``cox``: hazard ratio per rating point with its interval, penalizer, separation, ph_p.
+    """DESIGN 5.2 ``cox``: hazard ratio per rating point with its interval, penalizer, separation, ph_p,
+    ph_violated (``ph_p`` < 0.05) and penalised_hazard_ratio.
 
-    Figures are None when there are no events or the rating is constant.
+    When the unpenalised fit separates, the penalised refit's hazard ratio is
+    ``penalised_hazard_ratio`` (a description: a ridge-shrunk estimate has no
+    valid confidence interval) and ``hazard_ratio``, ``ci_low``, ``ci_high``
+    (and ``coef``, ``se``, ``p``) are None. Figures are None when there are no
+    events or the rating is constant.
     """
     df = pd.DataFrame({"duration": np.asarray(duration, float), "event": np.asarray(event, float),
                        "experience": np.asarray(rating, float)})
-    none = {"hazard_ratio": None, "ci_low": None, "ci_high": None, "penalizer": None, "separation": False,
-            "ph_p": None}
+    none: dict[str, Any] = {"hazard_ratio": None, "ci_low": None, "ci_high": None, "penalizer": None,
+                            "separation": False, "ph_p": None, "ph_violated": False, "penalised_hazard_ratio": None,
+                            "coef": None, "se": None, "p": None, "log10_p": None}
     if df["event"].sum() == 0 or df["experience"].nunique() < 2:
         return none
     fit = cox_fit(df, check_monotone="experience")
     if fit.table.empty:
         return dict(none, separation=fit.separation)
     row = fit.table.iloc[0]
-    return {"hazard_ratio": float(row.hazard_ratio), "ci_low": float(row.ci_low), "ci_high": float(row.ci_high),
-            "penalizer": fit.penalizer, "separation": fit.separation, "ph_p": fit.ph_p,
-            "coef": float(row.coef), "se": float(row.se), "p": float(row.p),
-            "log10_p": float((sps.norm.logsf(abs(row.coef / row.se)) + math.log(2)) / math.log(10))}
+    out = dict(none, penalizer=fit.penalizer, separation=fit.separation, ph_p=fit.ph_p,
+               ph_violated=fit.ph_p is not None and fit.ph_p < PH_ALPHA)
+    if fit.separation:
+        return dict(out, penalised_hazard_ratio=float(row.hazard_ratio))
+    return dict(out, hazard_ratio=float(row.hazard_ratio), ci_low=float(row.ci_low), ci_high=float(row.ci_high),
+                coef=float(row.coef), se=float(row.se), p=float(row.p),
+                log10_p=float((sps.norm.logsf(abs(row.coef / row.se)) + math.log(2)) / math.log(10)))
 
 
 def design_matrix(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
@@ -227,12 +238,15 @@ def cox_adjusted(frame: pd.DataFrame, covariates: Sequence[str]) -> dict[str, An
     terms = []
     for _, r in fit.table.iterrows():
         cov, _, level = str(r.term).partition("=")
+        pen = fit.separation   # a ridge-shrunk estimate is a description: no interval, no p
         terms.append({"term": str(r.term), "covariate": cov, "level": level or None,
-                      "reference": refs.get(cov), "hazard_ratio": r.hazard_ratio, "ci_low": r.ci_low,
-                      "ci_high": r.ci_high, "p": r.p, "ph_p": r.ph_p})
+                      "reference": refs.get(cov), "hazard_ratio": None if pen else r.hazard_ratio,
+                      "penalised_hazard_ratio": r.hazard_ratio if pen else None,
+                      "ci_low": None if pen else r.ci_low, "ci_high": None if pen else r.ci_high,
+                      "p": None if pen else r.p, "ph_p": r.ph_p})
     if fit.separation:
         warn(PenalizedFitWarning, "The adjusted Cox model (rating and covariates) did not converge to finite "
-                                  f"estimates; its hazard ratios come from a refit with a ridge penalty of {PENALIZER} "
-                                  "and are shrunk toward 1.")
+                                  f"estimates; its hazard ratios come from a refit with a ridge penalty of {PENALIZER}, "
+                                  "are shrunk toward 1 and are shown as descriptions, without intervals or p-values.")
     return {"terms": terms, "reference_levels": refs, "left_out": dropped, "penalizer": fit.penalizer,
             "separation": fit.separation}

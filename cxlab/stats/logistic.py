@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats as sps
 
 from . import Z95
 
@@ -20,6 +21,13 @@ class LogitFit:
     coef: float | None = None
     se: float | None = None
     intercept: float | None = None
+
+    def wald(self) -> dict[str, float | None]:
+        """Two-sided Wald test of a zero slope, normal reference: ``{z, p}`` (None without an estimate)."""
+        if self.coef is None or self.se is None or not self.se > 0:
+            return {"z": None, "p": None}
+        z = self.coef / self.se
+        return {"z": z, "p": float(2 * sps.norm.sf(abs(z)))}
 
     def to_dict(self) -> dict[str, float | bool | None]:
         return {"odds_ratio": self.odds_ratio, "ci_low": self.ci_low, "ci_high": self.ci_high,
@@ -74,7 +82,10 @@ def logistic_slope(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = Non
         mu = 1 / (1 + np.exp(-eta))
         grad = X.T @ (succ - trials * mu)
         info = X.T @ (X * (trials * mu * (1 - mu))[:, None])
-        step = np.linalg.solve(info, grad)
+        try:
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:  # information singular (extreme weights): no estimate
+            return LogitFit(None, None, None, False)
         beta = beta + step
         if np.max(np.abs(step)) < tol:
             converged = True
@@ -83,7 +94,12 @@ def logistic_slope(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = Non
         return LogitFit(None, None, None, True)
     mu = 1 / (1 + np.exp(-(X @ beta)))
     info = X.T @ (X * (trials * mu * (1 - mu))[:, None])
-    se = float(math.sqrt(np.linalg.inv(info)[1, 1]))
+    try:
+        se = float(math.sqrt(np.linalg.inv(info)[1, 1]))
+    except (np.linalg.LinAlgError, ValueError):
+        return LogitFit(None, None, None, False)
     b = float(beta[1])
+    if not math.isfinite(se) or abs(b) + Z95 * se > 700:  # an interval beyond exp's range says nothing
+        return LogitFit(None, None, None, False)
     return LogitFit(math.exp(b), math.exp(b - Z95 * se), math.exp(b + Z95 * se), False,
                     coef=b, se=se, intercept=float(beta[0] - b * centre))

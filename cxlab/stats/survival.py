@@ -1,4 +1,5 @@
-"""Survival estimators: Kaplan-Meier, restricted mean survival time, log-rank tests.
+"""Survival estimators: Kaplan-Meier with its log(-log) band and median interval, restricted mean survival
+time, log-rank tests, and durations from dates (calendar months).
 
 lifelines does the fitting where it gives the figure DESIGN defines; the RMST
 and its variance are computed here (lifelines' RMST variance is wrong, see
@@ -17,10 +18,13 @@ import pandas as pd
 from scipy import stats as sps
 
 from ..errors import ModelWarning, warn
+from . import Z95
 from .multitest import holm
 from .tables import log10_chi2_sf
 
 MEDIAN_TOL = 1e-9
+MIN_AT_RISK_DRAWN = 10
+"""Kaplan-Meier curves are drawn only while at least this many customers of the tier are at risk."""
 
 
 @contextmanager
@@ -67,10 +71,46 @@ def km_table(duration: np.ndarray, event: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"time": times, "at_risk": at_risk, "events": deaths, "survival": surv})
 
 
+def km_band(table: pd.DataFrame) -> pd.DataFrame:
+    """Pointwise 95% band of a :func:`km_table` on the log(-log) scale (lifelines' default, R's
+    ``survfit(conf.type = "log-log")``): columns ``ci_low`` and ``ci_high`` added.
+
+    With Greenwood's V = sum d / (n (n - d)) over event times up to t, the band is
+    S^exp(+-z sqrt(V) / log S). Where S = 0 (the last customer at risk churned) the band is undefined
+    (NaN), as in R; lifelines sets it to 0 there.
+    """
+    surv = table["survival"].to_numpy(float)
+    n, dd = table["at_risk"].to_numpy(float), table["events"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        greenwood = np.cumsum(np.where(n > dd, dd / (n * (n - dd)), np.inf))
+        half = Z95 * np.sqrt(greenwood) / np.abs(np.log(surv))
+        low = np.where(surv > 0, surv ** np.exp(half), np.nan)
+        high = np.where(surv > 0, surv ** np.exp(-half), np.nan)
+    return table.assign(ci_low=np.where(surv >= 1, 1.0, low), ci_high=np.where(surv >= 1, 1.0, high))
+
+
+def _first_at_or_below_half(times: np.ndarray, values: np.ndarray) -> float | None:
+    hit = np.flatnonzero(values <= 0.5 + MEDIAN_TOL)
+    return float(times[hit[0]]) if hit.size else None
+
+
 def km_median(table: pd.DataFrame) -> float | None:
     """First time at which survival is at or below 0.5 (within 1e-9); None when not reached."""
-    hit = np.flatnonzero(table["survival"].to_numpy() <= 0.5 + MEDIAN_TOL)
-    return float(table["time"].iloc[hit[0]]) if hit.size else None
+    return _first_at_or_below_half(table["time"].to_numpy(), table["survival"].to_numpy())
+
+
+def km_median_ci(table: pd.DataFrame) -> tuple[float | None, float | None]:
+    """95% interval of the KM median from the log(-log) band (:func:`km_band`).
+
+    The lower limit is the first time at which the lower band is at or below
+    0.5, the upper limit the first time at which the upper band is; None when
+    not reached (as R's ``quantile.survfit`` on ``conf.type = "log-log"``,
+    including its NA where the curve reaches 0).
+    """
+    band = km_band(table)
+    times = band["time"].to_numpy()
+    return (_first_at_or_below_half(times, band["ci_low"].to_numpy()),
+            _first_at_or_below_half(times, band["ci_high"].to_numpy()))
 
 
 def survival_at(table: pd.DataFrame, horizon: float, last_time: float) -> float | None:
@@ -110,9 +150,10 @@ def rmst(table: pd.DataFrame, tau: float) -> tuple[float, float]:
 
 
 def km_curves(frame: pd.DataFrame) -> pd.DataFrame:
-    """Tidy Kaplan-Meier curves by tier with lifelines' 95% bands (exponential Greenwood).
+    """Tidy Kaplan-Meier curves by tier with lifelines' 95% bands (log(-log) scale, Greenwood variance).
 
-    Columns: tier, time, survival, ci_low, ci_high, at_risk (a row at time 0 with survival 1 per tier).
+    Columns: tier, time, survival, ci_low, ci_high, at_risk (customers of the
+    tier with duration >= time); a row at time 0 with survival 1 per tier.
     """
     from lifelines import KaplanMeierFitter
 
@@ -123,11 +164,12 @@ def km_curves(frame: pd.DataFrame) -> pd.DataFrame:
         with lifelines_caveats():
             km = KaplanMeierFitter().fit(sub["duration"].to_numpy(), sub["event"].to_numpy())
         ci = km.confidence_interval_
-        parts.append(pd.DataFrame({"tier": str(label), "time": km.survival_function_.index.to_numpy(float),
+        times = km.survival_function_.index.to_numpy(float)
+        dur = np.sort(sub["duration"].to_numpy(float))
+        parts.append(pd.DataFrame({"tier": str(label), "time": times,
                                    "survival": km.survival_function_.iloc[:, 0].to_numpy(),
                                    "ci_low": ci.iloc[:, 0].to_numpy(), "ci_high": ci.iloc[:, 1].to_numpy(),
-                                   "at_risk": km.event_table["at_risk"].reindex(km.survival_function_.index)
-                                   .to_numpy()}))
+                                   "at_risk": len(dur) - np.searchsorted(dur, times, side="left")}))
     out = pd.concat(parts, ignore_index=True)
     labels = [str(c) for c in frame["tier"].cat.categories]
     out["tier"] = pd.Categorical(out["tier"], categories=labels, ordered=True)
@@ -191,3 +233,54 @@ def pairwise_logrank(frame: pd.DataFrame, versus: str) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=["tier", "versus", "statistic", "p", "log10_p"])
     table.insert(4, "p_holm", holm(table["p"].tolist()))
     return table
+
+
+def drawable(curves: pd.DataFrame, min_at_risk: int = MIN_AT_RISK_DRAWN) -> pd.DataFrame:
+    """The part of :func:`km_curves` to draw: each tier while at least ``min_at_risk`` customers are at risk.
+
+    A tier's curve ends at the last time with ``at_risk >= min_at_risk`` (a
+    tier with fewer customers is not drawn); the estimates are unaffected.
+    """
+    return curves[curves["at_risk"] >= min_at_risk]
+
+
+def calendar_months(start: pd.Series, end: pd.Series) -> pd.Series:
+    """Durations in calendar months between dates (DESIGN 5.2, wave 2).
+
+    Anniversary k is ``start + k months`` with its day clamped to the length
+    of its month, always from the start (dateutil ``relativedelta(months=k)``,
+    lubridate ``%m+%``: 31 January + 1 = 28/29 February, + 2 = 31 March). With
+    k the largest such that anniversary k <= end, the duration is
+    k + (end - anniversary k) / (anniversary k+1 - anniversary k), both in days
+    (fractional days when the dates carry a time of day).
+    """
+    s = pd.to_datetime(start).to_numpy("datetime64[ns]")
+    e = pd.to_datetime(end).to_numpy("datetime64[ns]")
+    s_day = s.astype("datetime64[D]")
+    s_month = s.astype("datetime64[M]")
+    day_of_month = (s_day - s_month.astype("datetime64[D]")).astype(np.int64)   # 0-based
+    time_of_day = s - s_day.astype("datetime64[ns]")
+
+    def anniversary(k: np.ndarray) -> np.ndarray:
+        month = s_month + k.astype("timedelta64[M]")
+        length = ((month + np.timedelta64(1, "M")).astype("datetime64[D]") - month.astype("datetime64[D]"))
+        day = np.minimum(day_of_month, length.astype(np.int64) - 1)
+        return (month.astype("datetime64[D]") + day.astype("timedelta64[D]")).astype("datetime64[ns]") + time_of_day
+
+    k = (e.astype("datetime64[M]") - s_month).astype(np.int64)
+    k = np.where(anniversary(k) > e, k - 1, k)
+    lo, hi = anniversary(k), anniversary(k + 1)
+    frac = (e - lo).astype("timedelta64[ns]").astype(np.float64) / (hi - lo).astype("timedelta64[ns]").astype(
+        np.float64)
+    return pd.Series(k + frac, index=getattr(end, "index", None), name="duration")
+
+
+def duration_between(start: pd.Series, end: pd.Series, time_unit: str) -> pd.Series:
+    """Durations from ``start`` to ``end`` in ``time_unit``: calendar months, weeks (days / 7) or days."""
+    if time_unit == "months":
+        return calendar_months(start, end)
+    days = (pd.to_datetime(end) - pd.to_datetime(start)).dt.total_seconds() / 86400.0
+    per = {"days": 1.0, "weeks": 7.0}
+    if time_unit not in per:
+        raise ValueError(f"time_unit must be days, weeks or months, not {time_unit!r}")
+    return (days / per[time_unit]).astype(float).rename("duration")

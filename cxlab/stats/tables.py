@@ -77,3 +77,40 @@ def cochran_armitage(count: np.ndarray, n: np.ndarray, scores: np.ndarray | None
     z = float((s * (x - n * p)).sum() / math.sqrt(var))
     log10_p = float((math.log(2) + sps.norm.logsf(abs(z))) / math.log(10))
     return {"z": z, "p": float(2 * sps.norm.sf(abs(z))), "log10_p": log10_p}
+
+
+MC_RESAMPLES = 9999
+PERMUTE_MAX_N = 1000
+"""Tables up to this many observations are permuted row by row (scipy ``PermutationMethod``); larger ones
+draw random tables with the same margins (``MonteCarloMethod``, Patefield's algorithm), the same null
+distribution at a fraction of the cost (a 4,000-row table takes about 10 s to permute 9,999 times)."""
+
+
+def small_expected(table: np.ndarray) -> bool:
+    """True when an expected count of the table (rows and columns with a total of 0 left out) is below 5."""
+    t = np.asarray(table, dtype=float)
+    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
+    if t.size == 0 or t.sum() <= 0:
+        return False
+    return bool((np.outer(t.sum(axis=1), t.sum(axis=0)) / t.sum() < 5).any())
+
+
+def chi2_monte_carlo_p(table: np.ndarray, resamples: int = MC_RESAMPLES, seed: int = 0) -> float | None:
+    """Monte Carlo permutation p-value of Pearson's chi-square test of independence.
+
+    scipy's ``chi2_contingency(table, correction=False, method=PermutationMethod(n_resamples=resamples,
+    random_state=seed))``, which permutes one variable against the other; above
+    :data:`PERMUTE_MAX_N` observations, ``MonteCarloMethod(n_resamples=resamples, rng=seed)``, which draws
+    tables with the observed margins (the permutation distribution) directly. None when the table has
+    fewer than two non-empty rows or columns or non-integer counts.
+    """
+    t = np.asarray(table, dtype=float)
+    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
+    if t.shape[0] < 2 or t.shape[1] < 2 or not np.all(t == np.round(t)):
+        return None
+    t = t.astype(np.int64)
+    if t.sum() <= PERMUTE_MAX_N:
+        method = sps.PermutationMethod(n_resamples=resamples, random_state=seed)
+    else:
+        method = sps.MonteCarloMethod(n_resamples=resamples, rng=seed)
+    return float(sps.chi2_contingency(t, correction=False, method=method).pvalue)

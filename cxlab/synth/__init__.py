@@ -6,19 +6,24 @@ constant holds the same numbers for tests and reports.
 - :func:`customers` - loyalty outcomes by experience rating (loyalty study).
 - :func:`lifecycles` - customer tenures with a known hazard ratio (retention study).
 - :func:`panel` - a company panel with a known leader premium (leaders study).
+- :func:`survey` - survey waves with a known NPS per plan and wave (metrics study).
+- :func:`drivers` - survey ratings with known population relative weights (drivers study).
 """
 from __future__ import annotations
 
 import inspect
+import typing
 from typing import Any, Callable
 
 from ..errors import StudyFileError
 from .customers import customers
+from .drivers import drivers
 from .lifecycles import lifecycles
 from .panel import panel
+from .survey import survey
 
 GENERATORS: dict[str, Callable[..., Any]] = {
-    "customers": customers, "lifecycles": lifecycles, "panel": panel}
+    "customers": customers, "lifecycles": lifecycles, "panel": panel, "survey": survey, "drivers": drivers}
 
 
 def generate(name: str, n: int | None = None, seed: int = 0, **options: Any) -> Any:
@@ -31,16 +36,51 @@ def generate(name: str, n: int | None = None, seed: int = 0, **options: Any) -> 
     """
     if name not in GENERATORS:
         raise StudyFileError(f"key 'data.synthetic': unknown generator {name!r} (one of {', '.join(GENERATORS)})")
+    try:
+        options = check_options(name, options)
+    except ValueError as exc:
+        raise StudyFileError(f"key 'data.options': {exc}") from None
     func = GENERATORS[name]
-    accepted = inspect.signature(func).parameters
-    for key in options:
-        if key not in accepted or key in ("n", "seed"):
-            raise StudyFileError(f"key 'data.options.{key}': not an option of synthetic {name!r} "
-                                 f"(options: {', '.join(k for k in accepted if k not in ('n', 'seed'))})")
     kwargs = dict(options, seed=seed)
     if n is not None:
         kwargs["n"] = n
     return func(**kwargs)
+
+
+def check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The ``options`` of generator ``name`` checked against its signature: known names, right types, finite.
+
+    Raises
+    ------
+    ValueError
+        One line naming the option (study-file validation turns it into a :class:`StudyFileError`).
+    """
+    from pydantic import ConfigDict, TypeAdapter, ValidationError
+
+    func = GENERATORS[name]
+    accepted = {k: p for k, p in inspect.signature(func).parameters.items() if k not in ("n", "seed")}
+    hints = typing.get_type_hints(func)
+    out = {}
+    for key, value in options.items():
+        if key not in accepted:
+            raise ValueError(f"{key!r} is not an option of synthetic {name!r} (options: {', '.join(accepted)})")
+        try:
+            adapter = TypeAdapter(hints.get(key, Any), config=ConfigDict(allow_inf_nan=False))
+            out[key] = adapter.validate_python(value)
+        except ValidationError as exc:
+            raise ValueError(f"option {key!r}: {exc.errors()[0]['msg']} (got {str(value)[:40]!r})") from None
+    bad = _OPTION_RANGES.get(name, {})
+    for key, (lo, hi) in bad.items():
+        value = out.get(key)
+        if isinstance(value, (int, float)) and not lo <= value <= hi:
+            raise ValueError(f"option {key!r} must lie in [{lo}, {hi}], got {value}")
+    return out
+
+
+#: The real domain of the generators' numeric options (the signature gives only the type).
+_OPTION_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "panel": {"periods": (2, 200), "start": (1, 9999), "missing": (0.0, 0.9), "sectors": (1, 50)},
+}
 
 
 def describe(name: str) -> str:
@@ -49,4 +89,4 @@ def describe(name: str) -> str:
     return doc.split("\nParameters")[0].strip()
 
 
-__all__ = ["customers", "lifecycles", "panel", "generate", "describe", "GENERATORS"]
+__all__ = ["customers", "lifecycles", "panel", "survey", "drivers", "generate", "describe", "GENERATORS"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..stats.survival import calendar_months
+
 RATING_SHARES = (0.10, 0.15, 0.25, 0.30, 0.20)
 HAZARD_RATIO = 0.70            # per rating point
 SHAPE = 0.8                    # Weibull shape: churn risk is highest early in the tenure
@@ -48,9 +50,11 @@ def lifecycles(n: int = 20_000, seed: int = 0) -> pd.DataFrame:
     Censoring is administrative and independent of the rating: customers
     joined on a day drawn uniformly over the 84 months before the observation
     end, 2025-12-31; a customer still active then is censored (``end_date``
-    empty, ``event`` 0). Dates are whole days; ``duration`` is the tenure in
-    months of 365.25 / 12 days (a churn time is rounded up to the next whole
-    day, so no tenure is zero). ``channel`` (web 50%, store 30%, phone 20%) is
+    empty, ``event`` 0). Dates are whole days (a churn time, drawn in months
+    of 365.25 / 12 days, is rounded up to the next whole day, so no tenure is
+    zero); ``duration`` is the tenure in calendar months from ``start_date``
+    to ``end_date`` (or the observation end), as the retention study derives
+    it from the dates (:func:`cxlab.stats.survival.calendar_months`). ``channel`` (web 50%, store 30%, phone 20%) is
     drawn independently and has **no effect on churn** (hazard ratio 1, a
     negative control for adjusted models). ``monthly_charge`` is lognormal
     around 60 and independent of everything else. ``cxlab.synth.lifecycles.TRUTH``
@@ -83,7 +87,6 @@ def lifecycles(n: int = 20_000, seed: int = 0) -> pd.DataFrame:
     end = np.datetime64(OBSERVATION_END, "D")
     start = end - follow_days.astype("timedelta64[D]")
     event = churn_days <= follow_days
-    days = np.where(event, churn_days, follow_days)
     end_date = np.where(event, start + churn_days.astype("timedelta64[D]"), np.datetime64("NaT", "D"))
     channel = rng.choice(len(CHANNELS), size=n, p=CHANNEL_SHARES)
     charge = np.round(np.exp(rng.normal(np.log(60.0), 0.35, size=n)), 2)
@@ -92,7 +95,7 @@ def lifecycles(n: int = 20_000, seed: int = 0) -> pd.DataFrame:
         "experience": rating,
         "start_date": pd.to_datetime(start),
         "end_date": pd.to_datetime(end_date),
-        "duration": days / DAYS_PER_MONTH,
+        "duration": calendar_months(pd.Series(start), pd.Series(np.where(event, end_date, end))).to_numpy(),
         "event": event.astype(np.int8),
         "monthly_charge": charge,
         "channel": pd.Categorical.from_codes(channel, categories=list(CHANNELS)),

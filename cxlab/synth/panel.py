@@ -41,8 +41,8 @@ TRUTH = {
 
 
 def panel(n: int = 300, periods: int = 10, seed: int = 0, start: int = 2011,
-          sectors: int | Sequence[str] = SECTORS, missing: float = 0.0,
-          part: Literal["companies", "benchmark"] = "companies") -> pd.DataFrame:
+          sectors: int | Sequence[str] = SECTORS, missing: float = 0.0, beta: float = BETA,
+          company_sd: float = 0.0, part: Literal["companies", "benchmark"] = "companies") -> pd.DataFrame:
     """Companies in sectors with a persistent CX score and growth that rewards CX.
 
     Ground truth. Each company belongs to one sector (drawn uniformly). Its
@@ -51,12 +51,23 @@ def panel(n: int = 300, periods: int = 10, seed: int = 0, start: int = 2011,
     the sector's level (evenly spaced from 55 to 70 points) plus 10 points per
     unit of ``z``, rounded to 0.1 (so ties occur). Growth from period t to t+1 is
 
-        g = m[t] + u[sector, t] + 0.02 z[t] + noise,
+        g = m[t] + u[sector, t] + beta z[t] + a + noise,
 
-    with the market growth m[t] ~ N(0.04, 0.08), a sector shock u ~ N(0, 0.03)
-    and a company shock ~ N(0, 0.12), all independent (growth is floored at
-    -90%, which changes nothing measurable); ``value[t+1] = value[t] (1 + g)``
-    from a start level of 100 exp(N(0, 0.5)).
+    with ``beta = 0.02`` by default, the market growth m[t] ~ N(0.04, 0.08), a
+    sector shock u ~ N(0, 0.03), a company shock ~ N(0, 0.12) and the company's
+    persistent growth rate ``a ~ N(0, company_sd)`` (``company_sd = 0`` by
+    default: no persistent rate), all independent (growth is floored at -90%,
+    which changes nothing measurable); ``value[t+1] = value[t] (1 + g)`` from a
+    start level of 100 exp(N(0, 0.5)).
+
+    Null panels for calibration: ``beta=0`` makes the CX score unrelated to
+    growth (the true leader-minus-laggard difference is 0), and ``company_sd``
+    above 0 (e.g. 0.05) gives each company a persistent growth rate, so a
+    company's company-periods are correlated while the same companies lead
+    period after period (the CX score is persistent too): tests that treat
+    company-periods as independent reject far more often than their level.
+    A true leader effect: ``beta > 0``, with or without ``company_sd``;
+    the expected difference per period is :func:`premium` with that ``beta``.
 
     So within a sector, one standard deviation of CX is worth 2 points of
     growth per period, and the expected leader-minus-laggard growth per period
@@ -81,6 +92,10 @@ def panel(n: int = 300, periods: int = 10, seed: int = 0, start: int = 2011,
         Sector names, or a number of sectors (named ``sector-1`` ...).
     missing : float
         Share of company-period values blanked at random (gaps in the panel), 0 to 0.5.
+    beta : float
+        Expected growth per standard deviation of CX score, -1 to 1 (0: CX unrelated to growth).
+    company_sd : float
+        Standard deviation of each company's persistent growth rate, 0 to 1.
     part : {"companies", "benchmark"}
         The company panel, or the market benchmark series.
 
@@ -97,10 +112,15 @@ def panel(n: int = 300, periods: int = 10, seed: int = 0, start: int = 2011,
         raise ValueError(f"periods must be between 2 and 200, got {periods}")
     if not 0 <= missing <= 0.5:
         raise ValueError(f"missing must be between 0 and 0.5, got {missing}")
+    if not -1 <= beta <= 1:
+        raise ValueError(f"beta must be between -1 and 1, got {beta}")
+    if not 0 <= company_sd <= 1:
+        raise ValueError(f"company_sd must be between 0 and 1, got {company_sd}")
     names = [f"sector-{i + 1}" for i in range(sectors)] if isinstance(sectors, int) else list(sectors)
     if not names:
         raise ValueError("sectors must name at least one sector")
-    market_ss, company_ss = np.random.SeedSequence(seed).spawn(2)
+    # a third stream for the persistent rates, so that the first two (and default panels) are unchanged
+    market_ss, company_ss, rate_ss = np.random.SeedSequence(seed).spawn(3)
     market = MARKET_MEAN + MARKET_SD * np.random.default_rng(market_ss).standard_normal(periods - 1)
     period_labels = np.arange(start, start + periods)
     if part == "benchmark":
@@ -118,7 +138,9 @@ def panel(n: int = 300, periods: int = 10, seed: int = 0, start: int = 2011,
         z[:, t] = RHO * z[:, t - 1] + np.sqrt(1 - RHO ** 2) * rng.standard_normal(n)
     score = np.round(level[sector][:, None] + SCORE_SD * z, 1)
     shock = SECTOR_SD * rng.standard_normal((k, periods - 1))
-    growth = market[None, :] + shock[sector] + BETA * z[:, :-1] + NOISE_SD * rng.standard_normal((n, periods - 1))
+    rate = company_sd * np.random.default_rng(rate_ss).standard_normal(n)
+    growth = (market[None, :] + shock[sector] + beta * z[:, :-1] + rate[:, None]
+              + NOISE_SD * rng.standard_normal((n, periods - 1)))
     growth = np.maximum(growth, -0.9)
     value = np.empty((n, periods))
     value[:, 0] = 100 * np.exp(0.5 * rng.standard_normal(n))

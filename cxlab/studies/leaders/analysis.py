@@ -20,6 +20,11 @@ Definitions (DESIGN 5.3, made exact here):
 - Cut-offs: numpy's linear percentile of the eligible cx_scores of the period
   (or sector-period); leaders have cx_score >= the ``leader_quantile`` cut-off,
   laggards <= the ``laggard_quantile`` cut-off, ties included.
+- Inference (DESIGN 5.3, wave 2): a company appears in many periods, so the
+  headline's test is the company-clustered regression
+  (:func:`cxlab.stats.clustered.cluster_diff_test`) and its intervals come from
+  the company block bootstrap (:func:`cxlab.stats.clustered.block_bootstrap`);
+  Welch, Hedges' g and the row bootstrap stay as naive figures (:data:`SUMMARY_KEYS`).
 """
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ from ...errors import (
     collecting_warnings,
     warn,
 )
+from ...stats.clustered import CLUSTER_KEYS, block_bootstrap, cluster_diff_test
 from ...stats.groups import bootstrap_diff, hedges_g, welch_test
 from .load import Panel
 from .spec import LeadersStudy
@@ -49,6 +55,8 @@ log = logging.getLogger(__name__)
 MIN_COMPANIES = 4          # eligible companies needed to split a period (or sector-period)
 
 FEW_COMPANIES = 10         # below this many eligible companies a period's portfolios are flagged as thin
+
+FEW_CLUSTERS = 20          # below this many companies in the portfolios the clustered inference is flagged
 
 SENSITIVITY_PAIRS = ((0.9, 0.1), (0.8, 0.2), (0.75, 0.25))
 
@@ -66,7 +74,15 @@ REASON_WORDS = {
 }
 
 SUMMARY_KEYS = ("leader_mean", "laggard_mean", "leader_cumulative", "laggard_cumulative", "cumulative_ratio",
-                "welch_t", "welch_p", "hedges_g", "diff_ci_low", "diff_ci_high", "benchmark_cumulative")
+                "welch_t", "welch_p", "hedges_g", "diff_ci_low", "diff_ci_high", "benchmark_cumulative",
+                *CLUSTER_KEYS, "period_diff", "block_ci_low", "block_ci_high", "end_ratio", "end_ratio_ci_low",
+                "end_ratio_ci_high", "annualised_gap", "annualised_gap_ci_low", "annualised_gap_ci_high")
+"""Keys of ``results.summary``: DESIGN 5.3 with its wave-2 revision. The Welch test, Hedges' g and the row
+bootstrap (``diff_ci_*``) treat company-periods as independent and are kept as naive figures; the
+company-clustered test (``cluster_*``), the company block bootstrap (``block_ci_*``) and the chained
+``end_ratio`` and ``annualised_gap`` are what the headline uses. ``end_ratio_ci_*`` and
+``annualised_gap_ci_*`` (not named in DESIGN 5.3) are percentile intervals from the same company block
+bootstrap draws, so that no headline figure goes without its interval."""
 
 
 def company_periods(frame: pd.DataFrame, within: str | None = None) -> pd.DataFrame:
@@ -169,15 +185,30 @@ def benchmark_growth(benchmark: pd.DataFrame | None) -> pd.Series:
 
 def summarize(assigned: pd.DataFrame, table: pd.DataFrame, bench_growth: pd.Series | None = None,
               resamples: int = 10_000, seed: int = 0) -> dict[str, Any]:
-    """DESIGN 5.3 ``summary`` from flagged company-periods and their period table."""
+    """DESIGN 5.3 ``summary`` (with its wave-2 revision) from flagged company-periods and their period table.
+
+    ``resamples=0`` skips both bootstraps (their bounds are None): for calibration runs that need only the tests.
+    ``_block_kept`` and ``_block_kept_chain`` (not summary keys) count the block-bootstrap draws kept.
+    """
     lead, lag = table["leader_mean"].to_numpy(float), table["laggard_mean"].to_numpy(float)
-    leader_cum = float(np.prod(1 + lead) - 1)
-    laggard_cum = float(np.prod(1 + lag) - 1)
+    leader_end, laggard_end = float(np.prod(1 + lead)), float(np.prod(1 + lag))
+    leader_cum, laggard_cum = leader_end - 1, laggard_end - 1
+    n_periods = len(table)
     split = assigned[assigned["split"]].sort_values(["period", "company"], kind="stable")
-    x = split.loc[split["leader"], "growth"].to_numpy(float)
-    y = split.loc[split["laggard"], "growth"].to_numpy(float)
+    is_lead, is_lag = split["leader"].to_numpy(bool), split["laggard"].to_numpy(bool)
+    growth, company = split["growth"].to_numpy(float), split["company"].to_numpy()
+    x, y = growth[is_lead], growth[is_lag]
     t, p = welch_test(x, y)
-    low, high = bootstrap_diff(x, y, resamples, seed)
+    clustered = cluster_diff_test(np.concatenate([x, y]), np.r_[np.ones(len(x)), np.zeros(len(y))],
+                                  np.concatenate([company[is_lead], company[is_lag]]))
+    low = high = None
+    block: dict[str, Any] = dict.fromkeys(("diff_low", "diff_high", "ratio_low", "ratio_high", "gap_low", "gap_high",
+                                           "kept", "kept_chain"))
+    if resamples > 0:
+        low, high = bootstrap_diff(x, y, resamples, seed)
+        either = is_lead | is_lag
+        block = block_bootstrap(growth[either], is_lead[either], is_lag[either], company[either],
+                                split["period"].to_numpy()[either], resamples, seed)
     bench = None
     if bench_growth is not None and len(bench_growth):
         periods = table["period"].to_numpy()
@@ -189,6 +220,14 @@ def summarize(assigned: pd.DataFrame, table: pd.DataFrame, bench_growth: pd.Seri
         "cumulative_ratio": leader_cum / laggard_cum if laggard_cum > 0 else None,
         "welch_t": t, "welch_p": p, "hedges_g": hedges_g(x, y),
         "diff_ci_low": low, "diff_ci_high": high, "benchmark_cumulative": bench,
+        **clustered,
+        "period_diff": float(np.mean(lead - lag)),
+        "block_ci_low": block["diff_low"], "block_ci_high": block["diff_high"],
+        "end_ratio": leader_end / laggard_end,
+        "end_ratio_ci_low": block["ratio_low"], "end_ratio_ci_high": block["ratio_high"],
+        "annualised_gap": leader_end ** (1 / n_periods) - laggard_end ** (1 / n_periods),
+        "annualised_gap_ci_low": block["gap_low"], "annualised_gap_ci_high": block["gap_high"],
+        "_block_kept": block["kept"], "_block_kept_chain": block["kept_chain"],
     }
 
 
@@ -274,6 +313,20 @@ def _warn_small(cand: pd.DataFrame, assigned: pd.DataFrame, within: str | None) 
              f"{'that period rest' if len(thin) == 1 else 'those periods rest'} on a handful of companies.")
 
 
+def _warn_inference(summary: dict[str, Any], resamples: int) -> None:
+    g = summary["n_clusters"]
+    if g < FEW_CLUSTERS:
+        warn(FewCompaniesWarning, f"Only {g} companies are in the portfolios: the company-clustered test and the "
+             f"company block bootstrap hold their stated level only with many companies (about {FEW_CLUSTERS} or "
+             "more), so read their p-value and intervals as rough.")
+    kept, chain = summary["_block_kept"], summary["_block_kept_chain"]
+    if kept is not None and chain < resamples:
+        warn(FewCompaniesWarning, f"{resamples - chain:,} of {resamples:,} company block-bootstrap draws left some "
+             "period without a leader or without a laggard; they were left out of the intervals of the end ratio "
+             "and the annualised gap" + (f" ({resamples - kept:,} also from the difference's interval)."
+                                         if kept < resamples else "."))
+
+
 def cumulative_index(table: pd.DataFrame, bench_growth: pd.Series | None = None) -> pd.DataFrame:
     """Leaders, laggards (and benchmark) indexed to 1 at the first period, tidy ``period, series, index``.
 
@@ -323,6 +376,7 @@ def analyze(panel: Panel | pd.DataFrame, study: LeadersStudy, benchmark: pd.Data
         _warn_small(cand, assigned, within)
         table = period_table(assigned)
         summary = summarize(assigned, table, bench, boot.resamples, boot.seed)
+        _warn_inference(summary, boot.resamples)
         overlap = assigned["leader"] & assigned["laggard"]
         if overlap.any():
             warn(TiedCutoffWarning,
@@ -343,7 +397,7 @@ def analyze(panel: Panel | pd.DataFrame, study: LeadersStudy, benchmark: pd.Data
                 a = portfolios(cand, hi, lo, within)
                 t = period_table(a)
                 s = summarize(a, t, bench, boot.resamples, boot.seed)
-            sens_rows.append({"leader_quantile": hi, "laggard_quantile": lo, **s,
+            sens_rows.append({"leader_quantile": hi, "laggard_quantile": lo, **{k: s[k] for k in SUMMARY_KEYS},
                               "n_leaders": int(t["n_leaders"].sum()), "n_laggards": int(t["n_laggards"].sum())})
     excluded = excluded_counts(cand, assigned)
     per = cand.groupby("period").size().rename("candidates").to_frame()
@@ -356,7 +410,7 @@ def analyze(panel: Panel | pd.DataFrame, study: LeadersStudy, benchmark: pd.Data
     sens_keys = ("leader_quantile", "laggard_quantile", *SUMMARY_KEYS, "n_leaders", "n_laggards")
     results = {
         "periods": periods,
-        "summary": summary,
+        "summary": {k: summary[k] for k in SUMMARY_KEYS},
         "sensitivity": [{k: row[k] for k in sens_keys} for row in sens_rows],
         "excluded": excluded,
         "panel": {"companies": int(frame["company"].nunique()), "periods": int(frame["period"].nunique()),

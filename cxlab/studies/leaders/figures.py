@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ... import plotting  # noqa: F401  literal text in figures
 from ...fmt import number, points
 from ...plots import ROLE
 
@@ -32,7 +33,7 @@ def cumulative_growth(cumulative: pd.DataFrame, ax: plt.Axes | None = None) -> p
         style = "--" if name == "benchmark" else "-"
         ax.plot(sub["period"], sub["index"], style, marker="o", ms=3, lw=2, label=name,
                 color=COLORS.get(str(name)))
-        ax.annotate(number(sub["index"].iloc[-1]), (sub["period"].iloc[-1], sub["index"].iloc[-1]),
+        ax.annotate(number(sub["index"].iloc[-1], 2), (sub["period"].iloc[-1], sub["index"].iloc[-1]),
                     xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
     ax.axhline(1, color="grey", lw=0.8)
     ax.set_xlabel("period")
@@ -62,7 +63,7 @@ def yearly_difference(periods: pd.DataFrame, ax: plt.Axes | None = None) -> plt.
             ax.text(x, 100 * d, f"{100 * d:+.1f}", ha="center", va="bottom" if d >= 0 else "top", fontsize=8)
     ax.axhline(0, color="black", lw=0.8)
     ax.axhline(100 * np.nanmean(diff), color="grey", lw=1, ls="--",
-               label=f"mean {points(np.nanmean(diff))}")
+               label=f"mean over periods {points(np.nanmean(diff))}")
     ax.margins(y=0.15)
     ax.set_xlabel("period (growth from t to t+1)")
     ax.set_ylabel("leaders minus laggards\n(percentage points)")
@@ -96,7 +97,7 @@ def score_vs_growth(company_periods: pd.DataFrame, ax: plt.Axes | None = None, m
         slope, intercept = np.polyfit(data["cx_score"], data["growth"], 1)
         xs = np.linspace(data["cx_score"].min(), data["cx_score"].max(), 50)
         ax.plot(xs, 100 * (intercept + slope * xs), color="black", lw=2,
-                label=f"fitted line: {100 * slope:+.2f} points of growth per CX point")
+                label=f"fitted line: {points(slope, 2)} of growth per CX point")
     ax.set_xlabel("CX score in period t")
     ax.set_ylabel("growth from t to t+1 (%)")
     ax.legend(frameon=False, loc="upper left")

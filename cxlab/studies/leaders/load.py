@@ -14,6 +14,7 @@ from ... import data as d
 from ... import synth
 from ...errors import DataError
 from ...params import DataSpec
+from ...sources import read_file, read_source
 from .spec import LeadersStudy
 
 log = logging.getLogger(__name__)
@@ -235,12 +236,12 @@ def read(study: LeadersStudy, base_dir: str | Path | None = None) -> Panel:
         raw = synth.generate(spec.synthetic, spec.n, spec.seed, **spec.options)
         frame, summary = read_long(raw, mapping, f"synthetic {spec.synthetic} (seed {spec.seed})", study.aggregate)
     elif study.layout == "wide":
-        paths = (d.source_of(spec, base_dir, "scores"), d.source_of(spec, base_dir, "values"))
-        frame, summary = read_wide(d.read_table(paths[0]), d.read_table(paths[1]), mapping,
-                                   (str(paths[0]), str(paths[1])), study.aggregate)
+        (scores, s_source), (values, v_source) = (read_file(spec, base_dir, "scores"),
+                                                  read_file(spec, base_dir, "values"))
+        frame, summary = read_wide(scores, values, mapping, (s_source, v_source), study.aggregate)
     else:
-        path = d.source_of(spec, base_dir)
-        frame, summary = read_long(d.read_table(path), mapping, str(path), study.aggregate)
+        raw, source = read_source(spec, base_dir)
+        frame, summary = read_long(raw, mapping, source, study.aggregate)
     bench = None
     if study.benchmark is not None:
         bench, summary.benchmark = load_benchmark(study.benchmark, base_dir)
@@ -260,9 +261,8 @@ def load_benchmark(spec: DataSpec, base_dir: str | Path | None = None) -> tuple[
             options.setdefault("part", "benchmark")
         raw = synth.generate(spec.synthetic, None, spec.seed, **options)
         source = f"synthetic {spec.synthetic} benchmark (seed {spec.seed})"
-    elif spec.path is not None:
-        path = d.source_of(spec, base_dir)
-        raw, source = d.read_table(path), str(path)
+    elif spec.path is not None or spec.sql is not None:
+        raw, source = read_source(spec, base_dir)
     else:
-        raise DataError("a benchmark is one long table: give 'path' (period, value) or 'synthetic'")
+        raise DataError("a benchmark is one long table: give 'path' or 'sql' (period, value), or 'synthetic'")
     return read_benchmark(raw, dict(spec.columns), source), source

@@ -5,7 +5,15 @@ from typing import Literal, Optional
 
 from pydantic import Field, model_validator
 
-from ...params import BootstrapSpec, DataSpec, StudyBase
+from ...params import BootstrapSpec, Column, DataSpec, StudyBase
+
+COLUMNS = (
+    Column("company", "id", ("company", "firm", "brand", "name", "ticker")),
+    Column("period", "integer", ("year", "period", "fy", "wave")),
+    Column("cx_score", "number", ("cx", "score", "index", "satisf", "nps")),
+    Column("value", "number", ("revenue", "value", "sales", "growth", "turnover")),
+    Column("sector", "category", ("sector", "industry", "segment"), required=False),
+)
 
 
 class LeadersStudy(StudyBase):

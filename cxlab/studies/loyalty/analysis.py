@@ -1,17 +1,27 @@
-"""Loyalty figures: rates by tier with Wilson intervals, chi-square and trend tests, odds ratio per point."""
+"""Loyalty figures: rates by tier with Wilson intervals, association and trend tests, odds ratio per point.
+
+Unweighted and frequency-weighted data use Pearson's chi-square (with a Monte
+Carlo permutation p under small expected counts), the Cochran-Armitage trend
+test and the maximum-likelihood logistic regression; sampling weights use the
+design-based counterparts of :mod:`cxlab.stats.survey` (DESIGN 5.1 revisions).
+"""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
 
-from ...errors import SeparationWarning, collecting_warnings, warn
-from ...stats.logistic import logistic_slope
+from ... import fmt
+from ...errors import (ConstantOutcomeWarning, EmptyTierWarning, SeparationWarning, SmallExpectedWarning,
+                       collecting_warnings, warn)
+from ...stats.logistic import LogitFit, logistic_slope
 from ...stats.proportions import wilson_interval
-from ...stats.tables import chi2_independence, cochran_armitage
+from ...stats.survey import rao_scott_f, svy_logit
+from ...stats.tables import chi2_independence, chi2_monte_carlo_p, cochran_armitage, small_expected
+from ...stats.weights import kish_n
 from ...tiers import warn_empty_tiers
 from .spec import LoyaltyStudy
 
@@ -25,12 +35,12 @@ class LoyaltyResult:
     Attributes
     ----------
     results : dict
-        ``{"outcomes": {name: {tiers, top_vs_bottom, chi2, trend, logit}}, "n": rows}``
-        exactly as DESIGN 5.1 (plus ``log10_p`` beside chi-square p).
+        ``{"n": rows with a rating (and weight), "weight": kind or None, "outcomes": {name: {n_used, n_dropped, tiers,
+        top_vs_bottom, chi2, trend, logit}}}`` exactly as DESIGN 5.1 and its revisions.
     rates : DataFrame
-        Tidy table: outcome, tier, n, count, rate, ci_low, ci_high.
+        Tidy table: outcome, tier, n, count, rate, ci_low, ci_high, score (and n_eff with sampling weights).
     tests : DataFrame
-        One row per outcome: chi-square, trend and odds ratio.
+        One row per outcome: rows used, association test, trend and odds ratio.
     warnings : list of str
         Statistical caveats as sentences.
     """
@@ -41,23 +51,41 @@ class LoyaltyResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def rates_by_tier(frame: pd.DataFrame, outcome: str) -> pd.DataFrame:
-    """Rate of ``outcome`` per tier (worst to best) with Wilson 95% intervals.
+def rates_by_tier(frame: pd.DataFrame, outcome: str, kind: Optional[str] = None) -> pd.DataFrame:
+    """Rate of ``outcome`` per tier (worst to best) with Wilson 95% intervals and the tier's trend score.
 
-    With a ``weight`` column, ``n`` and ``count`` are weighted totals.
+    ``frame`` holds the rows used for the outcome (columns ``tier``,
+    ``experience``, ``weight``, the outcome). ``kind`` is the weight kind:
+    None (weights are 1) or ``frequency``: ``n`` and ``count`` are weighted
+    totals, as in the expanded data; ``sampling``: ``n`` and ``count`` are row
+    counts, ``rate`` the weighted share, ``n_eff`` the Kish effective n and the
+    interval Wilson's with the effective n. ``score`` is the tier's weighted
+    mean rating (NaN for an empty tier).
     """
-    w = frame["weight"] if "weight" in frame else pd.Series(1.0, index=frame.index)
-    grouped = pd.DataFrame({"tier": frame["tier"], "w": w, "wy": w * frame[outcome]})
-    agg = grouped.groupby("tier", observed=False).sum()
-    n, count = agg["w"].to_numpy(float), agg["wy"].to_numpy(float)
-    low, high = wilson_interval(count, n)
+    w = frame["weight"].to_numpy(float)
+    y = frame[outcome].to_numpy(float)
+    parts = pd.DataFrame({"tier": frame["tier"], "w": w, "wy": w * y, "wx": w * frame["experience"].to_numpy(float),
+                          "w2": w * w, "rows": 1.0, "ones": y})
+    agg = parts.groupby("tier", observed=False).sum()
+    wsum = agg["w"].to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(n > 0, count / n, np.nan)
+        rate = np.where(wsum > 0, agg["wy"].to_numpy(float) / np.where(wsum > 0, wsum, 1), np.nan)
+        score = np.where(wsum > 0, agg["wx"].to_numpy(float) / np.where(wsum > 0, wsum, 1), np.nan)
     labels = [str(t) for t in agg.index]
-    table = pd.DataFrame({"outcome": outcome, "tier": pd.Categorical(labels, categories=labels, ordered=True),
-                          "n": n, "count": count, "rate": rate, "ci_low": low, "ci_high": high})
-    if np.all(n == np.round(n)) and np.all(count == np.round(count)):
+    table = pd.DataFrame({"outcome": outcome, "tier": pd.Categorical(labels, categories=labels, ordered=True)})
+    if kind == "sampling":
+        n_eff = np.array([kish_n(frame.loc[frame["tier"] == t, "weight"].to_numpy(float)) for t in agg.index])
+        table["n"], table["count"] = agg["rows"].to_numpy(float), agg["ones"].to_numpy(float)
+        low, high = wilson_interval(np.nan_to_num(rate) * n_eff, n_eff)
+    else:
+        table["n"], table["count"] = wsum, agg["wy"].to_numpy(float)
+        low, high = wilson_interval(table["count"].to_numpy(), wsum)
+    table["rate"], table["ci_low"], table["ci_high"], table["score"] = rate, low, high, score
+    table["weight_sum"] = wsum
+    if np.all(table["n"] == np.round(table["n"])) and np.all(table["count"] == np.round(table["count"])):
         table = table.astype({"n": "int64", "count": "int64"})
+    if kind == "sampling":
+        table["n_eff"] = n_eff
     return table
 
 
@@ -65,40 +93,124 @@ def _integral(x: float) -> float | int:
     return int(x) if float(x).is_integer() else float(x)
 
 
+def _none(x: Any) -> Any:
+    return None if x is None or (isinstance(x, float) and np.isnan(x)) else x
+
+
+def association(table: pd.DataFrame, used: pd.DataFrame, outcome: str, kind: Optional[str]) -> dict[str, Any]:
+    """The tier x outcome test on the non-empty tiers: Pearson chi-square (Monte Carlo p under small
+    expected counts) or, with sampling weights, the Rao-Scott second-order corrected F test."""
+    full = table[table["weight_sum"] > 0]
+    counts = np.column_stack([full["count"], full["n"] - full["count"]])
+    small = small_expected(counts)
+    if kind == "sampling":
+        rows = used[used["tier"].isin(full["tier"])]
+        test = rao_scott_f(rows["tier"].cat.codes.to_numpy(), rows[outcome].to_numpy(), rows["weight"].to_numpy(float))
+        return {**test, "small_expected": small, "mc_p": None}
+    test = chi2_independence(counts)
+    mc_p = chi2_monte_carlo_p(counts) if small else None
+    return {**test, "small_expected": small, "mc_p": mc_p}
+
+
+def trend_test(table: pd.DataFrame, used: pd.DataFrame, outcome: str, kind: Optional[str]) -> dict[str, Any]:
+    """Trend across the non-empty tiers scored by their mean ratings: Cochran-Armitage, or with sampling
+    weights the Wald z of the design-based logistic regression on the scores (null under separation)."""
+    full = table[table["weight_sum"] > 0]
+    if kind == "sampling":
+        scores = full.set_index("tier")["score"]
+        x = used["tier"].map(scores).astype(float).to_numpy()
+        return svy_logit(x, used[outcome].to_numpy(float), used["weight"].to_numpy(float)).wald()
+    return cochran_armitage(full["count"].to_numpy(float), full["n"].to_numpy(float), full["score"].to_numpy(float))
+
+
+def odds_ratio(used: pd.DataFrame, outcome: str, kind: Optional[str]) -> LogitFit:
+    """Logistic regression of the outcome on the rating (design-based standard errors with sampling weights)."""
+    x, y, w = used["experience"].to_numpy(float), used[outcome].to_numpy(float), used["weight"].to_numpy(float)
+    return svy_logit(x, y, w) if kind == "sampling" else logistic_slope(x, y, w)
+
+
+def _tier_rows(table: pd.DataFrame, kind: Optional[str]) -> list[dict[str, Any]]:
+    rows = []
+    for _, r in table.iterrows():
+        row = {"tier": str(r.tier), "n": _integral(r.n), "count": _integral(r["count"]), "rate": _none(r.rate),
+               "ci_low": _none(r.ci_low), "ci_high": _none(r.ci_high), "score": _none(r.score)}
+        if kind == "sampling":
+            row["n_eff"] = float(r.n_eff)
+        rows.append(row)
+    return rows
+
+
+def analyze_outcome(frame: pd.DataFrame, name: str, kind: Optional[str]) -> tuple[dict[str, Any], pd.DataFrame]:
+    """DESIGN 5.1 figures of one outcome on the rows where the rating, the outcome and the weight are present."""
+    keep = frame["experience"].notna() & frame["weight"].notna() & frame[name].notna()
+    used = frame[keep]
+    table = rates_by_tier(used, name, kind)
+    present = frame.loc[frame["experience"].notna() & frame["weight"].notna(), "tier"].value_counts()
+    emptied = [str(t) for t, n in zip(table["tier"], table["weight_sum"]) if n == 0 and present.get(t, 0) > 0]
+    for label in emptied:
+        warn(EmptyTierWarning, f"Tier {label} has no customers with a recorded {name!r}; it is listed with "
+                               f"n = 0 and left out of the {name!r} tests.")
+    full = table[table["weight_sum"] > 0]
+    top, bottom = full.iloc[-1], full.iloc[0]
+    y = used.loc[used["weight"] > 0, name]
+    constant = y.nunique() < 2
+    chi2 = association(table, used, name, kind)
+    if constant:
+        warn(ConstantOutcomeWarning,
+             f"Every customer with a recorded {name!r} had the same outcome ({'yes' if y.iloc[0] == 1 else 'no'}), "
+             "so there is no association, trend or odds ratio to estimate.")
+        trend: dict[str, Any] = {"z": None, "p": None}
+        fit = LogitFit(None, None, None, False)
+    else:
+        trend = trend_test(table, used, name, kind)
+        fit = odds_ratio(used, name, kind)
+        if fit.separation:
+            warn(SeparationWarning,
+                 f"The rating separates {name!r} (quasi-)perfectly: on one side of a rating every customer had the "
+                 "same outcome, so the odds ratio per point has no finite estimate and is not reported.")
+    if chi2["small_expected"]:
+        tail = (f"the Monte Carlo permutation p-value ({fmt.p_value(chi2['mc_p'])}) is used instead of the "
+                "chi-square approximation" if chi2["mc_p"] is not None else
+                "the approximate p-value may be inaccurate" + (
+                    " (no permutation p-value: the frequency weights are not whole numbers)" if kind == "frequency"
+                    else " (the Rao-Scott F test is a large-sample approximation)"))
+        warn(SmallExpectedWarning, f"Some expected counts of the tier by {name!r} table are below 5: {tail}.")
+    figures = {
+        "n_used": int(keep.sum()), "n_dropped": int((~keep).sum()),
+        "tiers": _tier_rows(table, kind),
+        "top_vs_bottom": {"top": _none(top["rate"]), "bottom": _none(bottom["rate"]),
+                          "ratio": top["rate"] / bottom["rate"] if bottom["rate"] > 0 else None,
+                          "difference": top["rate"] - bottom["rate"]},
+        "chi2": chi2, "trend": trend, "logit": fit.to_dict(),
+    }
+    return figures, table.drop(columns="weight_sum")
+
+
 def analyze(frame: pd.DataFrame, study: LoyaltyStudy) -> LoyaltyResult:
-    """Compute DESIGN 5.1 for every outcome of ``study`` on a frame from :func:`load`."""
+    """Compute DESIGN 5.1 for every outcome of ``study`` on a frame from :func:`~.load.read`."""
+    kind = study.weight.kind if study.weight else None
     outcomes: dict[str, Any] = {}
     rate_tables, test_rows = [], []
     with collecting_warnings() as sentences:
-        warn_empty_tiers(frame["tier"])
+        warn_empty_tiers(frame.loc[frame["experience"].notna() & frame["weight"].notna(), "tier"])
         for name in study.outcomes:
-            table = rates_by_tier(frame, name)
+            figures, table = analyze_outcome(frame, name, kind)
+            outcomes[name] = figures
             rate_tables.append(table)
-            nonempty = table[table["n"] > 0]
-            top, bottom = nonempty.iloc[-1], nonempty.iloc[0]
-            ratio = top["rate"] / bottom["rate"] if bottom["rate"] > 0 else None
-            chi2 = chi2_independence(np.column_stack([table["count"], table["n"] - table["count"]]))
-            trend = cochran_armitage(table["count"].to_numpy(), table["n"].to_numpy())
-            fit = logistic_slope(frame["experience"].to_numpy(), frame[name].to_numpy(), frame["weight"].to_numpy())
-            if fit.separation:
-                warn(SeparationWarning,
-                     f"The rating separates {name!r} (quasi-)perfectly: every customer on one side of a rating "
-                     "had the same outcome, so the odds ratio per point is infinite and is not reported.")
-            outcomes[name] = {
-                "tiers": [{"tier": str(r.tier), "n": _integral(r.n), "count": _integral(r["count"]), "rate": r.rate,
-                           "ci_low": r.ci_low, "ci_high": r.ci_high} for _, r in table.iterrows()],
-                "top_vs_bottom": {"top": top["rate"], "bottom": bottom["rate"], "ratio": ratio,
-                                  "difference": top["rate"] - bottom["rate"]},
-                "chi2": chi2,
-                "trend": trend,
-                "logit": fit.to_dict(),
-            }
-            test_rows.append({"outcome": name, "chi2": chi2["statistic"], "dof": chi2["dof"], "chi2_p": chi2["p"],
-                              "trend_z": trend["z"], "trend_p": trend["p"], "odds_ratio": fit.odds_ratio,
-                              "or_ci_low": fit.ci_low, "or_ci_high": fit.ci_high, "separation": fit.separation})
-    results = {"n": int(len(frame)), "outcomes": outcomes}
+            chi2, trend, logit = figures["chi2"], figures["trend"], figures["logit"]
+            test_rows.append({"outcome": name, "n_used": figures["n_used"], "n_dropped": figures["n_dropped"],
+                              "statistic": chi2["statistic"], "dof": chi2["dof"], "dof2": chi2.get("dof2"),
+                              "p": chi2["p"], "small_expected": chi2["small_expected"], "mc_p": chi2["mc_p"],
+                              "trend_z": trend["z"], "trend_p": trend["p"], "odds_ratio": logit["odds_ratio"],
+                              "or_ci_low": logit["ci_low"], "or_ci_high": logit["ci_high"],
+                              "separation": logit["separation"]})
+    rated = int((frame["experience"].notna() & frame["weight"].notna()).sum())
+    results = {"n": rated, "weight": kind, "outcomes": outcomes}
     log.info("loyalty: analysed %d rows, %d outcomes", len(frame), len(study.outcomes))
     rates = pd.concat(rate_tables, ignore_index=True)
     rates["tier"] = pd.Categorical(rates["tier"].astype(str), categories=rate_tables[0]["tier"].cat.categories,
                                    ordered=True)
-    return LoyaltyResult(results, rates, pd.DataFrame(test_rows), sentences)
+    tests = pd.DataFrame(test_rows)
+    if kind != "sampling":
+        tests = tests.drop(columns="dof2")
+    return LoyaltyResult(results, rates, tests, sentences)

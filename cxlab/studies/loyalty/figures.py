@@ -8,6 +8,7 @@ import seaborn as sns
 
 from ...fmt import pct
 from ...plots import palette
+from ...plotting import error_extent
 
 
 def rate_by_tier(rates: pd.DataFrame, ax: plt.Axes | None = None, labels: bool = True) -> plt.Axes:
@@ -36,7 +37,7 @@ def rate_by_tier(rates: pd.DataFrame, ax: plt.Axes | None = None, labels: bool =
         sub = rates[rates["outcome"] == outcome].set_index("tier").reindex(tiers)
         x = np.arange(len(tiers)) - 0.4 + width * (j + 0.5)
         ax.bar(x, sub["rate"], width=width * 0.92, color=colour, label=outcome)
-        yerr = np.vstack([sub["rate"] - sub["ci_low"], sub["ci_high"] - sub["rate"]])
+        yerr = error_extent(sub["rate"], sub["ci_low"], sub["ci_high"])  # a 0% or 100% tier: never negative
         ax.errorbar(x, sub["rate"], yerr=yerr, fmt="none", ecolor="black", capsize=2, lw=0.9)
         if labels:
             fontsize = 8 if len(outcomes) * len(tiers) <= 12 else 7.5 if len(outcomes) * len(tiers) <= 24 else 6.5

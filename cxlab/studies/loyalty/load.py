@@ -6,26 +6,30 @@ from pathlib import Path
 import pandas as pd
 
 from ... import data as d
-from ...tiers import assign_tiers
+from ...sources import read_source
+from ...tiers import assign_tiers, require_two_tiers
 from .spec import LoyaltyStudy
 
 
 def read(study: LoyaltyStudy, base_dir: str | Path | None = None) -> tuple[pd.DataFrame, d.ReadSummary]:
     """Read the study's data as canonical columns: ``experience``, ``tier``, the outcomes (0/1), ``weight``.
 
-    Rows with a missing rating, outcome or weight are dropped and counted in the
-    summary. Non-numeric or out-of-scale ratings, non-binary outcomes and
-    negative weights are a :class:`~cxlab.errors.DataError`.
+    Every row read is returned, missing values as NaN: missing values are
+    dropped per outcome by the analysis (DESIGN 5.1 revision), so a row missing
+    one outcome still counts for the others. The summary counts the rows that
+    no outcome can use (missing rating or weight). Non-numeric or out-of-scale
+    ratings, non-binary outcomes and negative weights are a
+    :class:`~cxlab.errors.DataError`, and so is an outcome without any usable row.
     """
     spec = study.data
     wanted = ["experience", *study.outcomes]
     optional = ["weight"] if study.weight else []
-    raw, source = d.read_source(spec, base_dir)
+    raw, source = read_source(spec, base_dir)
     mapping = dict(spec.columns)
     if study.weight:
-        mapping.setdefault("weight", study.weight)
+        mapping.setdefault("weight", study.weight.column)
     frame, used = d.map_columns(raw, mapping, wanted, source, optional=optional)
-    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used)
+    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)
     out = pd.DataFrame(index=frame.index)
     out["experience"] = d.as_numeric(frame, "experience", source, used["experience"])
     for name in study.outcomes:
@@ -39,8 +43,12 @@ def read(study: LoyaltyStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
         out["weight"] = 1.0
     lo, hi = study.experience.scale
     d.check_range(out["experience"], lo, hi, source, used["experience"], raw=frame["experience"])
-    out = d.drop_missing(out, ["experience", *study.outcomes, "weight"], summary)
-    if out.empty:
-        raise d.DataError("no rows left after dropping rows with missing values", path=source)
+    usable = d.drop_missing(out, ["experience", "weight"], summary)
+    if usable.empty:
+        raise d.DataError("no rows left after dropping rows with a missing rating or weight", path=source)
+    for name in study.outcomes:
+        if usable[name].isna().all():
+            raise d.DataError("no row has both a rating and a value of this outcome", path=source, column=used[name])
     out["tier"] = assign_tiers(out["experience"], study.experience, source, used["experience"])
+    require_two_tiers(out["tier"], out["experience"], source, used["experience"])
     return out, summary

@@ -5,7 +5,13 @@ from typing import Literal, Optional
 
 from pydantic import Field, field_validator
 
-from ...params import ExperienceSpec, StudyBase
+from ...params import Column, ExperienceSpec, StudyBase, WeightSpec
+
+COLUMNS = (
+    Column("experience", "rating", ("satisf", "experience", "csat", "rating", "overall", "score", "cx")),
+    Column("outcome", "binary", ("repurchase", "recommend", "retain", "refer", "again", "renew", "loyal"),
+           many="outcomes"),
+)
 
 
 class LoyaltyStudy(StudyBase):
@@ -14,7 +20,7 @@ class LoyaltyStudy(StudyBase):
     notebook: Literal["loyalty"]
     experience: ExperienceSpec = Field(default_factory=ExperienceSpec)
     outcomes: list[str] = Field(min_length=1)
-    weight: Optional[str] = None
+    weight: Optional[WeightSpec] = None
 
     @field_validator("outcomes")
     @classmethod

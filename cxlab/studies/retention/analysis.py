@@ -13,6 +13,7 @@ from ...errors import (
     FollowUpWarning,
     NoEventsWarning,
     PenalizedFitWarning,
+    ProportionalHazardsWarning,
     collecting_warnings,
     warn,
 )
@@ -22,6 +23,7 @@ from ...stats.survival import (
     at_risk_table,
     km_curves,
     km_median,
+    km_median_ci,
     km_table,
     logrank,
     pairwise_logrank,
@@ -29,6 +31,7 @@ from ...stats.survival import (
     survival_at,
 )
 from ...tiers import warn_empty_tiers
+from . import narrative as words
 from .spec import RetentionStudy
 
 log = logging.getLogger(__name__)
@@ -41,12 +44,16 @@ class RetentionResult:
     Attributes
     ----------
     results : dict
-        DESIGN 5.2 ``results`` plus the issue's additions (``pairwise_logrank``,
-        ``rmst``, ``rmst_difference``, ``cox_covariates``, ``value``, ``censoring``).
+        DESIGN 5.2 ``results`` with its wave-2 revisions (``rmst_tau`` used and ``rmst_tau_requested``,
+        ``tiers[].median_ci_low/high``, ``cox.ph_violated``, ``cox.penalised_hazard_ratio``) plus the
+        issue's additions (``pairwise_logrank``, ``rmst``, ``rmst_difference``, ``cox_detail``,
+        ``cox_covariates``, ``value``, ``censoring``).
     tiers : DataFrame
-        One row per tier: n, events, censored, median, survival at each horizon, rmst, its se and interval.
+        One row per tier: n, events, censored, median and its interval, survival at each horizon, rmst, its
+        se and interval.
     curves : DataFrame
-        Tidy KM curves with bands (see :func:`km_curves`).
+        Tidy KM curves with bands and the number at risk (see :func:`km_curves`; the plot draws each
+        while 10+ are at risk).
     at_risk : DataFrame
         Number at risk per tier at the plot's tick times.
     pairwise : DataFrame
@@ -76,14 +83,37 @@ def _tick_times(last: float) -> list[float]:
     return [float(step * i) for i in range(int(last // step) + 1)]
 
 
-def default_tau(frame: pd.DataFrame) -> float:
-    """RMST window when the study sets none: the shortest of the tiers' longest follow-up times."""
+def rmst_window(frame: pd.DataFrame, requested: float | None, unit: str) -> float:
+    """The RMST window (DESIGN 5.2, wave 2): at most the shortest, over tiers, of a tier's longest observed time.
+
+    With no window requested, that limit (survRM2's rule); a requested window
+    above it is capped to it with a :class:`~cxlab.errors.FollowUpWarning`
+    naming both values, so that nothing is extrapolated past a tier's data.
+    """
     longest = frame.groupby("tier", observed=True)["duration"].max()
-    return float(longest.min())
+    limit = float(longest.min())
+    if requested is None:
+        return limit
+    if requested > limit:
+        warn(FollowUpWarning, words.tau_capped(float(requested), limit, str(longest.idxmin()), unit))
+        return limit
+    return float(requested)
+
+
+def _difference(r: pd.Series, b: pd.Series) -> dict[str, Any]:
+    """RMST of tier ``r`` minus the best tier's ``b``, with its normal interval and p (None when the SE is 0)."""
+    diff = r["rmst"] - b["rmst"]
+    se = math.sqrt(r["rmst_se"] ** 2 + b["rmst_se"] ** 2)
+    if se == 0:
+        return {"tier": str(r["tier"]), "difference": diff, "se": se, "ci_low": None, "ci_high": None, "p": None,
+                "log10_p": None}
+    return {"tier": str(r["tier"]), "difference": diff, "se": se, "ci_low": diff - Z95 * se,
+            "ci_high": diff + Z95 * se, "p": float(2 * sps.norm.sf(abs(diff) / se)),
+            "log10_p": float((sps.norm.logsf(abs(diff) / se) + math.log(2)) / math.log(10))}
 
 
 def analyze(frame: pd.DataFrame, study: RetentionStudy) -> RetentionResult:
-    """Compute DESIGN 5.2 and the issue's additions on a frame from :func:`load`."""
+    """Compute DESIGN 5.2 (with its wave-2 revisions) and the issue's additions on a frame from :func:`load`."""
     unit = study.time_unit
     with collecting_warnings() as sentences:
         warn_empty_tiers(frame["tier"])
@@ -91,11 +121,9 @@ def analyze(frame: pd.DataFrame, study: RetentionStudy) -> RetentionResult:
         nonempty = [str(t) for t, c in frame["tier"].value_counts(sort=False).items() if c > 0]
         best, worst = nonempty[-1], nonempty[0]
         total_events = int(frame["event"].sum())
-        tau = float(study.rmst_tau) if study.rmst_tau is not None else default_tau(frame)
+        tau = rmst_window(frame, study.rmst_tau, unit)
         if total_events == 0:
-            warn(NoEventsWarning, f"No customer churned in the data (0 events among {len(frame):,}): survival "
-                                  "stays at 100%, medians are not reached, and the log-rank tests and the Cox "
-                                  "model are not defined.")
+            warn(NoEventsWarning, words.no_events(len(frame)))
         groups = {str(k): g for k, g in frame.groupby("tier", observed=False)}
         rows, tier_results = [], []
         for label in labels:
@@ -103,27 +131,24 @@ def analyze(frame: pd.DataFrame, study: RetentionStudy) -> RetentionResult:
             n, ev = len(sub), int(sub["event"].sum())
             row: dict[str, Any] = {"tier": label, "n": n, "events": ev, "censored": n - ev}
             if n == 0:
-                row.update({"median": None, "rmst": None, "rmst_se": None, "last_time": None,
-                            **{f"S({_key(h)})": None for h in study.horizons}})
+                row.update({"median": None, "median_ci_low": None, "median_ci_high": None, "rmst": None,
+                            "rmst_se": None, "last_time": None, **{f"S({_key(h)})": None for h in study.horizons}})
             else:
                 tab = km_table(sub["duration"].to_numpy(), sub["event"].to_numpy())
                 last = float(sub["duration"].max())
                 area, var = rmst(tab, tau)
-                row.update({"median": km_median(tab), "rmst": area, "rmst_se": math.sqrt(var), "last_time": last})
+                low, high = km_median_ci(tab)
+                row.update({"median": km_median(tab), "median_ci_low": low, "median_ci_high": high, "rmst": area,
+                            "rmst_se": math.sqrt(var), "last_time": last})
                 for h in study.horizons:
                     row[f"S({_key(h)})"] = survival_at(tab, h, last)
                     if row[f"S({_key(h)})"] is None:
-                        warn(FollowUpWarning, f"Tier {label}'s follow-up ends at {last:.1f} {unit}, before the "
-                                              f"{_key(h)}-{unit} horizon: its survival there is not estimated.")
-                if tau > last and (tab.empty or tab["survival"].iloc[-1] > 0):
-                    warn(FollowUpWarning, f"Tier {label}'s follow-up ends at {last:.1f} {unit}, before the RMST "
-                                          f"window of {tau:g}: its RMST assumes survival stays at its last "
-                                          "estimate to the end of the window.")
+                        warn(FollowUpWarning, words.horizon_past_followup(label, last, h, unit))
                 if ev == 0 and total_events > 0:
-                    warn(NoEventsWarning, f"No customer in tier {label} churned ({n:,} customers, all censored): "
-                                          "its survival stays at 100% and its median is not reached.")
+                    warn(NoEventsWarning, words.tier_without_events(label, n))
             rows.append(row)
             tier_results.append({"tier": label, "n": n, "events": ev, "median": row["median"],
+                                 "median_ci_low": row["median_ci_low"], "median_ci_high": row["median_ci_high"],
                                  "survival": {_key(h): row[f"S({_key(h)})"] for h in study.horizons},
                                  "rmst": row["rmst"]})
         tiers = pd.DataFrame(rows)
@@ -131,18 +156,8 @@ def analyze(frame: pd.DataFrame, study: RetentionStudy) -> RetentionResult:
         tiers["rmst_ci_high"] = tiers["rmst"].astype(float) + Z95 * tiers["rmst_se"].astype(float)
         tiers["tier"] = pd.Categorical(tiers["tier"], categories=labels, ordered=True)
 
-        # RMST differences against the best tier
         b = tiers.set_index("tier").loc[best]
-        diffs = []
-        for _, r in tiers.iterrows():
-            if r["tier"] == best or r["n"] == 0:
-                continue
-            diff = r["rmst"] - b["rmst"]
-            se = math.sqrt(r["rmst_se"] ** 2 + b["rmst_se"] ** 2)
-            p = float(2 * sps.norm.sf(abs(diff) / se)) if se > 0 else None
-            log10_p = float((sps.norm.logsf(abs(diff) / se) + math.log(2)) / math.log(10)) if se > 0 else None
-            diffs.append({"tier": str(r["tier"]), "difference": diff, "se": se, "ci_low": diff - Z95 * se,
-                          "ci_high": diff + Z95 * se, "p": p, "log10_p": log10_p})
+        diffs = [_difference(r, b) for _, r in tiers.iterrows() if r["tier"] != best and r["n"] > 0]
 
         live = frame[frame["tier"].astype(str).isin(nonempty)]
         lr = logrank(live["duration"].to_numpy(), live["event"].to_numpy(), live["tier"].astype(str).to_numpy())
@@ -150,24 +165,28 @@ def analyze(frame: pd.DataFrame, study: RetentionStudy) -> RetentionResult:
             columns=["tier", "versus", "statistic", "p", "p_holm", "log10_p"])
         cox = cox_rating(frame["duration"].to_numpy(), frame["event"].to_numpy(), frame["experience"].to_numpy())
         if cox["separation"]:
-            warn(PenalizedFitWarning,
-                 "The Cox model on the rating has no finite estimate (monotone likelihood: at every churn, the "
-                 "customer who left had the most extreme rating among those still at risk). The hazard ratio "
-                 f"shown comes from a refit with a ridge penalty of {PENALIZER}; it is shrunk toward 1, so read its "
-                 "direction, not its size.")
+            warn(PenalizedFitWarning, words.separation(PENALIZER))
+        if cox["ph_violated"]:
+            warn(ProportionalHazardsWarning, words.ph_violated(cox["ph_p"]))
         adjusted = cox_adjusted(frame, study.covariates) if total_events > 0 else None
         value = _value_at_stake(frame, tiers, diffs, best, worst, tau, study) if study.value_per_period else None
 
     hr_rows = []
-    if cox["hazard_ratio"] is not None:
-        hr_rows.append({"model": "rating only", "term": "experience (per point)", "hazard_ratio": cox["hazard_ratio"],
-                        "ci_low": cox["ci_low"], "ci_high": cox["ci_high"], "p": cox.get("p")})
+    if cox["hazard_ratio"] is not None or cox["penalised_hazard_ratio"] is not None:
+        pen = cox["separation"]
+        hr_rows.append({"model": "rating only" + (" (penalised)" if pen else ""), "term": "experience (per point)",
+                        "hazard_ratio": cox["penalised_hazard_ratio"] if pen else cox["hazard_ratio"],
+                        "ci_low": cox["ci_low"], "ci_high": cox["ci_high"], "p": cox["p"]})
     for t in (adjusted or {}).get("terms", []):
         label = (f"{t['covariate']}: {t['level']} vs {t['reference']}" if t["level"] else
                  ("experience (per point)" if t["covariate"] == "experience" else f"{t['covariate']} (per unit)"))
-        hr_rows.append({"model": "adjusted", "term": label, "hazard_ratio": t["hazard_ratio"], "ci_low": t["ci_low"],
-                        "ci_high": t["ci_high"], "p": t["p"]})
-    hazard_ratios = pd.DataFrame(hr_rows, columns=["model", "term", "hazard_ratio", "ci_low", "ci_high", "p"])
+        pen = t["hazard_ratio"] is None
+        hr_rows.append({"model": "adjusted" + (" (penalised)" if pen else ""), "term": label,
+                        "hazard_ratio": t["penalised_hazard_ratio"] if pen else t["hazard_ratio"],
+                        "ci_low": t["ci_low"], "ci_high": t["ci_high"], "p": t["p"]})
+    hazard_ratios = pd.DataFrame(hr_rows, columns=["model", "term", "hazard_ratio", "ci_low", "ci_high",
+                                                   "p"]).astype({c: float for c in ("hazard_ratio", "ci_low",
+                                                                                   "ci_high", "p")})
 
     dur = frame["duration"]
     censoring = {"n": int(len(frame)), "events": total_events, "censored": int(len(frame) - total_events),
@@ -176,10 +195,11 @@ def analyze(frame: pd.DataFrame, study: RetentionStudy) -> RetentionResult:
                  "followup_median": float(dur.median()),
                  "censored_followup_median": float(dur[frame["event"] == 0].median()) if total_events < len(frame)
                  else None}
-    cox_design = {k: cox[k] for k in ("hazard_ratio", "ci_low", "ci_high", "penalizer", "separation", "ph_p")}
+    cox_design = {k: cox[k] for k in ("hazard_ratio", "ci_low", "ci_high", "penalizer", "separation", "ph_p",
+                                      "ph_violated", "penalised_hazard_ratio")}
     results = {
         "n": int(len(frame)), "events": total_events, "time_unit": unit, "horizons": list(study.horizons),
-        "rmst_tau": tau, "best_tier": best, "worst_tier": worst,
+        "rmst_tau": tau, "rmst_tau_requested": study.rmst_tau, "best_tier": best, "worst_tier": worst,
         "tiers": tier_results,
         "logrank": lr,
         "pairwise_logrank": pairwise.to_dict("records"),
@@ -187,7 +207,7 @@ def analyze(frame: pd.DataFrame, study: RetentionStudy) -> RetentionResult:
                   "ci_high": r["rmst_ci_high"]} for _, r in tiers.iterrows()],
         "rmst_difference": {"versus": best, "tau": tau, "tiers": diffs},
         "cox": cox_design,
-        "cox_detail": {k: cox.get(k) for k in ("coef", "se", "p", "log10_p")},
+        "cox_detail": {k: cox[k] for k in ("coef", "se", "p", "log10_p")},
         "cox_covariates": adjusted,
         "value": value,
         "censoring": censoring,
@@ -201,7 +221,8 @@ def analyze(frame: pd.DataFrame, study: RetentionStudy) -> RetentionResult:
 
 def _value_at_stake(frame: pd.DataFrame, tiers: pd.DataFrame, diffs: list[dict[str, Any]], best: str, worst: str,
                     tau: float, study: RetentionStudy) -> dict[str, Any]:
-    """Expected value per customer by tier up to tau (RMST x mean value per period), and the worst tier's gain."""
+    """Value within the first tau time units, undiscounted, by tier (RMST x mean value per period), and what
+    the worst tier's difference in retention from the best is worth (at the worst tier's value per period)."""
     means = frame.groupby("tier", observed=False)["value"].mean()
     out = []
     for _, r in tiers.iterrows():
@@ -214,7 +235,11 @@ def _value_at_stake(frame: pd.DataFrame, tiers: pd.DataFrame, diffs: list[dict[s
     worst_diff = next((x for x in diffs if x["tier"] == worst), None)
     if worst_diff is not None:
         mv = float(means.loc[worst])
-        # the worst tier's customers at the best tier's retention: -(RMST_worst - RMST_best) x their value
+        # -(RMST_worst - RMST_best) x the worst tier's value per period
+        undefined = worst_diff["ci_low"] is None
         gain = {"tier": worst, "versus": best, "value": -worst_diff["difference"] * mv,
-                "ci_low": -worst_diff["ci_high"] * mv, "ci_high": -worst_diff["ci_low"] * mv}
-    return {"column": study.value_per_period, "tau": tau, "tiers": out, "gain_at_best_retention": gain}
+                "ci_low": None if undefined else -worst_diff["ci_high"] * mv,
+                "ci_high": None if undefined else -worst_diff["ci_low"] * mv}
+    return {"column": study.value_per_period, "value_unit": study.value_unit, "tau": tau,
+            "basis": f"value within {words.window(tau, study.time_unit)}, undiscounted",
+            "tiers": out, "gain_at_best_retention": gain}

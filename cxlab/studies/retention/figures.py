@@ -6,11 +6,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ...fmt import count, number, pct
+from ...fmt import count, number, pct, quantity
 from ...plots import ordered_palette
-
-MIN_AT_RISK = 10
-"""Curves are drawn only while at least this many customers of the tier are at risk (DESIGN 5.2)."""
+from ...plotting import error_extent
+from ...stats.survival import MIN_AT_RISK_DRAWN, drawable
 
 
 def _palette(n: int) -> list:
@@ -21,10 +20,14 @@ def km_curves(curves: pd.DataFrame, at_risk: pd.DataFrame, time_unit: str = "mon
               figsize: tuple[float, float] = (9, 6.5)) -> plt.Figure:
     """Kaplan-Meier curves by tier with 95% bands, and the number at risk under the plot (as survminer does).
 
+    Each curve is drawn only while at least 10 customers of its tier are at
+    risk (:func:`cxlab.stats.survival.drawable`); a tier with fewer customers
+    is named in the legend as not drawn.
+
     Parameters
     ----------
     curves : DataFrame
-        Tidy curves: tier, time, survival, ci_low, ci_high (:func:`cxlab.retention.km_curves`).
+        Tidy curves: tier, time, survival, ci_low, ci_high, at_risk (:func:`cxlab.stats.survival.km_curves`).
     at_risk : DataFrame
         Number at risk, one row per tier, one column per time (:func:`cxlab.retention.at_risk_table`);
         its columns are also the x ticks.
@@ -41,11 +44,13 @@ def km_curves(curves: pd.DataFrame, at_risk: pd.DataFrame, time_unit: str = "mon
     fig, (ax, tab) = plt.subplots(2, 1, figsize=figsize, sharex=True,
                                   gridspec_kw={"height_ratios": [4, 0.45 + 0.24 * len(tiers)], "hspace": 0.32})
     last_drawn = 0.0
+    shown = drawable(curves)
     for tier in tiers:
-        sub = curves[curves["tier"].astype(str) == tier]
-        if "at_risk" in sub.columns:
-            sub = sub[sub["at_risk"] >= MIN_AT_RISK]
+        sub = shown[shown["tier"].astype(str) == tier]
         if sub.empty:
+            if (curves["tier"].astype(str) == tier).any():
+                ax.plot([], [], color=colours[tier], lw=1.8, ls=":",
+                        label=f"{tier} (not drawn: fewer than {MIN_AT_RISK_DRAWN} at risk)")
             continue
         last_drawn = max(last_drawn, float(sub["time"].max()))
         ax.step(sub["time"], sub["survival"], where="post", color=colours[tier], lw=1.8, label=tier)
@@ -53,7 +58,7 @@ def km_curves(curves: pd.DataFrame, at_risk: pd.DataFrame, time_unit: str = "mon
                         lw=0)
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: pct(v)))
-    ax.set_ylabel("still a customer (95% band)")
+    ax.set_ylabel(f"still a customer (95% band; drawn while {MIN_AT_RISK_DRAWN}+ at risk)")
     ax.legend(title="tier", frameon=False, loc="upper right", ncols=min(5, len(tiers)))
     ax.axhline(0.5, color="grey", lw=0.6, ls=":")
     sns.despine(ax=ax)
@@ -99,6 +104,8 @@ def alt_km_curves(curves: pd.DataFrame, tiers: pd.DataFrame, time_unit: str, hor
 def forest(hazard_ratios: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     """Forest plot of Cox hazard ratios with 95% intervals on a log scale.
 
+    A penalised hazard ratio (no interval) is drawn as a hollow point without bars.
+
     Parameters
     ----------
     hazard_ratios : DataFrame
@@ -114,24 +121,29 @@ def forest(hazard_ratios: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
         _, ax = plt.subplots(figsize=(8, 0.9 + 0.45 * max(len(rows), 1)))
     labels = [f"{r.term} ({r.model})" for r in rows.itertuples()]
     y = np.arange(len(rows))[::-1]
-    colours = ["#0072B2" if m == "rating only" else "#555555" for m in rows["model"]]
-    for yi, colour, r in zip(y, colours, rows.itertuples()):
-        ax.errorbar([r.hazard_ratio], [yi], xerr=[[r.hazard_ratio - r.ci_low], [r.ci_high - r.hazard_ratio]],
-                    fmt="none", ecolor=colour, capsize=3, lw=1.2)
-    ax.scatter(rows["hazard_ratio"], y, c=colours, s=36, zorder=3)
+    colours = ["#0072B2" if m.startswith("rating only") else "#555555" for m in rows["model"]]
+    has_ci = rows["ci_low"].notna().to_numpy() & rows["ci_high"].notna().to_numpy()
+    for yi, colour, r, ci in zip(y, colours, rows.itertuples(), has_ci):
+        if ci:
+            ax.errorbar([r.hazard_ratio], [yi], xerr=error_extent(r.hazard_ratio, r.ci_low, r.ci_high),
+                        fmt="none", ecolor=colour, capsize=3, lw=1.2)
+        ax.scatter([r.hazard_ratio], [yi], s=36, zorder=3, color=colour if ci else "white", edgecolors=colour)
     ax.axvline(1, color="black", lw=0.8, ls="--")
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
-    lo, hi = float(np.nanmin(rows["ci_low"])) if len(rows) else 0.5, float(np.nanmax(rows["ci_high"])) if len(rows) else 2
+    ends = pd.concat([rows["ci_low"], rows["ci_high"], rows["hazard_ratio"]]).dropna()
+    lo, hi = (float(ends.min()), float(ends.max())) if len(ends) else (0.5, 2.0)
     narrow = np.log10(max(hi, 1.0) / min(lo, 1.0)) <= 1
     ax.xaxis.set_minor_formatter(plt.FuncFormatter(
         lambda v, _: f"{v:g}" if narrow or f"{v:.1g}"[0] in "25" else ""))
     ax.set_yticks(y)
     ax.set_yticklabels(labels)
     ax.set_xlabel("hazard ratio of churn (95% CI, log scale; < 1 = customers stay longer)")
-    for yi, r in zip(y, rows.itertuples()):
-        ax.annotate(f"{number(r.hazard_ratio)} ({number(r.ci_low)} to {number(r.ci_high)})", (1, yi), xycoords=("axes fraction", "data"),
-                    xytext=(6, 0), textcoords="offset points", va="center", fontsize=8)
+    for yi, r, ci in zip(y, rows.itertuples(), has_ci):
+        text = (f"{number(r.hazard_ratio)} ({number(r.ci_low)} to {number(r.ci_high)})" if ci else
+                f"{number(r.hazard_ratio)} (penalised, no interval)")
+        ax.annotate(text, (1, yi), xycoords=("axes fraction", "data"), xytext=(6, 0), textcoords="offset points",
+                    va="center", fontsize=8)
     sns.despine(ax=ax)
     return ax
 
@@ -157,25 +169,27 @@ def rmst_bars(rmst: pd.DataFrame, tau: float, time_unit: str = "months", ax: plt
     colours = _palette(len(tiers))
     x = np.arange(len(tiers))
     ax.bar(x, rows["rmst"], color=colours, width=0.7)
-    ax.errorbar(x, rows["rmst"], yerr=[rows["rmst"] - rows["ci_low"], rows["ci_high"] - rows["rmst"]], fmt="none",
+    ax.errorbar(x, rows["rmst"], yerr=error_extent(rows["rmst"], rows["ci_low"], rows["ci_high"]), fmt="none",
                 ecolor="black", capsize=3, lw=1)
     for xi, v, high in zip(x, rows["rmst"], rows["ci_high"]):
         ax.text(xi, (high if pd.notna(high) else v) + 0.01 * tau, number(v, 1), ha="center", va="bottom",
                 fontsize=9)
     ax.axhline(tau, color="grey", lw=0.8, ls=":")
-    ax.text(x[-1] + 0.4, tau, f"window {tau:g}", ha="right", va="bottom", fontsize=8, color="grey")
+    ax.text(x[-1] + 0.4, tau, f"window {quantity(tau, time_unit)}", ha="right", va="bottom", fontsize=8, color="grey")
     ax.set_xticks(x)
     ax.set_xticklabels(tiers)
     ax.set_ylim(0, tau * 1.08)
     ax.set_xlabel("experience tier (worst to best)")
-    ax.set_ylabel(f"mean {time_unit} as a customer\n(first {tau:g}, 95% CI)")
+    ax.set_ylabel(f"mean {time_unit} as a customer\n(first {quantity(tau, time_unit)}, 95% CI)")
     sns.despine(ax=ax)
     return ax
 
 
 def alt_forest(hazard_ratios: pd.DataFrame) -> str:
     """The alt text of :func:`forest`: each hazard ratio with its interval."""
-    parts = [f"{r.term} ({r.model}) {number(r.hazard_ratio)} (95% CI {number(r.ci_low)} to {number(r.ci_high)})"
+    parts = [f"{r.term} ({r.model}) {number(r.hazard_ratio)} "
+             + (f"(95% CI {number(r.ci_low)} to {number(r.ci_high)})" if pd.notna(r.ci_low) and pd.notna(r.ci_high)
+                else "(penalised, no interval)")
              for r in hazard_ratios.itertuples()]
     return ("Forest plot of Cox hazard ratios of churn on a log scale, with 95% intervals and a dashed line at 1 "
             "(no association): " + "; ".join(parts) + ".")

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 
 from ... import data as d
+from ...sources import read_source
 from ...errors import DataError
-from ...tiers import assign_tiers
+from ...stats.survival import duration_between
+from ...tiers import assign_tiers, require_two_tiers
 from .spec import RetentionStudy
-
-DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12}
 
 RESERVED = ("experience", "tier", "duration", "event", "start_date", "end_date", "value")
 
@@ -39,8 +39,9 @@ def derive_durations(start: pd.Series, end: pd.Series, observation_end: str | pd
 
     A customer with an end date churned then (event 1, duration end - start); a
     customer without one is still active at ``observation_end`` (event 0,
-    duration observation_end - start). Whole days are converted to weeks by
-    dividing by 7 and to months by dividing by 365.25 / 12.
+    duration observation_end - start), in calendar months (anniversaries
+    from the start, day clamped to the month's length: :func:`cxlab.stats.survival.calendar_months`),
+    weeks (days / 7) or days.
 
     Raises
     ------
@@ -68,15 +69,14 @@ def derive_durations(start: pd.Series, end: pd.Series, observation_end: str | pd
         d.fail_at(unborn, start, f"is on or after observation_end {obs.date().isoformat()}: no follow-up", source,
                   start_col)
     stop = end.where(~active, obs)
-    days = (stop - start).dt.total_seconds() / 86400.0
-    duration = (days / DAYS_PER_UNIT[time_unit]).astype(float).rename("duration")
+    duration = duration_between(start, stop, time_unit)
     event = (~active).astype(float).rename("event")
     return duration, event
 
 
 def _covariate(frame: pd.DataFrame, column: str, source: str, label: str) -> pd.Series:
-    """Numeric when every non-empty value is a number, else categorical text (stripped)."""
-    raw = frame[column]
+    """Numeric when every non-empty value is a number, else categorical text (stripped); value labels name levels."""
+    raw = d.labelled(frame, column)
     if pd.api.types.is_bool_dtype(raw):
         return raw.astype(float)
     if pd.api.types.is_numeric_dtype(raw):
@@ -108,7 +108,7 @@ def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.
     dates = study.observation_end is not None
     timing = ["start_date", "end_date"] if dates else ["duration", "event"]
     wanted = ["experience", *timing, *study.covariates]
-    raw, source = d.read_source(spec, base_dir)
+    raw, source = read_source(spec, base_dir)
     mapping = dict(spec.columns)
     if study.value_per_period:
         mapping.setdefault("value", study.value_per_period)
@@ -118,7 +118,7 @@ def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.
         raise DataError("the data have start dates but no duration column: set observation_end in the study file "
                         "to derive durations from start_date and end_date", path=source, column="duration")
     frame, used = d.map_columns(raw, mapping, wanted, source)
-    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used)
+    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)
     out = pd.DataFrame(index=frame.index)
     out["experience"] = d.as_numeric(frame, "experience", source, used["experience"])
     if dates:
@@ -152,4 +152,5 @@ def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.
     if out.empty:
         raise DataError("no rows left after dropping rows with missing values", path=source)
     out["tier"] = assign_tiers(out["experience"], study.experience, source, used["experience"])
+    require_two_tiers(out["tier"], out["experience"], source, used["experience"])
     return out, summary

@@ -1,120 +1,319 @@
-"""Retention in words: the headline, the index figures, the censoring and the reading of tests and models."""
+"""Retention in words: every sentence is built from figures by the small rules below.
+
+Each rule is unit-tested with a table (``tests/test_retention_words.py``) and
+follows :mod:`cxlab.words`: a direction only when its test is significant;
+association words, never effect words (the data are observational); every
+headline figure with its interval; a unit after every time and value; every
+number through :mod:`cxlab.fmt`. The headline leads with the robust figure: the
+hazard ratio per rating point when the Cox model holds, else the RMST
+difference between the worst and the best tier (:func:`lead_figure`).
+"""
 from __future__ import annotations
 
-from ...fmt import number
-from ...report import fmt_p
-from .analysis import RetentionResult
-from .spec import RetentionStudy
+from typing import TYPE_CHECKING, Any
+
+from ... import fmt, words
+from ...report import text as md
+
+if TYPE_CHECKING:  # analysis imports the caveat rules from here
+    from .analysis import RetentionResult
+    from .spec import RetentionStudy
 
 
-def _who(study: RetentionStudy, label: str) -> str:
-    return f"who rated {label}" if study.experience.tiers is None else f"in the {label} tier"
+# ---------------------------------------------------------------- names, times and values
+
+def sentence(text: str) -> str:
+    """Capitalise the first letter and end with one full stop."""
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."
 
 
-def headline(result: RetentionResult, study: RetentionStudy) -> str:
-    """The headline in words, from the RMST of the worst and best tiers and the hazard ratio."""
-    r = result.results
-    unit = r["time_unit"]
+def who(named: bool, label: str) -> str:
+    """Customers of a tier: "who rated 1" (one tier per rating) or "in the poor tier" (named tiers)."""
+    return f"in the {label} tier" if named else f"who rated {label}"
+
+
+def _md_who(named: bool, label: str) -> str:
+    """:func:`who` for markdown: the label escaped so that data never becomes markup."""
+    return f"in the {md(label)} tier" if named else f"who rated {md(label)}"
+
+
+def time(x: float | None, unit: str) -> str:
+    """A time with its unit: "12.3 months"."""
+    return fmt.quantity(x, unit, 1)
+
+
+def span(x: float, unit: str) -> str:
+    """A set length of time: "48 months", "77.8 months" (one decimal unless it is a whole number)."""
+    return fmt.quantity(x, unit, 0 if float(x).is_integer() else 1)
+
+
+def window(tau: float, unit: str) -> str:
+    """The RMST window: "the first 48 months"."""
+    return "the first " + span(tau, unit)
+
+
+def time_interval(x: float | None, low: float | None, high: float | None, unit: str) -> str:
+    """"19.3 months (95% CI 18.4 months to 20.2 months)"."""
+    return fmt.interval(x, low, high, lambda v: time(v, unit), "95% CI ")
+
+
+def with_ci(x: float | None, low: float | None, high: float | None, formatter: Any = fmt.number) -> str:
+    """A figure and its interval for use inside brackets: "0.71, 95% CI 0.68 to 0.74"."""
+    if low is None or high is None or low != low or high != high:
+        return f"{formatter(x)}, interval {fmt.UNDEFINED}"
+    return f"{formatter(x)}, 95% CI {formatter(low)} to {formatter(high)}"
+
+
+def money(x: float | None, unit: str | None) -> str:
+    """A value with its unit, whole: "1,160 EUR" ("1,160" without a unit)."""
+    return fmt.quantity(x, unit or "", 0)
+
+
+# ---------------------------------------------------------------- which figure leads
+
+def lead_figure(events: int, cox: dict[str, Any]) -> str:
+    """The headline's figure: "none" without events; "rmst_difference" when the Cox model has no usable
+    hazard ratio (separation, undefined) or proportional hazards are violated; else "hazard_ratio"."""
+    if events == 0:
+        return "none"
+    if cox.get("hazard_ratio") is None or cox.get("separation") or cox.get("ph_violated"):
+        return "rmst_difference"
+    return "hazard_ratio"
+
+
+# ---------------------------------------------------------------- figures in association words
+
+def hazard_ratio_clause(hr: float | None, low: float | None, high: float | None, p: float | None) -> str:
+    """The hazard ratio per rating point with its interval; a direction only when p < 0.05."""
+    if hr is None:
+        return "the hazard ratio per rating point is not defined"
+    figure = f"hazard ratio {with_ci(hr, low, high)}"
+    if not words.significant(p):
+        return (f"the churn hazard shows no significant association with the rating ({figure}, "
+                f"{fmt.p_value(p)})")
+    change = words.direction(hr - 1, p, f"{fmt.pct(hr - 1)} higher", f"{fmt.pct(1 - hr)} lower", "")
+    return f"each extra rating point goes with a {change} churn hazard ({figure}, {fmt.p_value(p)})"
+
+
+def rmst_difference_clause(diff: dict[str, Any] | None, tau: float, unit: str, worst: str, best: str) -> str:
+    """The RMST difference worst - best with its interval; "less"/"longer" only when p < 0.05.
+
+    ``worst`` and ``best`` are :func:`who` phrases; ``diff`` one of ``results.rmst_difference.tiers``.
+    """
+    span = window(tau, unit)
+    if diff is None or diff.get("p") is None:
+        return f"over {span}, the difference in mean time as a customer is not defined"
+    figure = f"RMST difference {with_ci(diff['difference'], diff['ci_low'], diff['ci_high'], lambda v: time(v, unit))}"
+    d, p = diff["difference"], diff["p"]
+    if not words.significant(p):
+        return (f"over {span}, customers {worst} and those {best} stayed about as long on average: the difference "
+                f"is not significant ({figure}, {fmt.p_value(p)})")
+    how = words.direction(d, p, "longer", "less", "")
+    return (f"over {span}, customers {worst} stayed {time(abs(d), unit)} {how} on average than those {best} "
+            f"({figure}, {fmt.p_value(p)})")
+
+
+def rmst_pair(worst: dict[str, Any], best: dict[str, Any], worst_who: str, best_who: str, tau: float,
+              unit: str) -> str:
+    """Mean time as a customer in the worst and best tiers, each with its interval."""
+    return (f"customers {worst_who} stayed {time_interval(worst['rmst'], worst['ci_low'], worst['ci_high'], unit)} "
+            f"on average over {window(tau, unit)}, against "
+            f"{time_interval(best['rmst'], best['ci_low'], best['ci_high'], unit)} for those {best_who}")
+
+
+def why_rmst(cox: dict[str, Any]) -> str:
+    """Why the headline leads with the RMST difference rather than the hazard ratio."""
+    if cox.get("separation"):
+        return "the Cox model on the rating has no finite estimate, so no hazard ratio is reported"
+    if cox.get("ph_violated"):
+        return (f"the hazards are not proportional (Schoenfeld test {fmt.p_value(cox['ph_p'])}), so a single "
+                "hazard ratio would average a changing association")
+    return "the hazard ratio per rating point is not defined"
+
+
+# ---------------------------------------------------------------- caveats (analysis emits them as warnings)
+
+def tau_capped(requested: float, used: float, tier: str, unit: str) -> str:
+    """The RMST window asked for reaches past a tier's data: say both values."""
+    return (f"The RMST window asked for, {span(requested, unit)}, reaches past the follow-up of tier {tier}, which "
+            f"ends at {span(used, unit)}: the window was capped to {span(used, unit)}, the shortest follow-up of any "
+            "tier, so that no RMST, difference or value is extrapolated past a tier's data.")
+
+
+def horizon_past_followup(tier: str, last: float, horizon: float, unit: str) -> str:
+    """A survival horizon past a tier's follow-up."""
+    return (f"Tier {tier}'s follow-up ends at {span(last, unit)}, before the horizon of {span(horizon, unit)}: its "
+            "survival there is not estimated.")
+
+
+def ph_violated(ph_p: float) -> str:
+    """The proportional-hazards caveat."""
+    return (f"Proportional hazards do not hold (Schoenfeld test {fmt.p_value(ph_p)}): the association between the "
+            "rating and churn changes over the tenure, so the single hazard ratio is an average over time. The "
+            "headline uses the RMST difference, which does not assume proportional hazards.")
+
+
+def separation(penalizer: float) -> str:
+    """The Cox-separation caveat."""
+    return ("The Cox model on the rating has no finite estimate (monotone likelihood: at every churn, the customer "
+            "who left had the most extreme rating among those still at risk). A refit with a ridge penalty of "
+            f"{fmt.number(penalizer, 1)} is reported as a penalised hazard ratio: it is shrunk toward 1 and has no "
+            "confidence interval, so read its direction, not its size; the headline uses the RMST difference.")
+
+
+def no_events(n: int) -> str:
+    """No churn at all."""
+    return (f"No customer churned in the data (0 events among {fmt.plural(n, 'customer')}): survival stays at "
+            "100%, medians are not reached, and the log-rank tests and the Cox model are not defined.")
+
+
+def tier_without_events(tier: str, n: int) -> str:
+    """A tier without churn."""
+    return (f"No customer in tier {tier} churned ({fmt.plural(n, 'customer')}, all censored): its survival stays "
+            "at 100% and its median is not reached.")
+
+
+# ---------------------------------------------------------------- the report's paragraphs
+
+def _tiers(r: dict[str, Any], study: "RetentionStudy") -> tuple[dict[str, Any], dict[str, Any], str, str, Any]:
+    named = study.experience.tiers is not None
     rm = {t["tier"]: t for t in r["rmst"]}
-    best, worst = rm[r["best_tier"]], rm[r["worst_tier"]]
-    text = (f"Customers {_who(study, worst['tier'])} stayed {worst['rmst']:.1f} {unit} on average over the first "
-            f"{r['rmst_tau']:g}, against {best['rmst']:.1f} for those {_who(study, best['tier'])}")
-    cox = r["cox"]
-    if r["events"] == 0:
-        return text + "; no customer churned, so no hazard ratio is defined."
-    if cox["hazard_ratio"] is not None:
-        pen = " (penalised fit)" if cox["separation"] else ""
-        text += (f"; each rating point multiplies the churn hazard by {cox['hazard_ratio']:.2f}{pen} "
-                 f"(95% CI {cox['ci_low']:.2f} to {cox['ci_high']:.2f})")
-    return text + "."
+    diff = next((d for d in r["rmst_difference"]["tiers"] if d["tier"] == r["worst_tier"]), None)
+    return rm[r["worst_tier"]], rm[r["best_tier"]], who(named, r["worst_tier"]), who(named, r["best_tier"]), diff
 
 
-def headline_figures(result: RetentionResult) -> dict[str, dict]:
+def headline(result: "RetentionResult", study: "RetentionStudy") -> str:
+    """The headline: the hazard ratio per point, or the RMST difference when that is the robust figure."""
+    r = result.results
+    unit, tau, cox = r["time_unit"], r["rmst_tau"], r["cox"]
+    worst, best, worst_who, best_who, diff = _tiers(r, study)
+    lead = lead_figure(r["events"], cox)
+    if lead == "none":
+        return sentence(rmst_pair(worst, best, worst_who, best_who, tau, unit)
+                        + "; no customer churned, so no hazard ratio is defined")
+    if lead == "hazard_ratio":
+        return sentence(hazard_ratio_clause(cox["hazard_ratio"], cox["ci_low"], cox["ci_high"],
+                                            r["cox_detail"]["p"])
+                        + "; " + rmst_pair(worst, best, worst_who, best_who, tau, unit))
+    return sentence(rmst_difference_clause(diff, tau, unit, worst_who, best_who) + "; " + why_rmst(cox))
+
+
+def _half(row: dict[str, Any] | None) -> float | None:
+    low, high = (row or {}).get("ci_low"), (row or {}).get("ci_high")
+    return None if low is None or high is None else (high - low) / 2
+
+
+def headline_figures(result: "RetentionResult") -> dict[str, dict]:
     """Headline figures for the index, each with its direction, format, unit and interval half-width."""
     r = result.results
     rm = {t["tier"]: t for t in r["rmst"]}
-    cox = r["cox"]
-
-    def half(row: dict) -> float | None:
-        low, high = row.get("ci_low"), row.get("ci_high")
-        return None if low is None or high is None else (high - low) / 2
+    cox, unit = r["cox"], r["time_unit"]
+    diff = next((d for d in r["rmst_difference"]["tiers"] if d["tier"] == r["worst_tier"]), None)
 
     def rmst(tier: str) -> dict:
-        return {"value": rm[tier]["rmst"], "better": "higher", "format": "quantity", "unit": r["time_unit"],
-                "half_width": half(rm[tier])}
+        return {"value": rm[tier]["rmst"], "better": "higher", "format": "quantity", "unit": unit,
+                "half_width": _half(rm[tier])}
     return {"hazard ratio per point": {"value": cox["hazard_ratio"], "better": "lower", "format": "ratio",
-                                       "half_width": half(cox)},
+                                       "half_width": _half(cox)},
+            f"RMST difference, worst - best tier ({unit})": {
+                "value": None if diff is None else diff["difference"], "better": "higher", "format": "quantity",
+                "unit": unit, "half_width": _half(diff)},
             f"RMST worst tier ({r['worst_tier']})": rmst(r["worst_tier"]),
             f"RMST best tier ({r['best_tier']})": rmst(r["best_tier"])}
 
 
-def describe_censoring(result: RetentionResult) -> str:
+def describe_censoring(result: "RetentionResult") -> str:
     """One paragraph: how many churned, how many are still active, the follow-up range."""
     c = result.results["censoring"]
     unit = result.results["time_unit"]
-    return (f"{c['events']:,} of {c['n']:,} customers churned during follow-up; {c['censored']:,} "
-            f"({c['censored_share']:.0%}) were still customers at the end of observation (censored). Follow-up "
-            f"ranges from {number(c['followup_min'], 1)} to {number(c['followup_max'], 1)} {unit} (median "
-            f"{number(c['followup_median'], 1)}).")
+    return (f"{fmt.count(c['events'])} of {fmt.plural(c['n'], 'customer')} churned during follow-up; "
+            f"{fmt.count(c['censored'])} ({fmt.pct(c['censored_share'])}) were still customers at the end of "
+            f"observation (censored). Follow-up ranges from {time(c['followup_min'], unit)} to "
+            f"{time(c['followup_max'], unit)} (median {time(c['followup_median'], unit)}).")
 
 
-def interpret_tests(result: RetentionResult, study: RetentionStudy) -> str:
+def pair_verdict(named: bool, tier: str, versus: str, p_holm: float | None) -> str:
+    """One pairwise log-rank comparison, with grammar for named tiers and for ratings."""
+    if named:
+        subject, obj, verb = f"the {tier} tier", f"the {versus} tier", ("differs from", "is not distinguishable from")
+    else:
+        subject, obj, verb = (f"customers who rated {tier}", f"those who rated {versus}",
+                              ("differ from", "are not distinguishable from"))
+    return sentence(f"{subject} {verb[0] if words.significant(p_holm) else verb[1]} {obj} "
+                    f"(Holm-adjusted {fmt.p_value(p_holm)})")
+
+
+def interpret_tests(result: "RetentionResult", study: "RetentionStudy") -> str:
     """Plain-language reading of the log-rank tests."""
     r = result.results
     lr = r["logrank"]
     if lr["statistic"] is None:
         return "The log-rank test is not defined here (no events, or a single tier with customers)."
-    verdict = "differs" if lr["p"] < 0.05 else "does not differ significantly"
-    lines = [f"Retention {verdict} between tiers (log-rank chi-square {lr['statistic']:.1f} on {lr['dof']} df, "
-             f"{fmt_p(lr['p'])})."]
-    for t in r["pairwise_logrank"]:
-        if t["p_holm"] is None:
-            continue
-        sig = "differs from" if t["p_holm"] < 0.05 else "is not distinguishable from"
-        lines.append(f"- Tier {t['tier']} {sig} tier {t['versus']} (Holm-adjusted {fmt_p(t['p_holm'])}).")
+    verdict = "differs" if words.significant(lr["p"]) else "does not differ significantly"
+    lines = [f"Retention {verdict} between tiers (log-rank chi-square {fmt.number(lr['statistic'], 1)} on "
+             f"{fmt.plural(lr['dof'], 'degree')} of freedom, {fmt.p_value(lr['p'])})."]
+    named = study.experience.tiers is not None
+    lines += [f"- {pair_verdict(named, md(t['tier']), md(t['versus']), t['p_holm'])}" for t in r["pairwise_logrank"]
+              if t["p_holm"] is not None]
     return "\n".join(lines)
 
 
-def interpret_cox(result: RetentionResult) -> str:
+def ph_paragraph(ph_p: float | None, violated: bool) -> str:
+    """The proportional-hazards check in words."""
+    if ph_p is None:
+        return ""
+    if violated:
+        return (f"**Proportional hazards: violated** (Schoenfeld test {fmt.p_value(ph_p)}). The association between "
+                "the rating and churn changes over the tenure, for example strong in the first months and fading "
+                "later, so the single hazard ratio is an average over time. Read the Kaplan-Meier curves and the "
+                "RMST differences, which do not assume proportional hazards.")
+    return (f"**Proportional hazards: no evidence of a violation** (Schoenfeld test {fmt.p_value(ph_p)}). The "
+            "association between the rating and churn looks constant over the tenure, so the single hazard ratio "
+            "is a fair summary.")
+
+
+def interpret_cox(result: "RetentionResult") -> str:
     """Plain-language reading of the Cox model and of the proportional-hazards check."""
-    cox = result.results["cox"]
-    if cox["hazard_ratio"] is None:
+    cox, detail = result.results["cox"], result.results["cox_detail"]
+    if cox["separation"] and cox["penalised_hazard_ratio"] is not None:
+        text = (f"The Cox model on the rating has no finite estimate. A penalised refit (ridge penalty "
+                f"{fmt.number(cox['penalizer'], 1)}) gives a penalised hazard ratio of "
+                f"{fmt.number(cox['penalised_hazard_ratio'])} per rating point: a description shrunk toward 1, "
+                "with no confidence interval. Read the RMST differences for the size of the gap.")
+    elif cox["hazard_ratio"] is None:
         return "The Cox model is not defined here (no events, or a single rating value)."
-    hr = cox["hazard_ratio"]
-    change = f"{(1 - hr):.0%} lower" if hr < 1 else f"{(hr - 1):.0%} higher"
-    text = (f"Each extra rating point goes with a churn hazard {change} at any moment of the tenure (hazard ratio "
-            f"{hr:.2f}, 95% CI {cox['ci_low']:.2f} to {cox['ci_high']:.2f}).")
-    if cox["separation"]:
-        text += (f" This estimate comes from a penalised refit (ridge penalty {cox['penalizer']}) because the "
-                 "unpenalised model has no finite estimate; it is shrunk toward 1.")
-    if cox["ph_p"] is not None:
-        if cox["ph_p"] < 0.05:
-            text += (f"\n\n**Proportional hazards: violated** (Schoenfeld test {fmt_p(cox['ph_p'])}). The effect of "
-                     "the rating on churn changes over the tenure - for example strong in the first months and "
-                     "fading later - so the single hazard ratio is an average over time. Read the Kaplan-Meier "
-                     "curves and the RMST differences, which do not assume proportional hazards.")
-        else:
-            text += (f"\n\n**Proportional hazards: no evidence of a violation** (Schoenfeld test "
-                     f"{fmt_p(cox['ph_p'])}). The rating's effect on churn looks constant over the tenure, so the "
-                     "single hazard ratio is a fair summary.")
-    return text
+    else:
+        text = sentence(hazard_ratio_clause(cox["hazard_ratio"], cox["ci_low"], cox["ci_high"], detail["p"]))
+    ph = "" if cox["separation"] else ph_paragraph(cox["ph_p"], cox["ph_violated"])
+    return text + ("\n\n" + ph if ph else "")
 
 
-def interpret_value(result: RetentionResult, study: RetentionStudy) -> str:
+def interpret_value(result: "RetentionResult", study: "RetentionStudy") -> str:
     """The value at stake in words (empty when the study names no ``value_per_period``)."""
     v = result.results.get("value")
     if not v:
         return ""
-    unit = result.results["time_unit"]
-    g = v["gain_at_best_retention"]
+    r = result.results
+    unit, vu = r["time_unit"], v["value_unit"]
+    named = study.experience.tiers is not None
     by = {t["tier"]: t for t in v["tiers"]}
-    best, worst = by[result.results["best_tier"]], by[result.results["worst_tier"]]
-    text = (f"Over the first {v['tau']:g} {unit}, a customer {_who(study, worst['tier'])} is worth "
-            f"{worst['expected_value']:,.0f} in `{v['column']}` on average (95% CI {worst['ci_low']:,.0f} to "
-            f"{worst['ci_high']:,.0f}), against {best['expected_value']:,.0f} for one {_who(study, best['tier'])} "
-            "(mean time as a customer x mean value per period).")
+    who = _md_who  # tier labels in this markdown paragraph are escaped
+    worst, best = by[r["worst_tier"]], by[r["best_tier"]]
+
+    def val(x: dict[str, Any], key: str = "expected_value") -> str:
+        return fmt.interval(x[key], x["ci_low"], x["ci_high"], lambda y: money(y, vu), "95% CI ")
+
+    basis = f"mean time as a customer times mean {md(v['column'])} per {unit[:-1]}"
+    text = (f"{sentence(v['basis'])[:-1]} ({basis}): a customer {who(named, worst['tier'])} accounts for "
+            f"{val(worst)} on average, against {val(best)} for one {who(named, best['tier'])}.")
+    g = v["gain_at_best_retention"]
     if g is not None:
-        text += (f" Retained like the best tier, a customer {_who(study, g['tier'])} would bring "
-                 f"{g['value']:,.0f} more (95% CI {g['ci_low']:,.0f} to {g['ci_high']:,.0f}), at their own "
-                 "value per period: the stake of a better experience in customer lifetime value.")
+        text += (f" If the experience were the cause of the difference in retention between customers "
+                 f"{who(named, g['tier'])} and those {who(named, g['versus'])}, that difference would be worth "
+                 f"{val(g, 'value')} per customer {who(named, g['tier'])}, {v['basis']}.")
+        diff = next((d for d in r["rmst_difference"]["tiers"] if d["tier"] == g["tier"]), None)
+        if diff is not None and not words.significant(diff["p"]):
+            text += f" The difference in retention itself is not significant ({fmt.p_value(diff['p'])})."
+        text += " These are observational data: they show an association with the experience, not its cause."
     return text

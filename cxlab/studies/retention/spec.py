@@ -3,9 +3,21 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from ...params import ExperienceSpec, StudyBase
+from ...params import Column, ExperienceSpec, StudyBase
+
+COLUMNS = (
+    Column("experience", "rating", ("satisf", "experience", "csat", "rating", "overall", "score", "cx")),
+    Column("duration", "number", ("tenure", "duration", "months", "days", "weeks", "lifetime")),
+    Column("event", "binary", ("churn", "event", "cancel", "left", "lost", "status")),
+    Column("start_date", "date", ("start", "signup", "sign-up", "joined", "since", "open"), required=False),
+    Column("end_date", "date", ("end", "churn", "cancel", "close", "left"), required=False),
+    Column("value", "number", ("charge", "revenue", "value", "spend", "arpu", "fee"), required=False,
+           key="value_per_period"),
+    Column("covariate", "category", ("channel", "segment", "plan", "region", "type"), required=False,
+           many="covariates"),
+)
 
 
 class RetentionStudy(StudyBase):
@@ -19,6 +31,13 @@ class RetentionStudy(StudyBase):
     rmst_tau: Optional[float] = Field(default=None, gt=0)
     covariates: list[str] = Field(default_factory=list)
     value_per_period: Optional[str] = None
+    value_unit: Optional[str] = Field(default=None, min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _unit_needs_value(self) -> "RetentionStudy":
+        if self.value_unit is not None and self.value_per_period is None:
+            raise ValueError("value_unit is set but value_per_period is not: name the value column too")
+        return self
 
     @field_validator("horizons")
     @classmethod

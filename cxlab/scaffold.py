@@ -1,0 +1,313 @@
+"""``cxlab new``: a study file written from a look at the data.
+
+The file is read through :mod:`cxlab.sources` (so every format works); each
+column is described (kind, range, label, value labels); the study's canonical
+columns (``COLUMNS`` in its ``spec`` module, found through :mod:`cxlab.registry`)
+are matched by name, label words and kind; the study file is written with the
+columns it could map, and comments on the rest. An existing file is never
+overwritten.
+"""
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pandas as pd
+
+from .data import FALSE_WORDS, TRUE_WORDS, describe_value_labels
+from .errors import CxlabError, StudyFileError
+from .params import Column
+from .registry import STUDIES
+from .sources import read_source
+
+QUALTRICS_META = {"startdate", "enddate", "status", "ipaddress", "progress", "duration (in seconds)", "finished",
+                  "recordeddate", "responseid", "recipientlastname", "recipientfirstname", "recipientemail",
+                  "externalreference", "locationlatitude", "locationlongitude", "distributionchannel",
+                  "userlanguage"}
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ./()-]*$")
+
+
+@dataclass
+class ColumnInfo:
+    """What one column of the file looks like."""
+
+    name: str
+    kinds: set[str]
+    label: str = ""
+    value_labels: dict[Any, str] = field(default_factory=dict)
+    low: float | None = None
+    high: float | None = None
+    levels: int = 0
+
+    def describe(self) -> str:
+        """A short description for a YAML comment."""
+        kind = ("yes/no" if "binary" in self.kinds else "rating" if "rating" in self.kinds else
+                "date" if "date" in self.kinds else "number" if "number" in self.kinds else
+                f"text, {self.levels} values" if self.kinds else "empty")
+        if self.low is not None and "binary" not in self.kinds:
+            kind += f" {self.low:g} to {self.high:g}"
+        parts = [kind]
+        if self.label:
+            parts.append(json.dumps(self.label[:70] + ("..." if len(self.label) > 70 else ""), ensure_ascii=False))
+        if self.value_labels:
+            text = describe_value_labels(self.value_labels)
+            parts.append("labels " + (text[:70] + "..." if len(text) > 70 else text))
+        return "; ".join(parts)
+
+
+def inspect(frame: pd.DataFrame) -> list[ColumnInfo]:
+    """Describe every column: the kinds of canonical column it could be, its range, labels and value labels."""
+    labels = frame.attrs.get("labels", {})
+    value_labels = frame.attrs.get("value_labels", {})
+    out = []
+    for name in frame.columns:
+        raw = frame[name]
+        info = ColumnInfo(str(name), set(), str(labels.get(name, "") or "").replace("\n", " ").strip(),
+                          dict(value_labels.get(name, {})))
+        values = raw.dropna()
+        if values.dtype == object:
+            values = values[values.astype(str).str.strip() != ""]
+        if values.empty:
+            out.append(info)
+            continue
+        info.levels = int(values.nunique())
+        if pd.api.types.is_datetime64_any_dtype(values) or isinstance(values.iloc[0], (datetime.date,)):
+            info.kinds = {"date"}
+        elif pd.api.types.is_bool_dtype(values):
+            info.kinds = {"binary"}
+        else:
+            _classify(info, values)
+        out.append(info)
+    return out
+
+
+def _classify(info: ColumnInfo, values: pd.Series) -> None:
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().all():
+        lo, hi = float(numbers.min()), float(numbers.max())
+        info.low, info.high, info.kinds = lo, hi, {"number"}
+        distinct = set(numbers.unique())
+        if distinct <= {0.0, 1.0}:
+            info.kinds.add("binary")
+        if (numbers == numbers.round()).all():
+            info.kinds.add("integer")
+            if lo >= 0 and hi <= 10 and hi - lo >= 2:
+                info.kinds.add("rating")
+        if info.value_labels:
+            words = {str(v).strip().lower() for v in info.value_labels.values()}
+            info.kinds.add("binary" if words <= TRUE_WORDS | FALSE_WORDS else "category")
+        return
+    text = values.astype(str).str.strip().str.lower()
+    if set(text.unique()) <= TRUE_WORDS | FALSE_WORDS:
+        info.kinds = {"binary"}
+    elif pd.to_datetime(values.astype(str), errors="coerce", format="ISO8601").notna().all():
+        info.kinds = {"date"}
+    else:
+        info.kinds = {"id"} | ({"category"} if info.levels <= max(20, len(values) // 50) else set())
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def slug(text: str) -> str:
+    """A canonical name made from a column name: lower case, words joined by '_'."""
+    out = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return out if out and not out[0].isdigit() else f"c_{out}"
+
+
+def _score(col: Column, info: ColumnInfo) -> int:
+    if col.kind not in info.kinds:
+        return 0
+    if _norm(info.name) == _norm(col.name):
+        return 100
+    text = f"{info.name} {info.label}".lower()
+    hits = sum(w in text for w in col.words)
+    return 10 + hits if hits else 1
+
+
+def match(columns: tuple[Column, ...], infos: list[ColumnInfo]) -> dict[str, list[ColumnInfo]]:
+    """Canonical name -> matched file columns (one, or every match for a ``many`` column)."""
+    used: set[str] = set()
+    found: dict[str, list[ColumnInfo]] = {}
+    for col in sorted(columns, key=lambda c: c.many is not None):  # single columns first
+        scored = sorted(((_score(col, i), n, i) for n, i in enumerate(infos) if i.name not in used),
+                        key=lambda t: (-t[0], t[1]))
+        if col.many:
+            pick = [i for s, _, i in scored if s >= (1 if col.required else 10)]
+        else:
+            strong = [i for s, _, i in scored if s >= 10]
+            weak = [i for s, _, i in scored if s >= 1]
+            pick = strong[:1] or (weak if col.required and len(weak) == 1 else [])
+        if pick:
+            found[col.name] = pick
+            used.update(i.name for i in pick)
+    return found
+
+
+def _q(text: Any) -> str:
+    text = str(text)
+    return text if _PLAIN.match(text) and text.lower() not in TRUE_WORDS | FALSE_WORDS | {"null", "~"} \
+        else json.dumps(text, ensure_ascii=False)
+
+
+def _tiers(info: ColumnInfo, lo: float, hi: float) -> dict[str, float] | None:
+    """Tiers named by value labels when every rating on the scale has its own label."""
+    labels = {float(k): str(v).strip() for k, v in info.value_labels.items() if isinstance(k, (int, float))}
+    codes = [float(v) for v in range(int(lo), int(hi) + 1)]
+    if lo != int(lo) or any(c not in labels for c in codes) or len({labels[c] for c in codes}) != len(codes):
+        return None
+    return {labels[c]: c for c in codes}
+
+
+def render(study: str, notebook: str, data: dict[str, Any], source: str, infos: list[ColumnInfo],
+           found: dict[str, list[ColumnInfo]], columns: tuple[Column, ...], qualtrics: bool = False,
+           observation_end: str | None = None) -> str:
+    """The study file's text: mapped columns as keys, the rest as comments."""
+    lines = [f"# Written by `cxlab new` from {source}. Check every line, then: cxlab validate <this file>",
+             f"study: {study}", f"notebook: {notebook}", f"title: {_q(f'{notebook.capitalize()} study of {study}')}",
+             "data:"]
+    lines += [f"  {k}: {_q(v)}" for k, v in data.items()]
+    lines.append("  columns:                     # canonical name -> column in the file")
+    keys: list[str] = []
+    mapped = {i.name for found_cols in found.values() for i in found_cols}
+    by_name = {c.name: c for c in columns}
+    dates = "start_date" in found and "duration" not in found
+    for col in columns:
+        if dates and col.name in ("duration", "event"):
+            continue
+        if not dates and col.name in ("start_date", "end_date"):
+            found.pop(col.name, None)
+            continue
+        picks = found.get(col.name, [])
+        if col.many and picks and (col.required or all(_score(col, i) >= 10 for i in picks)):
+            names = []
+            for info in picks:
+                name = slug(info.name)
+                names.append(name)
+                lines.append(f"    {name}: {_q(info.name)}  # {info.describe()}")
+            keys.append(f"{col.many}: [{', '.join(names)}]")
+        elif picks and not col.many:
+            info = picks[0]
+            if col.key:
+                keys.append(f"{col.key}: {_q(info.name)}  # {info.describe()}")
+            else:
+                lines.append(f"    {col.name}: {_q(info.name)}  # {info.describe()}")
+        elif col.required or col.many:
+            need = f"a {col.kind} column" + (f" ({', '.join(col.words[:4])}...)" if col.words else "")
+            target = col.many or col.name
+            lines.append(f"    # {target}: ?  # not found: {'needs' if col.required else 'optional,'} {need}")
+    experience = found.get("experience", [None])[0] if "experience" in by_name else None
+    if experience is not None:
+        codes = [float(k) for k in experience.value_labels if isinstance(k, (int, float))]
+        lo, hi = min([experience.low, *codes]), max([experience.high, *codes])
+        lines += ["experience:", f"  scale: [{lo:g}, {hi:g}]     # a rating outside this range is a data error"]
+        tiers = _tiers(experience, lo, hi)
+        if tiers:
+            lines.append("  tiers:                       # named by the file's value labels, worst to best")
+            lines += [f"    {_q(k)}: [{v:g}, {v:g}]" for k, v in tiers.items()]
+        else:
+            lines.append("  tiers: null                  # one tier per rating; or name ranges worst to best")
+    if dates:
+        lines.append(f"observation_end: {observation_end or 'null'}  # set: the date data collection ended "
+                     "(here: the day after the latest date)")
+    lines += keys
+    for col in columns:
+        if col.many and not col.required and col.name not in found:
+            cands = [i.name for i in infos if col.kind in i.kinds and i.name not in mapped]
+            if cands:
+                lines.append(f"# {col.many}: [...]  # {col.kind} columns found: {', '.join(map(str, cands[:8]))}")
+    rest = [i for i in infos if i.name not in mapped]
+    if rest:
+        lines.append("# Columns not used" + (" (Qualtrics metadata included)" if qualtrics else "") + ":")
+        lines += [f"#   {i.name}: {i.describe()}" for i in rest]
+    return "\n".join(lines) + "\n"
+
+
+def looks_like_qualtrics(path: Path) -> bool:
+    """True for a CSV whose third row holds ImportId JSON (a Qualtrics export)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = [row for _, row in zip(range(3), csv.reader(fh))]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+    return len(rows) == 3 and bool(rows[2]) and all(c.lstrip().startswith('{"ImportId"') for c in rows[2] if c)
+
+
+def new_study(study: str, notebook: str, data: str | None, params_dir: str | Path = "params",
+              sheet: str | int | None = None, sql: str | None = None, database: str | None = None
+              ) -> tuple[Path, str, bool]:
+    """Write ``params_dir/<study>.yaml`` for ``notebook`` from a look at ``data`` (or a ``sql`` query).
+
+    Returns the path written, a one-paragraph summary, and whether the written
+    file validates and its data read through the study's ``load.read``.
+
+    Raises
+    ------
+    StudyFileError
+        The file exists already, the notebook is unknown or the slug is invalid.
+    DataError
+        The data cannot be read.
+    """
+    from .params import SLUG_PATTERN, load_study_file
+    if notebook not in STUDIES:
+        raise StudyFileError(f"unknown notebook {notebook!r} (one of {', '.join(STUDIES)})")
+    if not re.match(SLUG_PATTERN, study):
+        raise StudyFileError(f"study name {study!r}: use letters, digits, '-' and '_'")
+    folder = Path(params_dir)
+    target = folder / f"{study}.yaml"
+    if target.exists():
+        raise StudyFileError(f"{target}: already exists; pick another study name or remove the file")
+    folder.mkdir(parents=True, exist_ok=True)
+    base = folder.resolve()
+    spec: dict[str, Any]
+    if sql is not None:
+        spec = {"sql": sql, **({"database": os.path.relpath(Path(database).resolve(), base)} if database else {})}
+    else:
+        if data is None:
+            raise StudyFileError("give --data FILE (or --sql QUERY)")
+        path = Path(data)
+        if not path.is_file():
+            raise StudyFileError(f"{data}: data file not found")
+        spec = {"path": os.path.relpath(path.resolve(), base)}
+        if sheet is not None:
+            spec["sheet"] = sheet
+        if path.suffix.lower() == ".csv" and looks_like_qualtrics(path):
+            spec["format"] = "qualtrics"
+    view = SimpleNamespace(synthetic=None, **{k: spec.get(k) for k in ("path", "sheet", "format", "sql", "database")})
+    frame, source = read_source(view, base)
+    infos = inspect(frame)
+    qualtrics = spec.get("format") == "qualtrics"
+    if qualtrics:
+        infos_match = [i for i in infos if i.name.lower() not in QUALTRICS_META]
+    else:
+        infos_match = infos
+    columns = getattr(STUDIES[notebook].part("spec"), "COLUMNS", None)
+    if columns is None:
+        raise StudyFileError(f"cxlab new does not know the canonical columns of notebook {notebook!r} "
+                             "(its spec has no COLUMNS); copy an example from params/examples/ instead")
+    found = match(columns, infos_match)
+    obs = None
+    if "start_date" in found and "duration" not in found:
+        dates = [pd.to_datetime(frame[i.name].astype(str), errors="coerce", format="ISO8601").max()
+                 for key in ("start_date", "end_date") for i in found.get(key, [])]
+        obs = max((d for d in dates if pd.notna(d)), default=None)
+        obs = (obs + pd.Timedelta(days=1)).date().isoformat() if obs is not None else None
+    text = render(study, notebook, spec, source, infos, found, columns, qualtrics, obs)
+    with open(target, "x", encoding="utf-8") as fh:  # "x": never overwrite, even in a race
+        fh.write(text)
+    mapped = ", ".join(f"{k} <- {', '.join(i.name for i in v)}" for k, v in found.items())
+    summary = f"{target}: written from {source} ({len(frame):,} rows); mapped {mapped or 'nothing'}"
+    try:
+        model = load_study_file(target)
+        STUDIES[notebook].part("load").read(model, base)
+    except CxlabError as exc:
+        return target, f"{summary}. Edit it before running: {exc}", False
+    return target, summary + "; it validates and its data read.", True

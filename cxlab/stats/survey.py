@@ -1,0 +1,135 @@
+"""Design-based estimators for sampling weights (survey, post-stratification or raking weights).
+
+The design is one stage, sampled with replacement, without strata or clusters:
+R ``survey::svydesign(ids = ~1, weights = ~w)``. Variances are Taylor
+linearisation with the ``n / (n - 1)`` factor R uses, so every figure here is
+unchanged when all weights are multiplied by a constant.
+
+- :func:`weighted_share`: weighted proportion and Kish effective n;
+- :func:`rao_scott_f`: Rao-Scott second-order corrected F test of independence
+  (``svychisq(~row + col, design, statistic = "F")``);
+- :func:`svy_logit`: weighted logistic regression with design-based (sandwich)
+  standard errors (``svyglm(y ~ x, design, family = quasibinomial)``), normal reference.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats as sps
+
+from . import Z95
+from .logistic import LogitFit, logistic_slope
+from .weights import kish_n
+
+
+def weighted_share(y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """Weighted proportion ``sum w y / sum w`` and Kish effective n of ``w`` (NaN share without weight)."""
+    y = np.asarray(y, dtype=float)
+    w = np.asarray(w, dtype=float)
+    total = float(w.sum())
+    share = float((w * y).sum() / total) if total > 0 else math.nan
+    return share, kish_n(w)
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    levels, codes = np.unique(np.asarray(values), return_inverse=True)
+    return codes.ravel(), len(levels)
+
+
+def rao_scott_f(rows: np.ndarray, cols: np.ndarray, w: np.ndarray) -> dict[str, float | None]:
+    """Rao-Scott second-order corrected F test of independence of ``rows`` and ``cols`` under sampling weights.
+
+    Follows ``survey:::svychisq.survey.design`` with ``statistic = "F"`` on
+    ``svydesign(ids = ~1, weights = ~w)``: ``F = X^2 / tr(Delta)`` on
+    ``d0 = tr(Delta)^2 / tr(Delta^2)`` and ``d0 (n - 1)`` degrees of freedom,
+    where X^2 is Pearson's statistic of the weighted table scaled to n rows and
+    ``Delta`` the design-effect matrix of the interaction contrasts (design
+    variance of the cell shares against their multinomial variance).
+
+    Parameters
+    ----------
+    rows, cols : array-like
+        Category of each row (only levels present count, as R's ``factor``).
+    w : array-like
+        Sampling weights (> 0).
+
+    Returns
+    -------
+    dict
+        ``{statistic, dof, dof2, p}``; all None with fewer than two levels on a side.
+    """
+    r, nr = _codes(rows)
+    c, nc = _codes(cols)
+    w = np.asarray(w, dtype=float)
+    none = {"statistic": None, "dof": None, "dof2": None, "p": None}
+    if nr < 2 or nc < 2 or len(w) < 2:
+        return none
+    n = len(w)
+    cell = r + nr * c                                      # R's interaction(): the first factor varies fastest
+    k = nr * nc
+    total = w.sum()
+    mean2 = np.bincount(cell, weights=w, minlength=k) / total
+    s2 = np.bincount(cell, weights=w * w, minlength=k)
+    centred = np.eye(k) - mean2[None, :]                   # row j: e_j - p
+    V = n / (n - 1) * (centred.T * s2) @ centred / total ** 2
+    # Pearson X^2 of the weighted table scaled to n rows (svytable(..., Ntotal = n))
+    table = mean2.reshape(nc, nr).T * n
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x2 = float(np.where(expected > 0, (table - expected) ** 2 / expected, 0.0).sum())
+    grid_r = np.tile(np.arange(nr), nc)
+    grid_c = np.repeat(np.arange(nc), nr)
+    dummies_r = (grid_r[:, None] == np.arange(1, nr)[None, :]).astype(float)
+    dummies_c = (grid_c[:, None] == np.arange(1, nc)[None, :]).astype(float)
+    X1 = np.column_stack([np.ones(k), dummies_r, dummies_c])
+    inter = np.column_stack([dummies_r[:, i] * dummies_c[:, j] for j in range(nc - 1) for i in range(nr - 1)])
+    coef, *_ = np.linalg.lstsq(X1, inter, rcond=None)
+    C = inter - X1 @ coef
+    inv_d = np.where(mean2 == 0, 0.0, 1.0 / np.where(mean2 == 0, 1.0, mean2))
+    denom = C.T @ (C * (inv_d / n)[:, None])
+    numr = (C * inv_d[:, None]).T @ V @ (C * inv_d[:, None])
+    delta = np.linalg.solve(denom, numr)
+    tr, tr2 = float(np.trace(delta)), float(np.trace(delta @ delta))
+    if not (tr > 0 and tr2 > 0):
+        return none
+    statistic = x2 / tr
+    d0 = tr * tr / tr2
+    dof2 = d0 * (n - 1)
+    return {"statistic": statistic, "dof": d0, "dof2": dof2, "p": float(sps.f.sf(statistic, d0, dof2))}
+
+
+def svy_logit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> LogitFit:
+    """Weighted logistic regression ``logit P(y=1) = a + b x`` with design-based standard errors.
+
+    The estimate is the weighted maximum-likelihood one (:func:`logistic_slope`);
+    its variance is the sandwich ``n/(n-1) A^-1 B A^-1`` with
+    ``A = sum w mu (1 - mu) x x'`` and ``B = sum w^2 (y - mu)^2 x x'``, as
+    ``survey::svyglm(family = quasibinomial)`` computes it on
+    ``svydesign(ids = ~1, weights = ~w)``. Interval and Wald test use the normal
+    distribution. Separation or a constant outcome give None figures as in
+    :func:`logistic_slope`.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    w = np.asarray(w, dtype=float)
+    fit = logistic_slope(x, y, w)
+    if fit.coef is None or fit.intercept is None:
+        return fit
+    n = len(x)
+    levels, inv_x = np.unique(x, return_inverse=True)
+    cell = inv_x.ravel() * 2 + (y > 0.5)                   # (x level, outcome) cells: 2 per level
+    sw = np.bincount(cell, weights=w, minlength=2 * len(levels))
+    sw2 = np.bincount(cell, weights=w * w, minlength=2 * len(levels))
+    xs, ys = np.repeat(levels, 2), np.tile([0.0, 1.0], len(levels))
+    centre = float(np.average(xs, weights=sw))
+    X = np.column_stack([np.ones_like(xs), xs - centre])
+    mu = 1 / (1 + np.exp(-(fit.intercept + fit.coef * xs)))
+    A = X.T @ (X * (sw * mu * (1 - mu))[:, None])
+    B = X.T @ (X * (sw2 * (ys - mu) ** 2)[:, None])
+    a_inv = np.linalg.inv(A)
+    cov = n / (n - 1) * a_inv @ B @ a_inv
+    se = float(math.sqrt(cov[1, 1]))
+    b = fit.coef
+    return LogitFit(math.exp(b), math.exp(b - Z95 * se), math.exp(b + Z95 * se), False,
+                    coef=b, se=se, intercept=fit.intercept)

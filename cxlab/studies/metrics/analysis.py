@@ -1,0 +1,301 @@
+"""CX metrics figures (DESIGN 5.4): NPS, CSAT and CES overall, by segment, by wave, and why NPS moved.
+
+Every figure comes from weighted sums per group (one pass over the rows), so a
+million responses cost a few group-bys. Without weights ``n`` is the number of
+responses; with frequency weights the sum of the weights (the figures of the
+expanded data); with sampling weights every interval and test uses Kish's
+effective n (``n_eff``) while ``n`` stays the row count.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from ...errors import DecompositionWarning, FewResponsesWarning, collecting_warnings, warn
+from ...stats import Z95
+from ...stats.mix import mix_decomposition, paired_change
+from ...stats.means import mean_t_interval
+from ...stats.multitest import holm, level_labels, significance_letters
+from ...stats.nps import AdjustedNps, Difference, adjusted_wald, nps_difference
+from ...stats.proportions import newcombe_difference, wilson_interval
+from .spec import METRICS, MetricsStudy
+
+log = logging.getLogger(__name__)
+
+NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
+
+
+@dataclass
+class MetricsResult:
+    """Figures of one metrics analysis.
+
+    Attributes
+    ----------
+    results : dict
+        What ``results.json`` records (DESIGN 5.4): ``n``, ``metrics``, ``overall``,
+        ``segments``, ``waves``, ``changes``, ``first_to_last`` (the NPS change from the first to
+        the last wave among all respondents), ``mix``, ``cohort``.
+    levels : DataFrame
+        Tidy, one row per segment, level and metric: value (NPS or top-box share),
+        ci_low, ci_high, n, letter, label and, for NPS, the three shares.
+    trend : DataFrame
+        Tidy, one row per wave and metric: value, ci_low, ci_high, n.
+    warnings : list of str
+        Statistical caveats as sentences.
+    """
+
+    results: dict[str, Any]
+    levels: pd.DataFrame
+    trend: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+class Cell:
+    """One group's responses to one metric, as weighted sums, and the figures DESIGN 5.4 derives from them."""
+
+    def __init__(self, metric: str, sums: pd.Series, kind: str | None) -> None:
+        self.metric, self.kind = metric, kind
+        self.rows = int(sums["rows"])
+        self.w, w2 = float(sums["w"]), float(sums["w2"])
+        self.n_eff = self.w * self.w / w2 if w2 > 0 else 0.0
+        # the n of every interval and test: rows, the sum of frequency weights, or Kish's effective n
+        self.n = {None: float(self.rows), "frequency": self.w, "sampling": self.n_eff}[kind]
+        self.sums = sums
+
+    def share(self, key: str) -> float | None:
+        return float(self.sums[key]) / self.w if self.w > 0 else None
+
+    def nps(self) -> AdjustedNps:
+        if not self.n > 0:
+            return adjusted_wald(0, 0, 0)
+        return adjusted_wald(self.share("pro") * self.n, self.share("det") * self.n, self.n)
+
+    def figures(self) -> dict[str, Any]:
+        n = self.w if self.kind == "frequency" else self.rows
+        out: dict[str, Any] = {"n": int(n) if float(n).is_integer() else n}
+        if self.kind == "sampling":
+            out["n_eff"] = self.n_eff
+        if self.metric == "nps":
+            a = self.nps()
+            pro, det = self.share("pro"), self.share("det")
+            out.update(promoters=pro, passives=self.share("pas"), detractors=det,
+                       nps=a.nps, ci_low=a.ci_low, ci_high=a.ci_high)
+            return out
+        top = self.share("top")
+        low, high = wilson_interval(top * self.n, self.n) if top is not None else (np.nan, np.nan)
+        mean, m_low, m_high = mean_t_interval(self.w, float(self.sums["wx"]), float(self.sums["wx2"]), self.n)
+        out.update(top_box=top, ci_low=float(low), ci_high=float(high), mean=mean, mean_ci_low=m_low,
+                   mean_ci_high=m_high)
+        return out
+
+    def value(self) -> float | None:
+        return self.nps().nps if self.metric == "nps" else self.share("top")
+
+
+def compare(a: Cell, b: Cell) -> Difference:
+    """a - b: the NPS adjusted-Wald difference, or the top-box Newcombe interval with the pooled z test."""
+    if a.metric == "nps":
+        return nps_difference(a.nps(), b.nps())
+    if not (a.n > 0 and b.n > 0):
+        return newcombe_difference(0, 0, 0, 0)
+    return newcombe_difference(a.share("top") * a.n, a.n, b.share("top") * b.n, b.n)
+
+
+def cells(frame: pd.DataFrame, metric: str, study: MetricsStudy, by: list[str]) -> dict[Any, Cell]:
+    """Weighted sums of ``metric`` per group of ``by`` (every category, empty ones included) as Cells.
+
+    Keys are the category (one column) or the tuple of categories (several); with
+    ``by`` empty, one Cell under the key ``None``. Rows missing a ``by`` value are left out.
+    """
+    x = frame[metric].to_numpy(float)
+    keep = ~np.isnan(x)
+    group = np.zeros(len(frame), dtype=np.int64)
+    sizes = []
+    for col in by:
+        codes = frame[col].cat.codes.to_numpy(np.int64)
+        keep &= codes >= 0
+        k = len(frame[col].cat.categories)
+        group = group * k + codes
+        sizes.append(k)
+    x, w, group = x[keep], frame["weight"].to_numpy(float)[keep], group[keep]
+    cols: dict[str, np.ndarray] = {"rows": np.ones(len(x)), "w": w, "w2": w * w}
+    if metric == "nps":
+        cols["pro"] = w * (x >= study.nps.promoter_from)
+        cols["det"] = w * (x <= study.nps.detractor_to)
+        cols["pas"] = w - cols["pro"] - cols["det"]   # exact per row: 0 or w
+    else:
+        spec = getattr(study, metric)
+        lo, hi = spec.scale
+        box = x <= lo + spec.top - 1 if spec.reverse else x >= hi - spec.top + 1
+        cols.update(top=w * box, wx=w * x, wx2=w * x * x)
+    total = int(np.prod(sizes)) if sizes else 1
+    table = pd.DataFrame({k: np.bincount(group, weights=v, minlength=total) for k, v in cols.items()})
+    kind = study.weight.kind if study.weight else None
+    if not by:
+        return {None: Cell(metric, table.iloc[0], kind)}
+    keys = pd.MultiIndex.from_product([frame[col].cat.categories for col in by]) if len(by) > 1 \
+        else frame[by[0]].cat.categories
+    return {key: Cell(metric, row, kind) for key, (_, row) in zip(keys, table.iterrows())}
+
+
+def _segment(frame: pd.DataFrame, column: str, metric: str, study: MetricsStudy) -> dict[str, Any]:
+    by_level = cells(frame, metric, study, [column])
+    levels = [str(k) for k in by_level]
+    figures = [{"level": lv, **c.figures()} for lv, c in zip(levels, by_level.values())]
+    for lv, c in zip(levels, by_level.values()):
+        if c.rows < 2:
+            warn(FewResponsesWarning,
+                 f"Segment {column!r}, level {lv!r} has {c.rows} {NAMES[metric]} response"
+                 f"{'' if c.rows == 1 else 's'}: its interval is wide or undefined and its comparisons say little.")
+    if len(levels) < 2:
+        warn(FewResponsesWarning, f"Segment {column!r} has a single level with {NAMES[metric]} responses: "
+                                  "there is nothing to compare.")
+    pairs = []
+    for (la, ca), (lb, cb) in combinations(zip(levels, by_level.values()), 2):
+        pairs.append({"a": la, "b": lb, **compare(ca, cb).to_dict()})
+    for pair, adj in zip(pairs, holm([p["p"] for p in pairs])):
+        pair["p_holm"] = adj
+    letters = significance_letters(levels, [(p["a"], p["b"], p["diff"], p["p_holm"]) for p in pairs])
+    return {"levels": figures, "pairs": pairs, "letters": letters}
+
+
+def _waves(frame: pd.DataFrame, metrics: list[str], study: MetricsStudy
+           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, dict[Any, Cell]]]:
+    by_wave = {m: cells(frame, m, study, ["wave"]) for m in metrics}
+    names = [str(w) for w in frame["wave"].cat.categories]
+    waves = [{"wave": name, **{m: by_wave[m][key].figures() for m in metrics}}
+             for name, key in zip(names, frame["wave"].cat.categories)]
+    for m in metrics:
+        for name, c in zip(names, by_wave[m].values()):
+            if c.rows == 0:
+                warn(FewResponsesWarning, f"Wave {name!r} has no {NAMES[m]} responses: its {NAMES[m]} figures and "
+                                          "the changes to and from it are not defined.")
+    changes = []
+    keys = list(frame["wave"].cat.categories)
+    for (n0, k0), (n1, k1) in zip(zip(names, keys), zip(names[1:], keys[1:])):
+        for m in metrics:
+            changes.append({"from": n0, "to": n1, "metric": m, **compare(by_wave[m][k1], by_wave[m][k0]).to_dict()})
+    return waves, changes, by_wave
+
+
+def _mix(frame: pd.DataFrame, study: MetricsStudy, first: Any, last: Any) -> dict[str, Any] | None:
+    column = study.mix_by
+    grid = cells(frame, "nps", study, ["wave", column])
+    levels = list(frame[column].cat.categories)
+    kept = [lv for lv in levels if grid[(first, lv)].n > 0 and grid[(last, lv)].n > 0]
+    excluded = [str(lv) for lv in levels if lv not in kept]
+    missing = int(frame["nps"].notna().sum() - frame.loc[frame["nps"].notna(), column].notna().sum())
+    if excluded:
+        warn(DecompositionWarning, f"Levels of {column!r} without NPS responses in both {first} and {last} are left "
+                                   f"out of the mix decomposition: {', '.join(excluded)}.")
+    if missing:
+        warn(DecompositionWarning, f"{missing:,} NPS responses without a {column!r} value are left out of the mix "
+                                   "decomposition.")
+    if not kept:
+        return None
+    w0 = np.array([grid[(first, lv)].w for lv in kept])
+    w1 = np.array([grid[(last, lv)].w for lv in kept])
+    a0 = [grid[(first, lv)].nps() for lv in kept]
+    a1 = [grid[(last, lv)].nps() for lv in kept]
+    s0, s1 = w0 / w0.sum(), w1 / w1.sum()
+    v0, v1 = np.array([a.nps for a in a0]), np.array([a.nps for a in a1])
+    change, mix, within = mix_decomposition(s0, s1, v0, v1)
+    # the within part with the shares held fixed: its adjusted-Wald variance, a normal interval and test
+    se = float(np.sqrt(np.sum(s1 ** 2 * (np.array([a.variance for a in a0]) + np.array([a.variance for a in a1])))))
+    return {"from": str(first), "to": str(last), "by": column, "change": change, "mix_effect": mix,
+            "within_effect": within, "within_ci_low": within - Z95 * se, "within_ci_high": within + Z95 * se,
+            "within_p": float(2 * sps.norm.sf(abs(within / se))) if se > 0 else None,
+            "levels": [{"level": str(lv), "share_from": a, "share_to": b, "nps_from": c, "nps_to": e}
+                       for lv, a, b, c, e in zip(kept, s0, s1, v0, v1)],
+            "excluded": excluded}
+
+
+def _cohort(frame: pd.DataFrame, study: MetricsStudy, first: Any, last: Any,
+            all_change: Difference) -> dict[str, Any] | None:
+    nps, ids = frame["nps"].to_numpy(float), frame["customer_id"].to_numpy(np.int64)
+    wave = frame["wave"].cat.codes.to_numpy(np.int64)
+    cats = list(frame["wave"].cat.categories)
+    c0, c1 = cats.index(first), cats.index(last)
+    keep = ~np.isnan(nps) & (ids >= 0) & ((wave == c0) | (wave == c1))
+    score = np.where(nps[keep] >= study.nps.promoter_from, 1.0, np.where(nps[keep] <= study.nps.detractor_to, -1.0, 0.0))
+    key = ids[keep] * 2 + (wave[keep] == c1)           # customer x (first, last)
+    size = 2 * (int(ids.max()) + 1) if len(ids) else 0
+    count = np.bincount(key, minlength=size).reshape(-1, 2)
+    total = np.bincount(key, weights=score, minlength=size).reshape(-1, 2)
+    if (count > 1).any():
+        warn(DecompositionWarning, f"{int((count > 1).sum()):,} customers answered more than once within "
+                                   f"{first} or {last}; the cohort uses the mean of their category scores in each wave.")
+    both = (count > 0).all(axis=1)
+    mean = total[both] / count[both]
+    if not both.any():
+        warn(DecompositionWarning, f"No customer answered NPS in both {first} and {last}: there is no fixed cohort.")
+        return None
+    if both.sum() < 2:
+        warn(DecompositionWarning, f"Only 1 customer answered NPS in both {first} and {last}: the cohort change has "
+                                   "no interval.")
+    if study.weight is not None:
+        warn(DecompositionWarning, "The fixed-cohort change is unweighted: each customer who answered both waves "
+                                   "counts once.")
+    change, low, high, p = paired_change(mean[:, 0], mean[:, 1])
+    return {"from": str(first), "to": str(last), "n": int(both.sum()), "nps_first": float(mean[:, 0].mean()),
+            "nps_last": float(mean[:, 1].mean()), "change": change, "ci_low": low, "ci_high": high, "p": p,
+            "all_respondents": all_change.to_dict()}
+
+
+def _tidy_levels(segments: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for column, by_metric in segments.items():
+        for metric, block in by_metric.items():
+            labels = dict(zip([f["level"] for f in block["levels"]],
+                              level_labels(len(block["levels"]))))
+            for f in block["levels"]:
+                rows.append({"segment": column, "metric": metric, "level": f["level"], "label": labels[f["level"]],
+                             "value": f.get("nps", f.get("top_box")), "ci_low": f["ci_low"], "ci_high": f["ci_high"],
+                             "n": f["n"], "letters": block["letters"][f["level"]],
+                             "promoters": f.get("promoters"), "passives": f.get("passives"),
+                             "detractors": f.get("detractors")})
+    return pd.DataFrame(rows)
+
+
+def analyze(frame: pd.DataFrame, study: MetricsStudy) -> MetricsResult:
+    """Compute DESIGN 5.4 on a frame from :func:`~cxlab.studies.metrics.load.read`."""
+    metrics = [m for m in METRICS if m in frame]
+    results: dict[str, Any] = {"n": int(len(frame)), "metrics": metrics,
+                               "weight": study.weight.model_dump() if study.weight else None}
+    trend_rows: list[dict[str, Any]] = []
+    with collecting_warnings() as sentences:
+        results["overall"] = {m: cells(frame, m, study, [])[None].figures() for m in metrics}
+        results["segments"] = {col: {m: _segment(frame, col, m, study) for m in metrics} for col in study.segments}
+        for key in ("waves", "changes", "first_to_last", "mix", "cohort"):
+            results[key] = None
+        if "wave" in frame:
+            results["waves"], results["changes"], by_wave = _waves(frame, metrics, study)
+            for w in results["waves"]:
+                for m in metrics:
+                    f = w[m]
+                    trend_rows.append({"wave": w["wave"], "metric": m, "value": f.get("nps", f.get("top_box")),
+                                       "ci_low": f["ci_low"], "ci_high": f["ci_high"], "n": f["n"]})
+            waves = list(frame["wave"].cat.categories)
+            if "nps" in metrics and len(waves) >= 2:
+                first, last = waves[0], waves[-1]
+                ends = by_wave["nps"][first], by_wave["nps"][last]
+                if ends[0].rows == 0 or ends[1].rows == 0:
+                    warn(DecompositionWarning, f"The first or last wave ({first}, {last}) has no NPS responses: "
+                                               "why the score moved cannot be decomposed.")
+                else:
+                    results["first_to_last"] = {"from": str(first), "to": str(last), "metric": "nps",
+                                                **compare(ends[1], ends[0]).to_dict()}
+                    if study.mix_by is not None:
+                        results["mix"] = _mix(frame, study, first, last)
+                    if "customer_id" in frame:
+                        results["cohort"] = _cohort(frame, study, first, last, compare(ends[1], ends[0]))
+        elif study.mix_by is not None:
+            warn(DecompositionWarning, "mix_by needs a wave column: the mix decomposition is not computed.")
+    log.info("metrics: analysed %d responses, metrics %s", len(frame), ", ".join(metrics))
+    return MetricsResult(results, _tidy_levels(results["segments"]), pd.DataFrame(trend_rows), sentences)
