@@ -127,10 +127,15 @@ def table(frame: Any, name: str | None = None, **kwargs: Any) -> Any:
 
 
 def column_mapping(summary: Any) -> Any:
-    """The column mapping as a formatted table, or None when every name maps to itself (nothing to show)."""
+    """The column mapping as a formatted table (with the file's labels and value labels when it has them),
+    or None when every name maps to itself and the file carries no labels (nothing to show)."""
     columns = dict(getattr(summary, "columns", {}) or {})
-    if all(str(k) == str(v) for k, v in columns.items()):
+    labelled = bool(getattr(summary, "labels", None) or getattr(summary, "value_labels", None))
+    if all(str(k) == str(v) for k, v in columns.items()) and not labelled:
         return None
+    if hasattr(summary, "to_frame"):
+        return _styled(summary.to_frame().reset_index(), kinds={"canonical": "text", "column in file": "text",
+                                                               "label": "text", "value labels": "text"})
     import pandas as pd
     return _styled(pd.DataFrame({"canonical": list(columns), "column in file": list(columns.values())}))
 

@@ -35,7 +35,8 @@ def test_error_bars_of_0_and_100_percent_tiers_are_drawn():
     from cxlab.studies.loyalty.analysis import rates_by_tier
     from cxlab.studies.loyalty.figures import rate_by_tier
     frame = pd.DataFrame({"tier": pd.Categorical(["1"] * 7 + ["2"] * 9 + ["3"] * 5, ordered=True),
-                          "churn": [1.0] * 7 + [0, 1] * 4 + [1] + [0.0] * 5, "weight": 1.0})
+                          "churn": [1.0] * 7 + [0, 1] * 4 + [1] + [0.0] * 5, "weight": 1.0,
+                          "experience": [1.0] * 7 + [2.0] * 9 + [3.0] * 5})
     rates = rates_by_tier(frame, "churn")
     assert rates["rate"].tolist()[0] == 1.0 and rates["rate"].tolist()[-1] == 0.0
     ax = rate_by_tier(rates)
