@@ -171,7 +171,9 @@ def _show_data(job: Any, rows: int) -> int:
     except CxlabError as exc:
         print(f"cxlab: {job.study_file}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    frame, summary = loaded if isinstance(loaded, tuple) else (loaded.frame, loaded.summary)
+    frame, summary = loaded if isinstance(loaded, tuple) else (getattr(loaded, "frame", None), loaded.summary)
+    if frame is None:  # drivers: the outcome and the driver columns
+        frame = pd.concat([loaded.outcome.rename("outcome"), loaded.drivers], axis=1)
     with pd.option_context("display.width", 120, "display.max_columns", 12, "display.precision", 3):
         print("  " + summary.describe())
         print("  " + summary.to_frame().to_string().replace("\n", "\n  "))
