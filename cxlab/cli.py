@@ -106,7 +106,9 @@ def _stop(progress: _Progress, line: str, status: int) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .batch.plan import discover
+    from .batch.pdf import SKIPPED, chromium
     from .batch.run import Interrupted, run
+    from .fmt import plural
     progress = _Progress(args.quiet)
     if args.quiet or args.scheduler:
         _quiet_libraries()
@@ -126,7 +128,10 @@ def _run(args: argparse.Namespace) -> int:
     progress.close()
     if not args.quiet:
         failed = sum(r["status"] == "failed" for r in report.rows)
-        print(f"{len(report.rows)} studies, {failed} failed; index: {os.path.abspath(os.path.join(args.out, 'index.html'))}")
+        print(f"{plural(len(report.rows), 'study')}, {failed} failed; index: "
+              f"{os.path.abspath(os.path.join(args.out, 'index.html'))}")
+        if any(r["status"] == "ok" for r in report.rows) and chromium() is None:
+            print(SKIPPED)
     return report.exit_status
 
 
@@ -166,7 +171,9 @@ def _show_data(job: Any, rows: int) -> int:
     except CxlabError as exc:
         print(f"cxlab: {job.study_file}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    frame, summary = loaded if isinstance(loaded, tuple) else (loaded.frame, loaded.summary)
+    frame, summary = loaded if isinstance(loaded, tuple) else (getattr(loaded, "frame", None), loaded.summary)
+    if frame is None:  # drivers: the outcome and the driver columns
+        frame = pd.concat([loaded.outcome.rename("outcome"), loaded.drivers], axis=1)
     with pd.option_context("display.width", 120, "display.max_columns", 12, "display.precision", 3):
         print("  " + summary.describe())
         print("  " + summary.to_frame().to_string().replace("\n", "\n  "))

@@ -51,16 +51,20 @@ def points(x: float | None, digits: int = 1) -> str:
     return UNDEFINED if _missing(x) else f"{100 * x:+,.{digits}f} points"
 
 
-def p_value(p: float | None) -> str:
-    """A p-value as a reader wants it: "p < 0.001", else two significant digits ("p = 0.037", "p = 0.62")."""
+def p_value(p: float | None, bare: bool = False) -> str:
+    """A p-value as a reader wants it: "p < 0.001", else two significant digits ("p = 0.037", "p = 0.62").
+
+    ``bare`` drops the "p" for a table cell: "< 0.001", "0.037", "not defined".
+    """
     if _missing(p):
-        return "p not defined"
+        return UNDEFINED if bare else "p not defined"
     if p < 0.001:
-        return "p < 0.001"
-    if p >= 0.995:
-        return "p = 1.00" if p >= 0.9995 else f"p = {p:.3f}"
-    digits = max(2, 1 - math.floor(math.log10(p)))
-    return f"p = {p:.{digits}f}"
+        text = "< 0.001"
+    elif p >= 0.995:
+        text = "= 1.00" if p >= 0.9995 else f"= {p:.3f}"
+    else:
+        text = f"= {p:.{max(2, 1 - math.floor(math.log10(p)))}f}"
+    return text.removeprefix("= ") if bare else f"p {text}"
 
 
 def interval(estimate: float | None, low: float | None, high: float | None,
@@ -83,3 +87,207 @@ def ordinal(n: int) -> str:
     """1 -> "1st", 75 -> "75th", 22 -> "22nd"."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def ratio(x: float | None, digits: int = 2) -> str:
+    """A ratio (odds ratio, hazard ratio, Hedges' g): "2.50"; never scientific."""
+    return number(x, digits)
+
+
+# --- tables -----------------------------------------------------------------------------------------------
+
+LABELS: dict[str, str] = {
+    "n": "n", "count": "count", "rate": "rate", "tier": "tier", "outcome": "outcome", "term": "term",
+    "model": "model", "period": "period", "events": "events", "median": "median", "rmst": "RMST",
+    "rmst_se": "RMST standard error", "ci_low": "95% CI low", "ci_high": "95% CI high",
+    "median_ci_low": "median 95% CI low", "median_ci_high": "median 95% CI high", "p": "p", "p_holm": "p (Holm)",
+    "mc_p": "p (Monte Carlo)", "ph_p": "proportional-hazards p", "statistic": "statistic", "dof": "df",
+    "z": "z", "odds_ratio": "odds ratio", "hazard_ratio": "hazard ratio", "separation": "separation",
+    "n_leaders": "leaders (n)", "n_laggards": "laggards (n)", "leader_mean": "leader mean growth",
+    "laggard_mean": "laggard mean growth", "leader_cumulative": "leader cumulative growth",
+    "laggard_cumulative": "laggard cumulative growth", "cumulative_ratio": "cumulative ratio",
+    "welch_t": "Welch t", "welch_p": "Welch p", "hedges_g": "Hedges' g", "diff_ci_low": "difference 95% CI low",
+    "diff_ci_high": "difference 95% CI high", "leader_quantile": "leader quantile",
+    "laggard_quantile": "laggard quantile", "cluster_p": "clustered p", "cluster_diff": "clustered difference",
+    "benchmark_cumulative": "benchmark cumulative growth", "n_eff": "effective n", "n_used": "rows used",
+    "n_dropped": "rows dropped", "chi2": "chi-square", "trend_z": "trend z", "trend_p": "trend p",
+    "chi2_p": "chi-square p", "chi2_statistic": "chi-square", "chi2_dof": "df", "difference": "difference",
+    "versus": "versus", "expected_value": "expected value", "value": "value", "growth": "growth",
+    "cx_score": "CX score", "top_box": "top-box share", "nps": "NPS", "csat": "CSAT", "ces": "CES",
+    "share": "share", "raw": "raw weight", "vif": "VIF", "eligible": "eligible", "reason": "reason",
+    "meaning": "meaning", "last_time": "last time", "survival": "survival",
+    "or_ci_low": "odds ratio 95% CI low", "or_ci_high": "odds ratio 95% CI high", "rmst_ci_low": "RMST 95% CI low",
+    "rmst_ci_high": "RMST 95% CI high", "candidates": "companies with a CX score", "split": "split",
+    "se": "standard error", "value_per_period": "value per period", "censored": "censored",
+    "company-periods": "company-periods", "figure": "figure", "canonical": "name in cxlab",
+    "column in file": "column in the file",
+}
+"""Readable column labels for the names tables carry (DESIGN key names)."""
+
+_P_NAMES = {"p", "p_holm", "mc_p", "ph_p", "welch_p", "cluster_p", "trend_p", "chi2_p", "p_value", "pval"}
+_COUNT_NAMES = {"n", "count", "events", "censored", "n_used", "n_dropped", "n_eff", "rows", "eligible"}
+_PCT_NAMES = {"rate", "share", "survival", "censored_share", "top_box", "promoters", "passives", "detractors", "censored_share",
+              "leader_mean", "laggard_mean", "leader_cumulative", "laggard_cumulative", "benchmark_cumulative",
+              "growth", "lmg_share"}
+_TEXT_NAMES = {"period", "tier", "outcome", "term", "model", "leader_quantile", "laggard_quantile", "versus"}
+
+
+def label(name: object, time_unit: str | None = None, units: dict[str, str] | None = None) -> str:
+    """A readable column label: ``ci_low`` -> "95% CI low", ``S(12)`` -> "survival at 12 months".
+
+    ``units`` maps a column to its unit, put in brackets after the label ("median (months)").
+    """
+    text = str(name)
+    if text.startswith("S(") and text.endswith(")"):
+        return f"survival at {text[2:-1]}{' ' + time_unit if time_unit else ''}"
+    readable = LABELS.get(text, text.replace("_", " "))
+    unit = (units or {}).get(text)
+    return f"{readable} ({unit})" if unit else readable
+
+
+def _already_text(values: Any) -> bool:
+    """A column of strings (already formatted, or labels) whatever its name: never formatted as a number."""
+    if values is None or getattr(values, "dtype", None) is None:
+        return False
+    import pandas as pd
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    present = [v for v in values if v is not None and v == v]
+    return bool(present) and all(isinstance(v, str) for v in present)
+
+
+def kind_of(name: object, values: Any = None) -> str:
+    """The display kind of a column from its name (and dtype): p, count, pct, text or number."""
+    text = str(name).lower()
+    if text in _TEXT_NAMES or _already_text(values):
+        return "text"
+    if text in _P_NAMES or text.endswith("_p") or text.startswith("p_"):
+        return "p"
+    if text in _COUNT_NAMES or text.startswith("n_"):
+        return "count"
+    if text in _PCT_NAMES or text.endswith(("_rate", "_share")) or (text.startswith("s(") and text.endswith(")")):
+        return "pct"
+    if values is not None:
+        import pandas as pd
+        if pd.api.types.is_bool_dtype(values):
+            return "bool"
+        if not pd.api.types.is_numeric_dtype(values):
+            return "text"
+        if pd.api.types.is_integer_dtype(values):
+            return "count"
+    return "number"
+
+
+def cell_formatter(kind: str | Callable[[Any], str], digits: int = 2) -> Callable[[Any], str]:
+    """The function that formats one cell of a column of ``kind``.
+
+    Kinds: ``pct`` ("87%"), ``pct1`` ("87.2%"), ``signed_pct`` ("+109%"), ``points`` ("+5.2 points"),
+    ``p`` ("< 0.001", "0.037"), ``count`` ("12,345"), ``number`` (``digits`` decimals), ``ratio``
+    (two decimals), ``bool`` ("yes", "no"), ``text`` (as is); or any callable.
+    """
+    if callable(kind):
+        return kind
+    table: dict[str, Callable[[Any], str]] = {
+        "pct": pct, "pct1": lambda x: pct(x, 1), "signed_pct": lambda x: pct(x, 1, signed=True),
+        "points": points, "p": lambda x: p_value(x, bare=True), "count": count,
+        "number": lambda x: number(x, digits), "ratio": ratio,
+        "text": lambda x: UNDEFINED if _missing(x) else str(x),
+        "bool": lambda x: "yes" if bool(x) else "no",
+    }
+    if kind not in table:
+        raise ValueError(f"unknown column kind {kind!r}; one of {', '.join(table)}")
+    fn = table[kind]
+    return lambda x: UNDEFINED if _missing(x) or _is_na(x) else fn(x)
+
+
+def _is_na(x: Any) -> bool:
+    try:
+        import pandas as pd
+        return bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+_TABLE_IDS = iter(range(1, 1 << 30))
+
+
+def _escaped(fn: Callable[[Any], str]) -> Callable[[Any], str]:
+    import html
+    return lambda x: html.escape(fn(x), quote=False)
+
+
+def _prepare(frame: Any, kinds: dict[str, Any] | None, units: dict[str, str] | None,
+             labels: dict[str, str] | None, time_unit: str | None, digits: int) -> tuple:
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError("fmt.table takes a DataFrame")
+    df = frame.copy()
+    kinds, labels = dict(kinds or {}), dict(labels or {})
+    col_kinds = {c: kinds.get(str(c)) or kind_of(c, df[c]) for c in df.columns}
+    names = {c: labels.get(str(c)) or label(c, time_unit, units) for c in df.columns}
+    formatters = {names[c]: cell_formatter(col_kinds[c], digits) for c in df.columns}
+    numeric = [names[c] for c in df.columns if col_kinds[c] not in ("text", "bool")]
+    df.columns = [names[c] for c in df.columns]
+    if df.columns.duplicated().any():
+        raise ValueError(f"two columns share a label: {list(df.columns)}")
+    hide_index = isinstance(df.index, pd.RangeIndex)
+    if not hide_index:
+        df.index = df.index.set_names([None if n is None else labels.get(str(n)) or label(n, time_unit, units)
+                                       for n in df.index.names])
+    return df, formatters, numeric, hide_index
+
+
+def table(frame: Any, kinds: dict[str, Any] | None = None, units: dict[str, str] | None = None,
+          labels: dict[str, str] | None = None, time_unit: str | None = None, digits: int = 2,
+          caption: str | None = None) -> Any:
+    """A DataFrame formatted for a reader (a pandas ``Styler``): readable labels, units, formatted cells.
+
+    Rates as percentages, p-values as "< 0.001" or two significant digits,
+    counts with thousands separators, never scientific notation; a default
+    integer index is hidden.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    kinds : mapping, optional
+        Column -> kind (see :func:`cell_formatter`); other columns get :func:`kind_of`.
+    units : mapping, optional
+        Column -> unit shown after its label ("median (months)").
+    labels : mapping, optional
+        Column -> label, over :data:`LABELS`.
+    time_unit : str, optional
+        Unit of ``S(h)`` survival columns.
+    digits : int
+        Decimals of ``number`` columns.
+    caption : str, optional
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+    """
+    from pandas.io.formats.style import Styler
+
+    df, formatters, numeric, hide_index = _prepare(frame, kinds, units, labels, time_unit, digits)
+    styler = Styler(df, uuid=f"cx{next(_TABLE_IDS)}", cell_ids=False, caption=caption)
+    styler.format({col: _escaped(fn) for col, fn in formatters.items()})
+    styler.format_index(_escaped(lambda v: UNDEFINED if _missing(v) else str(v)), axis="index")
+    styler.format_index(_escaped(str), axis="columns")
+    styler.set_table_attributes('class="cxlab-table"')
+    right = [f"td.col{i}" for i, col in enumerate(df.columns) if col in numeric]
+    if right:
+        styler.set_table_styles([{"selector": ", ".join(right),
+                                  "props": "text-align: right; font-variant-numeric: tabular-nums; "
+                                           "white-space: nowrap;"}])
+    if hide_index:
+        styler.hide(axis="index")
+    return styler
+
+
+def table_text(frame: Any, kinds: dict[str, Any] | None = None, units: dict[str, str] | None = None,
+               labels: dict[str, str] | None = None, time_unit: str | None = None, digits: int = 2) -> str:
+    """The same table as :func:`table`, as plain text (for checked cells and logs)."""
+    df, formatters, _, hide_index = _prepare(frame, kinds, units, labels, time_unit, digits)
+    for col, fn in formatters.items():
+        df[col] = df[col].map(fn).astype(str)
+    return df.to_string(index=not hide_index)

@@ -83,12 +83,14 @@ def record(results: Mapping[str, Any], *, headline: str, figures: Mapping[str, A
     headline : str
         The headline in words, computed from the results.
     figures : mapping, optional
-        A few headline numbers (name -> number) that the index shows and compares
-        with the previous run.
+        A few headline numbers that the index shows and compares with the previous
+        run: name -> number, or name -> ``{value, better, format, unit, half_width}``
+        (:func:`cxlab.batch.index.figure_spec` reads both forms).
     warnings : list of str, optional
         Statistical caveats as sentences.
     path : path, optional
-        Where to write; None (interactive use) writes nothing.
+        Where to write; None (interactive use) writes nothing. The tables and
+        figures the notebook showed (:mod:`cxlab.exports`) go to ``exports/`` beside it.
 
     Returns
     -------
@@ -100,6 +102,8 @@ def record(results: Mapping[str, Any], *, headline: str, figures: Mapping[str, A
     if path is not None:
         write_json_atomic(path, payload)
         log.info("recorded results to %s", path)
+        from . import exports
+        exports.write(Path(path).parent / exports.EXPORTS)
     return payload
 
 

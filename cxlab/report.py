@@ -9,16 +9,17 @@ import html
 import re
 from typing import Any, Iterable
 
+from .fmt import p_value, plural
+from .fmt import table as _styled
 from .params import StudyBase
+
+METHODS_DOC = "docs/methods.md"
+"""Where every definition a report cites lives (in the cxlab repository)."""
 
 
 def fmt_p(p: float | None) -> str:
-    """A p-value as a reader wants it: "p < 0.001", "p = 0.037", "p not defined"."""
-    if p is None or p != p:
-        return "p not defined"
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3f}"
+    """A p-value as a reader wants it: "p < 0.001", "p = 0.037", "p not defined" (:func:`cxlab.fmt.p_value`)."""
+    return p_value(p)
 
 
 #: Markdown punctuation a data-derived string could use to make a link, an image, emphasis, code, maths,
@@ -52,8 +53,8 @@ def say(markdown: str) -> None:
 
 
 def heading(study: StudyBase) -> str:
-    """The report's title as a markdown heading (the title escaped as text)."""
-    return "## " + text(study.title or study.study)
+    """The report's title as its one h1 heading (the title escaped as text)."""
+    return "# " + text(study.title or study.study)
 
 
 def caveats(sentences: Iterable[str], none: str = "every model converged and every tier has data.") -> str:
@@ -68,22 +69,81 @@ def caveats(sentences: Iterable[str], none: str = "every model converged and eve
 
 
 def data_source(study: StudyBase) -> str:
-    """One sentence saying where the data come from, with the generator's truth for embedded data."""
+    """Where the data come from, with the generator's ground truth (its table as a table) for embedded data."""
     from . import synth
     spec = study.data
     if spec.synthetic is not None:
-        truth = synth.describe(spec.synthetic)
-        opts = text(", ".join(f"{k}={v}" for k, v in spec.options.items()))
-        head = (f"Embedded synthetic data `{spec.synthetic}` (n = {spec.n if spec.n else 'default'}, "
-                f"seed = {spec.seed}{', ' + opts if opts else ''}). Ground truth it was drawn from:")
-        return head + "\n\n" + "\n".join("> " + line for line in truth.splitlines())
+        return (data_source_line(study) + "\n\n**Ground truth the data were drawn from.** "
+                + synth.describe(spec.synthetic))
     if spec.sql is not None:
-        where = f" in the DuckDB database `{spec.database}`" if spec.database else ""
-        return f"Data read by a SQL query{where}:\n\n```sql\n{spec.sql.strip()}\n```"
+        return data_source_line(study) + f"\n\n```sql\n{spec.sql.strip()}\n```"
+    return data_source_line(study)
+
+
+def data_source_line(study: StudyBase) -> str:
+    """The data source in one line, for a report's opening summary (data-derived names escaped)."""
+    spec = study.data
+    if spec.synthetic is not None:
+        opts = text(", ".join(f"{k} {v}" for k, v in spec.options.items()))
+        size = f"{spec.n:,} rows" if spec.n else "default size"
+        return (f"Embedded synthetic data `{spec.synthetic}` ({size}, seed {spec.seed}"
+                f"{', ' + opts if opts else ''}), drawn from a known truth.")
+    if spec.sql is not None:
+        where = f" in the DuckDB database {text(spec.database)}" if spec.database else ""
+        return f"Data read by a SQL query{where}."
     files = ", ".join(text(f) for f in spec.files())
     how = (f" (sheet {text(spec.sheet)})" if spec.sheet is not None else "") + (
         " (a Qualtrics export; its question texts label the columns below)" if spec.format == "qualtrics" else "")
     return f"Data read from {files}{how}."
+
+
+def summary(headline: str, warnings: Iterable[str], study: StudyBase) -> str:
+    """The opening summary: the headline (plain text, escaped here), how many caveats, and the data source in one line.
+
+    The key chart follows it (shown by the notebook with :func:`cxlab.plots.show`).
+    """
+    warnings = list(warnings)
+    count = ("no caveats" if not warnings else
+             f"{plural(len(warnings), 'caveat')}, listed under Caveats")
+    return (f"**In short.** {text(headline)}\n\n**Caveats:** {count}.  \n**Data:** {data_source_line(study)}")
+
+
+def table(frame: Any, name: str | None = None, **kwargs: Any) -> Any:
+    """Show a result table formatted for readers (:func:`cxlab.fmt.table`) and keep it for ``tables.xlsx``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table with raw numbers (what ``tables.xlsx`` receives).
+    name : str, optional
+        The sheet name; without it the table is shown but not exported.
+    **kwargs
+        ``kinds``, ``units``, ``labels``, ``time_unit``, ``digits``, ``caption`` of :func:`cxlab.fmt.table`.
+    """
+    from . import exports
+    if name:
+        exports.add_table(name, frame)
+    return _styled(frame, **kwargs)
+
+
+def column_mapping(summary: Any) -> Any:
+    """The column mapping as a formatted table (with the file's labels and value labels when it has them),
+    or None when every name maps to itself and the file carries no labels (nothing to show)."""
+    columns = dict(getattr(summary, "columns", {}) or {})
+    labelled = bool(getattr(summary, "labels", None) or getattr(summary, "value_labels", None))
+    if all(str(k) == str(v) for k, v in columns.items()) and not labelled:
+        return None
+    if hasattr(summary, "to_frame"):
+        return _styled(summary.to_frame().reset_index(), kinds={"canonical": "text", "column in file": "text",
+                                                               "label": "text", "value labels": "text"})
+    import pandas as pd
+    return _styled(pd.DataFrame({"canonical": list(columns), "column in file": list(columns.values())}))
+
+
+def methods(study: str) -> str:
+    """The closing Methods section of a study's report: each method named with its reference."""
+    from .methods import methods_markdown
+    return methods_markdown(study)
 
 
 def escape(text: Any) -> str:

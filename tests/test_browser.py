@@ -1,8 +1,16 @@
-"""The published reports in a real browser (Debian's Chromium driven by Playwright)."""
+"""The published reports in a real browser (Debian's Chromium driven by Playwright), read as a reviewer would.
+
+For the index and every report: the page title, no scientific notation and no
+NBVAL or plumbing text in the visible text, a real alt text on every image, no
+horizontal overflow at 1,280 and 390 px, no request leaving the local server.
+Screenshots are kept in ``test-artifacts/`` (git-ignored).
+"""
 from __future__ import annotations
 
 import functools
+import json
 import os
+import re
 import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -11,10 +19,16 @@ from pathlib import Path
 import pytest
 from conftest import PARAMS, ROOT, run_cli
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = ROOT / "test-artifacts"
+WIDTHS = (1280, 390)
+SCIENTIFIC = re.compile(r"(?<![\w.])\d+(?:\.\d+)?[eE][+-]?\d+(?![\w.])")
+PLUMBING = ("NBVAL", "results_path", "record(", "results.json when", "parse_study", "/tmp/", "study_dir",
+            "Notebook", "column in file", "| outcome |", "No description has been provided")
 
 
 def _need_chromium() -> None:
@@ -33,7 +47,7 @@ class _Quiet(SimpleHTTPRequestHandler):
 def served(tmp_path_factory):
     _need_chromium()
     out = tmp_path_factory.mktemp("published")
-    res = run_cli("run", "--out", str(out), "--params", str(PARAMS), timeout=1200)
+    res = run_cli("run", "--out", str(out), "--params", str(PARAMS), timeout=1800)
     assert res.returncode == 0, res.stdout + res.stderr
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -42,41 +56,101 @@ def served(tmp_path_factory):
     server.shutdown()
 
 
-def test_index_links_images_and_console(served):
+@pytest.fixture(scope="module")
+def browser():
     from playwright.sync_api import sync_playwright
+    _need_chromium()
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
 
+
+def _pages(out: Path) -> list[tuple[str, str, bool]]:
+    """(path, expected title, is a code-hidden report) for the index and every study's two pages."""
+    pages = [("index.html", "cxlab reports", True)]
+    for doc_path in sorted(out.glob("*/results.json")):
+        doc = json.loads(doc_path.read_text())
+        slug, title = doc["study"], doc["title"]
+        pages.append((f"{slug}/{slug}.html", title, True))
+        pages.append((f"{slug}/{slug}-code.html", f"{title} (notebook with code)", False))
+    return pages
+
+
+def test_every_page_reads_as_a_document(served, browser):
     base, out = served
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        page = browser.new_page()
-        errors: list[str] = []
+    problems: list[str] = []
+    pages = _pages(out)
+    assert len(pages) == 1 + 2 * len(list(PARAMS.glob("*.yaml")))
+    for width in WIDTHS:
+        page = browser.new_page(viewport={"width": width, "height": 900})
         foreign: list[str] = []
+        errors: list[str] = []
+        page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith((base, "data:")) else None)
         page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
-        page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith((base, "data:")) else None)
-        page.goto(f"{base}/index.html")
-        assert page.title() == "cxlab reports"
-        page.screenshot(path=str(ARTIFACTS / "index.png"), full_page=True)
-        studies = page.locator("section.study").count()
-        assert studies == len(list(PARAMS.glob("*.yaml")))
-        hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
-        assert len(hrefs) == 4 * studies
-        reports = 0
-        for href in hrefs:
-            if href.endswith(".html"):
-                resp = page.goto(href)
-                assert resp is not None and resp.ok, href
-                page.wait_for_load_state("load")
-                images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
-                assert images, f"{href} has no figures"
-                assert all(done and width > 0 for done, width in images), (href, images)
-                reports += 1
-            else:
-                resp = page.request.get(href)
-                assert resp.ok, href
-                assert len(resp.body()) > 100
-        assert reports == 2 * studies
-        browser.close()
-    assert not errors, errors
-    assert not foreign, f"pages fetched from the network: {foreign[:5]}"
+        for path, title, report in pages:
+            resp = page.goto(f"{base}/{path}")
+            assert resp is not None and resp.ok, path
+            page.wait_for_load_state("load")
+            where = f"{path} at {width} px"
+            if page.title() != title:
+                problems.append(f"{where}: title {page.title()!r}, expected {title!r}")
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            if overflow > 0:
+                problems.append(f"{where}: {overflow} px of horizontal overflow")
+            images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth, "
+                                   "i.getAttribute('alt') || ''])")
+            for done, natural, alt in images:
+                if not (done and natural > 0):
+                    problems.append(f"{where}: an image did not load")
+                if len(alt) < 25 or alt.startswith("No description") or alt.startswith("Chart in the section"):
+                    problems.append(f"{where}: image without a real alt text ({alt!r})")
+            if path != "index.html" and not images:
+                problems.append(f"{where}: no figures")
+            text = page.evaluate("document.body.innerText")
+            if report:
+                sci = SCIENTIFIC.findall(text)
+                if sci:
+                    problems.append(f"{where}: scientific notation {sci[:5]}")
+                for word in PLUMBING:
+                    if word in text:
+                        problems.append(f"{where}: plumbing text {word!r}")
+                if path != "index.html":
+                    for needed in ("Contents", "Methods", "Caveats"):
+                        if needed not in text:
+                            problems.append(f"{where}: no {needed} section")
+                    if text.count(title) < 1:
+                        problems.append(f"{where}: the study's title is not shown")
+            elif "/tmp/" in text:
+                problems.append(f"{where}: temporary paths in the notebook with code")
+            name = path.replace("/", "__").removesuffix(".html")
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=width == 1280)
+        page.close()
+        assert not foreign, f"pages fetched from the network: {foreign[:5]}"
+        assert not errors, errors
+    assert not problems, "\n".join(problems)
+
+
+def test_index_links_and_exports(served, browser):
+    base, out = served
+    page = browser.new_page()
+    page.goto(f"{base}/index.html")
+    studies = page.locator("section.study").count()
+    assert studies == len(list(PARAMS.glob("*.yaml")))
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+    for href in hrefs:
+        resp = page.request.get(href)
+        assert resp.ok and len(resp.body()) > 100, href
+    for doc_path in sorted(out.glob("*/results.json")):
+        folder = doc_path.parent
+        slug = folder.name
+        pdf = folder / f"{slug}.pdf"
+        assert pdf.read_bytes()[:5] == b"%PDF-", slug
+        assert f"{base}/{slug}/{slug}.pdf" in hrefs and f"{base}/{slug}/tables.xlsx" in hrefs
+        from openpyxl import load_workbook
+        assert len(load_workbook(folder / "tables.xlsx").sheetnames) >= 2, slug
+        pngs = sorted(p.stem for p in (folder / "figures").glob("*.png"))
+        assert pngs and pngs == sorted(p.stem for p in (folder / "figures").glob("*.svg")), slug
+    page.close()

@@ -58,3 +58,71 @@ def test_verdict():
     assert words.verdict(0.01, "differs", "does not differ") == "differs (p = 0.010)"
     assert words.verdict(0.2, "differs", "does not differ") == "does not differ (p = 0.20)"
     assert words.verdict(None, "differs", "does not differ") == "cannot be tested"
+
+
+# --- tables: labels, kinds, the styler -------------------------------------------------------------------
+
+import re
+
+import pandas as pd
+
+
+@pytest.mark.parametrize("name, unit, text", [
+    ("ci_low", None, "95% CI low"), ("rmst_se", None, "RMST standard error"), ("S(12)", "months",
+     "survival at 12 months"), ("n_leaders", None, "leaders (n)"), ("welch_p", None, "Welch p"),
+    ("hedges_g", None, "Hedges' g"), ("cx_score", None, "CX score"), ("some_new_key", None, "some new key"),
+])
+def test_labels(name, unit, text):
+    assert fmt.label(name, time_unit=unit) == text
+
+
+def test_label_with_unit():
+    assert fmt.label("median", units={"median": "months"}) == "median (months)"
+
+
+@pytest.mark.parametrize("name, kind", [("p", "p"), ("p_holm", "p"), ("welch_p", "p"), ("n", "count"),
+                                        ("n_laggards", "count"), ("rate", "pct"), ("S(24)", "pct"),
+                                        ("leader_cumulative", "pct"), ("period", "text"), ("hedges_g", "number")])
+def test_kind_of(name, kind):
+    assert fmt.kind_of(name) == kind
+
+
+def _cells(styler) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", styler.to_html(), re.S)]
+
+
+def test_table_formats_every_cell_for_readers():
+    frame = pd.DataFrame({"tier": ["1", "5"], "n": [1912, 20000], "rate": [0.140167, 0.871479],
+                          "p": [4.72e-13, 0.0372], "hedges_g": [3.9e-01, 1e-9], "ratio": [1234567.891, None]})
+    cells = _cells(fmt.table(frame.set_index("tier")))
+    assert cells == ["1,912", "14%", "&lt; 0.001", "0.39", "1,234,567.89",
+                     "20,000", "87%", "0.037", "0.00", "not defined"]
+    html = fmt.table(frame.set_index("tier")).to_html()
+    assert not re.search(r"\d[eE][+-]?\d", html), "scientific notation in a table"
+    assert ">Hedges' g<" in html and ">tier<" in html
+
+
+def test_table_kinds_units_and_default_index():
+    frame = pd.DataFrame({"tier": ["a"], "median": [12.345], "ci_low": [0.1234]})
+    styler = fmt.table(frame, kinds={"ci_low": "pct1"}, units={"median": "months"})
+    html = styler.to_html()
+    assert "median (months)" in html and _cells(styler) == ["a", "12.35", "12.3%"]
+    assert 'class="row_heading' not in html  # the 0, 1, 2 index is hidden
+    with pytest.raises(ValueError, match="unknown column kind"):
+        fmt.table(frame, kinds={"median": "percent"})
+
+
+def test_table_escapes_data_text():
+    frame = pd.DataFrame({"tier": ["<script>x</script>"], "n": [3]})
+    html = fmt.table(frame).to_html()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_table_text_matches_the_styler():
+    frame = pd.DataFrame({"outcome": ["refer"], "rate": [0.05], "p": [0.5]})
+    assert fmt.table_text(frame).split() == ["outcome", "rate", "p", "refer", "5%", "0.50"]
+
+
+@pytest.mark.parametrize("p, text", [(None, "not defined"), (1e-20, "< 0.001"), (0.0372, "0.037"), (1.0, "1.00")])
+def test_bare_p_value(p, text):
+    assert fmt.p_value(p, bare=True) == text

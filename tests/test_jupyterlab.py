@@ -59,3 +59,38 @@ def test_jupyterlab_lists_notebooks_and_cxlab_kernel(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_make_lab_as_the_readme_says(tmp_path):
+    """`make lab PORT=...` itself (as root too: the Makefile adds --allow-root), fetched at /lab, then stopped."""
+    import os
+    import shutil
+    import signal
+    if shutil.which("make") is None:
+        import pytest
+        pytest.skip("make is not installed")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, "JUPYTER_TOKEN": token, "HOME": str(tmp_path), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt")}
+    proc = subprocess.Popen(["make", "lab", f"PORT={port}"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=5) as resp:
+                    body = resp.read().decode()
+                    assert resp.status == 200
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    out = proc.stdout.read().decode()[-3000:] if proc.poll() is not None else ""
+                    raise AssertionError(f"make lab did not serve /lab: {out}")
+                time.sleep(0.5)
+        assert "JupyterLab" in body
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -27,3 +27,23 @@ def test_parameters_cell(path):
     src = "".join(tagged[0]["source"])
     for name in ("study =", "study_dir =", "results_path = None"):
         assert name in src
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_report_anatomy(path):
+    """Plumbing is tagged for the exporter to hide; the report has a summary, caveats and a Methods section."""
+    nb = json.loads(path.read_text())
+    src = {i: "".join(c["source"]) for i, c in enumerate(nb["cells"])}
+    tags = {i: c.get("metadata", {}).get("tags", []) for i, c in enumerate(nb["cells"])}
+    for i, text in src.items():
+        plumbing = (text.lstrip().startswith("# NBVAL_CHECK_OUTPUT") or "parameters" in tags[i]
+                    or "record(" in text)
+        if plumbing:
+            assert "remove_cell" in tags[i], f"{path.name} cell {i} must be tagged remove_cell"
+        assert not text.lstrip().startswith("## Record"), f"{path.name}: no Record section in a report"
+        assert "DESIGN section" not in text
+    visible_md = [t for i, t in src.items() if nb["cells"][i]["cell_type"] == "markdown" and "remove_cell" not in tags[i]]
+    assert not any(t.lstrip().startswith("# ") for t in visible_md), "the study's title is the one h1"
+    code = "\n".join(src.values())
+    for needed in ("report.summary(", "report.caveats(", "report.methods(", "plots.show("):
+        assert needed in code, f"{path.name} lacks {needed}"

@@ -65,6 +65,8 @@ def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
     import nbformat
     import papermill as pm
 
+    from ..exports import EXPORTS, read_folder
+    from .pdf import print_pdf
     from .render import render_html
 
     executed = work / f"{job.study}.ipynb"
@@ -92,8 +94,13 @@ def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
         out.notebook_json = nbformat.writes(nb)
         prov = provenance(job, out)
         try:
-            out.report_html = render_html(nb, code=False, provenance=prov)
-            out.full_html = render_html(nb, code=True, provenance=prov)
+            out.report_html = render_html(nb, code=False, provenance=prov, title=job.title)
+            out.full_html = render_html(nb, code=True, provenance=prov, title=job.title)
         except Exception as exc:  # a rendering failure fails the study, it does not stop the run
             out.status, out.error = "failed", f"rendering failed: {error_text(exc)}"
+    if out.status == "ok":
+        out.exports = read_folder(work / EXPORTS)
+        pdf = print_pdf(out.report_html) if out.report_html else None
+        if pdf is not None:
+            out.exports[f"{job.study}.pdf"] = pdf
     return out

@@ -1,54 +1,135 @@
-"""``index.html`` of an output folder: every study, its status, headline, changes and links."""
+"""``index.html`` of an output folder: a dashboard of every study, its status, headline and what moved.
+
+Each headline figure is shown with its unit, its change since the previous run
+(coloured better or worse by the figure's declared direction, grey when the
+change is smaller than the figure's interval half-width) and a sparkline of
+its last runs, read from ``DIR/.history/<study>.jsonl``.
+"""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import os
 import uuid
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 from urllib.parse import quote
 
+from .. import fmt
 from ..record import read_results
 from ..report import escape
+from .history import read_history
 from .render import CSP_META
 
 STYLE = """
 body { font: 14px/1.5 system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2em auto; max-width: 1100px;
-       color: #1f2328; padding: 0 1em; }
+       color: #1f2328; padding: 0 1em; box-sizing: border-box; overflow-wrap: anywhere; }
 h1 { font-size: 1.6em; margin-bottom: .2em; }
 .sub { color: #59636e; margin-top: 0; }
 .study { border: 1px solid #d0d7de; border-radius: 8px; padding: 12px 16px; margin: 14px 0; }
 .study h2 { font-size: 1.15em; margin: 0 0 4px; }
 .meta { color: #59636e; font-size: 13px; }
 .status { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
-.status-ok { background: #dafbe1; color: #116329; }
-.status-failed { background: #ffebe9; color: #a40e26; }
+.status-ok { background: #ddf4ff; color: #0550ae; }
+.status-failed { background: #fff1e5; color: #953800; }
 .headline { margin: 8px 0; }
-.error { background: #fff5f5; border-left: 3px solid #cf222e; padding: 6px 10px; font-family: monospace;
+.error { background: #fff8f2; border-left: 3px solid #bc4c00; padding: 6px 10px; font-family: monospace;
          white-space: pre-wrap; font-size: 12.5px; }
+.scroll { max-width: 100%; overflow-x: auto; }
 table.figures { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
-table.figures td, table.figures th { padding: 2px 12px 2px 0; text-align: left; }
-.up { color: #116329; } .down { color: #a40e26; } .same { color: #59636e; }
-.links a { margin-right: 14px; }
+table.figures td, table.figures th { padding: 3px 14px 3px 0; text-align: left; vertical-align: middle; }
+table.figures td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.better { color: #0550ae; font-weight: 600; } .worse { color: #bc4c00; font-weight: 600; }
+.same { color: #6e7781; }
+.spark { vertical-align: middle; }
+.links a { margin-right: 14px; display: inline-block; }
+.legend { color: #59636e; font-size: 12.5px; }
 """
 
-
-def _fmt(x: Any) -> str:
-    if x is None:
-        return "n/a"
-    if isinstance(x, float):
-        return f"{x:.4g}"
-    return str(x)
+FORMATS = ("pct", "signed_pct", "points", "ratio", "number", "count", "quantity", "p")
 
 
-def _change(now: Any, before: Any) -> str:
-    if not isinstance(now, (int, float)) or not isinstance(before, (int, float)):
-        return '<span class="same">new</span>' if before is None else '<span class="same">n/a</span>'
-    diff = now - before
+def figure_spec(value: Any, name: str | None = None) -> dict[str, Any]:
+    """A headline figure as ``{value, better, format, unit, half_width}``.
+
+    Accepts the old form (a bare number) and the new one (a mapping with
+    ``value`` and optionally ``better`` "higher" | "lower" | None, ``format``
+    one of :data:`FORMATS`, ``unit`` and ``half_width``, the half-width of the
+    figure's 95% interval).
+    """
+    if isinstance(value, Mapping):
+        spec = {"value": value.get("value"), "better": value.get("better"), "format": value.get("format") or "number",
+                "unit": value.get("unit"), "half_width": value.get("half_width")}
+    else:  # the old form: a bare number, its format guessed from the name
+        guess = fmt.kind_of(name.split(":")[-1].strip().replace(" ", "_")) if name else "number"
+        spec = {"value": value, "better": None, "format": guess if guess in ("p", "pct", "count") else "number",
+                "unit": None, "half_width": None}
+    if spec["format"] not in FORMATS:
+        spec["format"] = "number"
+    if spec["better"] not in ("higher", "lower"):
+        spec["better"] = None
+    return spec
+
+
+def _number(x: Any) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
+
+
+def format_value(spec: Mapping[str, Any]) -> str:
+    """The figure's value as a reader wants it, with its unit."""
+    v, unit, kind = _number(spec.get("value")), spec.get("unit"), spec.get("format")
+    if v is None:
+        return fmt.UNDEFINED
+    text = {"pct": lambda: fmt.pct(v, 1), "signed_pct": lambda: fmt.pct(v, 0, signed=True),
+            "points": lambda: fmt.points(v), "ratio": lambda: fmt.ratio(v), "count": lambda: fmt.count(v),
+            "p": lambda: fmt.p_value(v), "quantity": lambda: fmt.number(v, 1)}.get(kind, lambda: fmt.number(v, 2))()
+    return f"{text} {unit}" if unit and kind not in ("pct", "signed_pct", "points", "p") else text
+
+
+def format_change(spec: Mapping[str, Any], before: Any) -> tuple[str, str]:
+    """``(text, css class)`` of the change since ``before``: better, worse or same (grey)."""
+    now, then = _number(spec.get("value")), _number(figure_spec(before)["value"] if before is not None else None)
+    if now is None or then is None:
+        return ("not comparable", "same")
+    diff, kind, unit = now - then, spec.get("format"), spec.get("unit")
+    if kind == "p":
+        return (f"was {fmt.p_value(then)}", "same")
     if abs(diff) < 1e-12:
-        return '<span class="same">unchanged</span>'
-    cls = "up" if diff > 0 else "down"
-    return f'<span class="{cls}">{diff:+.4g}</span>'
+        return ("unchanged", "same")
+    if kind in ("pct", "signed_pct", "points"):
+        text = fmt.points(diff)
+    elif kind == "count":
+        text = f"{'+' if diff > 0 else '-'}{fmt.count(abs(diff))}"
+    else:
+        text = f"{'+' if diff > 0 else '-'}{fmt.number(abs(diff), 1 if kind == 'quantity' else 2)}"
+        text += f" {unit}" if unit else ""
+    half = _number(spec.get("half_width"))
+    if spec.get("better") is None:
+        return (text, "same")
+    if half is not None and abs(diff) < half:
+        return (f"{text} (within the interval)", "same")
+    improved = diff > 0 if spec["better"] == "higher" else diff < 0
+    return (f"{text}, {'better' if improved else 'worse'}", "better" if improved else "worse")
+
+
+def sparkline(values: list[float | None], spec: Mapping[str, Any], width: int = 110, height: int = 24) -> str:
+    """An inline SVG sparkline of a figure's last runs (oldest first), its values in the accessible label."""
+    points = [(i, v) for i, v in enumerate(values) if _number(v) is not None]
+    words = ", ".join(format_value({**spec, "value": v}) for v in values)
+    label = escape(f"last {fmt.plural(len(values), 'run')}: {words}")
+    if len(points) < 2:
+        return f'<span class="same" title="{label}">{escape(words) or "no history"}</span>'
+    lo, hi = min(v for _, v in points), max(v for _, v in points)
+    span = (hi - lo) or 1.0
+    n = max(len(values) - 1, 1)
+    xy = [(2 + (width - 4) * i / n, height - 3 - (height - 6) * (v - lo) / span) for i, v in points]
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    last = xy[-1]
+    return (f'<svg class="spark" role="img" aria-label="{label}" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}"><title>{label}</title>'
+            f'<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="{path}"/>'
+            f'<circle cx="{last[0]:.1f}" cy="{last[1]:.1f}" r="2.5" fill="#0969da"/></svg>')
 
 
 def _link(folder: str, name: str, label: str) -> str:
@@ -64,15 +145,41 @@ def _when(iso: str | None) -> str:
         return iso
 
 
-def _entry(slug: str, ok: dict[str, Any] | None, failed: dict[str, Any] | None) -> str:
+def _figures_table(head: Mapping[str, Any], history: list[dict[str, Any]]) -> str:
+    figures = head.get("figures") or {}
+    previous = head.get("previous")
+    before = (previous or {}).get("figures", {})
+    rows = []
+    for name, raw in figures.items():
+        spec = figure_spec(raw, name)
+        if previous:
+            text, cls = format_change(spec, before.get(name))
+        else:
+            text, cls = "first run", "same"
+        values = [h.get("figures", {}).get(name) for h in history] or [spec["value"]]
+        better = {"higher": "higher is better", "lower": "lower is better"}.get(spec["better"] or "", "")
+        rows.append(f'<tr><td>{escape(name)}{f"<br><span class=legend>{better}</span>" if better else ""}</td>'
+                    f'<td class="num">{escape(format_value(spec))}</td>'
+                    f'<td class="num"><span class="{cls}">{escape(text)}</span></td>'
+                    f"<td>{sparkline(values, spec)}</td></tr>")
+    since = f"change since the previous run ({_when(previous.get('ended'))})" if previous else "change"
+    runs = fmt.plural(len(history), "run") if history else "this run"
+    return (f'<div class="scroll"><table class="figures"><tr><th>figure</th><th>value</th><th>{escape(since)}</th>'
+            f'<th>history (last {escape(runs)})</th></tr>{"".join(rows)}</table></div>')
+
+
+def _entry(slug: str, ok: dict[str, Any] | None, failed: dict[str, Any] | None,
+           history: list[dict[str, Any]]) -> str:
     latest = failed or ok or {}
     status = latest.get("status", "failed")
     prov = latest.get("provenance", {})
+    seconds = _number(prov.get("seconds"))
     parts = [f'<section class="study" id="{escape(slug)}">',
              f'<h2>{escape(latest.get("title") or slug)} <span class="status status-{escape(status)}">'
              f'{escape(status)}</span></h2>',
              f'<div class="meta">study <code>{escape(slug)}</code> · notebook <code>{escape(latest.get("notebook"))}'
-             f'</code> · ran {escape(_when(prov.get("ended")))} · {escape(_fmt(prov.get("seconds")))} s'
+             f'</code> · ran {escape(_when(prov.get("ended")))}'
+             f'{" · " + escape(fmt.quantity(seconds, "s")) if seconds is not None else ""}'
              f' · {escape(prov.get("decision", ""))}</div>']
     if failed is not None:
         parts.append(f'<div class="error">{escape(failed.get("error", "failed"))}</div>')
@@ -87,36 +194,39 @@ def _entry(slug: str, ok: dict[str, Any] | None, failed: dict[str, Any] | None) 
         head = ok.get("headline", {})
         if head.get("text"):
             parts.append(f'<p class="headline">{escape(head["text"])}</p>')
-        figures = head.get("figures", {})
-        before = (head.get("previous") or {}).get("figures", {})
-        if figures:
-            rows = "".join(f"<tr><td>{escape(k)}</td><td>{escape(_fmt(v))}</td><td>{_change(v, before.get(k))}</td></tr>"
-                           for k, v in figures.items())
-            since = _when((head.get("previous") or {}).get("ended")) if head.get("previous") else "no previous run"
-            parts.append(f'<table class="figures"><tr><th>figure</th><th>value</th><th>change since '
-                         f'{escape(since)}</th></tr>{rows}</table>')
-        parts.append('<div class="links">' + _link(slug, f"{slug}.html", "report")
-                     + _link(slug, f"{slug}-code.html", "notebook with code")
-                     + _link(slug, "results.json", "results.json")
-                     + _link(slug, f"{slug}.ipynb", "executed notebook") + "</div>")
+        if head.get("figures"):
+            parts.append(_figures_table(head, history))
+        links = [_link(slug, f"{slug}.html", "report"), _link(slug, f"{slug}-code.html", "notebook with code"),
+                 _link(slug, "results.json", "results.json"), _link(slug, f"{slug}.ipynb", "executed notebook")]
+        for name, label in ((f"{slug}.pdf", "PDF"), ("tables.xlsx", "tables (xlsx)")):
+            if name in ok.get("exports", []):
+                links.append(_link(slug, name, label))
+        parts.append('<div class="links">' + "".join(links) + "</div>")
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def render_index(entries: Iterable[tuple[str, dict[str, Any]]]) -> str:
-    """HTML of the index from ``(folder name, results.json object)`` pairs."""
+def render_index(entries: Iterable[tuple[str, dict[str, Any]]],
+                 histories: Mapping[str, list[dict[str, Any]]] | None = None) -> str:
+    """HTML of the index from ``(folder name, results.json object)`` pairs and each study's history."""
     studies: dict[str, dict[str, Any]] = {}
     for folder, doc in entries:
         slug = folder[:-len(".failed")] if folder.endswith(".failed") else folder
         studies.setdefault(slug, {})["failed" if folder.endswith(".failed") else "ok"] = doc
     n_failed = sum(1 for s in studies.values() if "failed" in s)
-    body = "\n".join(_entry(slug, s.get("ok"), s.get("failed")) for slug, s in sorted(studies.items()))
+    histories = histories or {}
+    body = "\n".join(_entry(slug, s.get("ok"), s.get("failed"), histories.get(slug, []))
+                     for slug, s in sorted(studies.items()))
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    summary = f"{len(studies)} studies, {n_failed} failed" if studies else "no studies yet"
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{CSP_META}<meta name="generator" content="cxlab"><title>cxlab reports</title><link rel="icon" href="data:,">'
+    summary = f"{fmt.plural(len(studies), 'study')}, {n_failed} failed" if studies else "no studies yet"
+    legend = ('Changes are <span class="better">better</span> or <span class="worse">worse</span> by each '
+              'figure\'s declared direction, and <span class="same">grey</span> when smaller than the figure\'s '
+              "95% interval half-width or without a direction.")
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{CSP_META}'
+            f'<meta name="generator" content="cxlab"><title>cxlab reports</title><link rel="icon" href="data:,">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
             f'<body><h1>cxlab reports</h1><p class="sub">{escape(summary)} · index written {escape(stamp)}</p>'
-            f"{body}</body></html>\n")
+            f'<p class="legend">{legend}</p>{body}</body></html>\n')
 
 
 def write_index(out_dir: Path, unpublished: Mapping[str, dict[str, Any]] | None = None) -> Path:
@@ -126,18 +236,21 @@ def write_index(out_dir: Path, unpublished: Mapping[str, dict[str, Any]] | None 
     be written to disk (disk full), keyed by study, so the index still says so.
     """
     from .publish import is_ours
-    entries = []
+    entries, histories = [], {}
     for link in sorted(out_dir.iterdir()):
         if link.name.startswith(".") or not link.is_dir() or not link.is_symlink() or not is_ours(link):
             continue
         doc = read_results(link / "results.json")
         if doc is not None:
+            doc = dict(doc, exports=sorted(p.name for p in link.iterdir()))
             entries.append((link.name, doc))
+            if not link.name.endswith(".failed"):
+                histories[link.name] = read_history(out_dir, link.name)
     entries += [(f"{slug}.failed", doc) for slug, doc in (unpublished or {}).items()]
     path = out_dir / "index.html"
     tmp = out_dir / f".index.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        tmp.write_text(render_index(entries), encoding="utf-8")
+        tmp.write_text(render_index(entries, histories), encoding="utf-8")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

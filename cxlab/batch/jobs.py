@@ -41,6 +41,8 @@ class Outcome:
     report_html: str | None = None
     full_html: str | None = None
     recorded: dict[str, Any] | None = None
+    exports: dict[str, bytes] = field(default_factory=dict)
+    """Files for the study folder: ``tables.xlsx``, ``figures/<name>.png|svg``, ``<study>.pdf``."""
     log_text: str | None = None          # the kernel's own stderr (tracebacks), kept beside a failed report
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import CxlabError
 from ..record import read_results, to_json, write_json_atomic
+from .history import append_history
 from .jobs import Job, Outcome, provenance
 
 REPORTS = ".reports"
@@ -123,8 +124,15 @@ def publish(job: Job, outcome: Outcome, out_dir: str | Path) -> Path:
         for name, text in files.items():
             if text is not None:
                 (staging / name).write_text(text, encoding="utf-8")
+        for name, data in (outcome.exports or {}).items():
+            target = (staging / name).resolve()
+            if staging.resolve() not in target.parents:  # a name from a worker never escapes the folder
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
         checkpoint("writing")
-        write_json_atomic(staging / "results.json", results_document(job, outcome, previous))
+        doc = results_document(job, outcome, previous)
+        write_json_atomic(staging / "results.json", doc)
         _fsync_dir(staging)
         staging.rename(folder)
         checkpoint("staged")
@@ -136,6 +144,7 @@ def publish(job: Job, outcome: Outcome, out_dir: str | Path) -> Path:
                            f"{exc.strerror or exc}") from None
     checkpoint("linked")
     if kind == "ok":
+        append_history(out_dir, job.study, doc)
         stale = out_dir / f"{job.study}.failed"
         if stale.is_symlink() and is_ours(stale):
             stale.unlink()

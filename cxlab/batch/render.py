@@ -2,11 +2,24 @@
 
 Two renderings per study: the report (code hidden, for reviewers) and the full
 notebook with code. Both open with a provenance box.
+
+The report honours cell tags (nbconvert's ``TagRemovePreprocessor``):
+``remove_cell`` hides a cell, ``remove_input`` its code, ``remove_output`` its
+outputs. Cells nbval checks (``# NBVAL_CHECK_OUTPUT``), the parameters cells
+and the ``record(...)`` cell carry ``remove_cell`` in the notebooks; the
+renderer adds the tag to the first two kinds too, so no notebook can leak them.
+The page title is the study's title; a table of contents of the report's
+sections is put before the first section; every image has an alt text (the
+notebook's, else one naming the chart's section).
 """
 from __future__ import annotations
 
+import ast
+import copy
 import functools
+import html
 import logging
+import pprint
 import re
 from pathlib import Path
 from typing import Any, Mapping
@@ -15,6 +28,10 @@ from ..report import escape
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 
+HIDE_IN_REPORT = "remove_cell"
+"""The tag that hides a cell from the report (the code rendering keeps it)."""
+
+DEFAULT_ALT = "No description has been provided for this image"  # nbconvert's filler
 #: The report needs no script and fetches nothing: figures are inline ``data:`` images, styles inline.
 CSP = ("default-src 'none'; script-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
        "base-uri 'none'; form-action 'none'; object-src 'none'")
@@ -87,7 +104,7 @@ def provenance_box(provenance: Mapping[str, Any]) -> str:
     packages = provenance.get("packages") or {}
     rows.append(("packages", ", ".join(f"{k} {v}" for k, v in packages.items())))
     cells = "".join(f"<tr><td>{escape(k)}</td><td><code>{escape(v)}</code></td></tr>" for k, v in rows if v)
-    return (f'<details class="cxlab-provenance" open><summary>Provenance</summary><table>{cells}</table>'
+    return (f'<details class="cxlab-provenance"><summary>Provenance</summary><table>{cells}</table>'
             "</details>")
 
 
@@ -95,27 +112,129 @@ def provenance_box(provenance: Mapping[str, Any]) -> str:
 def _exporter(code: bool) -> Any:
     """One HTML exporter per rendering kind and process (loading the templates is the slow part)."""
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
 
     exporter = HTMLExporter(template_name="cxlab", extra_template_basedirs=[str(TEMPLATES)])
     exporter.exclude_input = not code
     exporter.exclude_input_prompt = not code
     exporter.exclude_output_prompt = True
-    exporter.log.setLevel(logging.ERROR)  # nbconvert's alt-text lint would print per figure
+    if not code:
+        tags = TagRemovePreprocessor(remove_cell_tags={HIDE_IN_REPORT}, remove_input_tags={"remove_input"},
+                                     remove_all_outputs_tags={"remove_output"}, enabled=True)
+        exporter.register_preprocessor(tags, enabled=True)
+    exporter.log.setLevel(logging.ERROR)  # every image gets its alt text before nbconvert lints it
     return exporter
 
 
-def render_html(notebook: Any, *, code: bool, provenance: Mapping[str, Any] | None = None) -> str:
+def _tags(cell: Any) -> list[str]:
+    return cell.setdefault("metadata", {}).setdefault("tags", [])
+
+
+def tag_plumbing(notebook: Any) -> None:
+    """Tag the cells a reviewer never needs (checked cells, parameters) ``remove_cell``, in place."""
+    for cell in notebook.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        tags = _tags(cell)
+        plumbing = (cell.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT")
+                    or {"parameters", "injected-parameters"} & set(tags))
+        if plumbing and HIDE_IN_REPORT not in tags:
+            tags.append(HIDE_IN_REPORT)
+
+
+_HEADING = re.compile(r"^\s{0,3}(#{1,3})\s+(.+?)\s*#*\s*$", re.M)
+
+
+def add_alt_text(notebook: Any) -> None:
+    """Give every image output an alt text: the notebook's own, else "Chart: <section heading>"."""
+    section = str(notebook.metadata.get("title") or "the report")
+    for cell in notebook.cells:
+        texts = [cell.source] if cell.get("cell_type") == "markdown" else []
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "text/markdown" in data:
+                texts.append(data["text/markdown"])
+            for mime in ("image/png", "image/jpeg", "image/svg+xml"):
+                if mime in data:
+                    meta = out.setdefault("metadata", {}).setdefault(mime, {})
+                    if not str(meta.get("alt") or "").strip() or meta.get("alt") == DEFAULT_ALT:
+                        meta["alt"] = f"Chart in the section '{section}'"
+        for text in texts:
+            found = _HEADING.findall(text if isinstance(text, str) else "".join(text))
+            if found:
+                section = found[-1][1]
+
+
+def tidy_parameters(notebook: Any) -> None:
+    """Pretty-print the injected-parameters cell; omit its machine paths (``study_dir``, ``results_path``)."""
+    for cell in notebook.cells:
+        if "injected-parameters" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        lines = ["# Parameters injected by `cxlab run` from the study file (see the provenance box)"]
+        omitted = []
+        for node in tree.body:
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+                continue
+            name = node.targets[0].id
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            if name in ("study_dir", "results_path"):
+                omitted.append(name)
+                continue
+            lines.append(f"{name} = {pprint.pformat(value, width=100, sort_dicts=False)}")
+        if omitted:
+            lines.append(f"# {' and '.join(omitted)}: folders of this run, omitted here")
+        cell.source = "\n".join(lines)
+
+
+_H2 = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)</h2>', re.S)
+
+
+def add_contents(body: str) -> str:
+    """Insert a table of contents of the ``<h2>`` sections before the first of them."""
+    found = list(_H2.finditer(body))
+    if len(found) < 2:
+        return body
+    items = []
+    for m in found:
+        text = re.sub(r"<[^>]+>", "", m.group(2)).replace("¶", "").strip()
+        items.append(f'<li><a href="#{m.group(1)}">{html.escape(html.unescape(text))}</a></li>')
+    nav = ('<nav class="cxlab-toc" aria-label="Contents"><p class="cxlab-toc-title">Contents</p><ol>'
+           + "".join(items) + "</ol></nav>\n")
+    first = found[0].start()
+    return body[:first] + nav + body[first:]
+
+
+def render_html(notebook: Any, *, code: bool, provenance: Mapping[str, Any] | None = None,
+                title: str | None = None) -> str:
     """Render an executed notebook node to one self-contained HTML page.
 
     Parameters
     ----------
     notebook : NotebookNode
+        Not modified (a copy is rendered).
     code : bool
         Show code cells (the full rendering) or hide them (the report).
     provenance : mapping, optional
         Shown in a box at the top of the page.
+    title : str, optional
+        The page title (the study's title).
     """
+    nb = copy.deepcopy(notebook)
+    if title:
+        nb.metadata["title"] = title if not code else f"{title} (notebook with code)"
+    tag_plumbing(nb)
+    add_alt_text(nb)
+    if code:
+        tidy_parameters(nb)
     exporter = _exporter(code)
-    resources = {"cxlab_provenance": provenance_box(provenance) if provenance else "", "cxlab_csp": CSP_META}
-    body, _ = exporter.from_notebook_node(notebook, resources=resources)
-    return sanitize_html(body)
+    resources = {"cxlab_provenance": provenance_box(provenance) if provenance else "", "cxlab_csp": CSP_META,
+                 "metadata": {"name": title or "cxlab report"}}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return sanitize_html(add_contents(body) if not code else body)

@@ -126,3 +126,30 @@ def label_overlaps(ax: plt.Axes) -> int:
     renderer = ax.figure.canvas.get_renderer()
     boxes = [t.get_window_extent(renderer) for t in ax.texts]
     return sum(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def _pct(v: object) -> str:
+    return "not defined" if v is None or v != v else f"{100 * float(v):.0f}%"
+
+
+def alt_shares(table: pd.DataFrame) -> str:
+    """The alt text of :func:`shares`: each driver's share with its interval, largest first."""
+    t = table.sort_values("share", ascending=False, kind="stable")
+    return ("Horizontal bar chart of each driver's share of the explained variance with its 95% bootstrap "
+            "interval, largest first: " + "; ".join(f"{r.driver} {_pct(r.share)} ({_pct(r.ci_low)} to "
+                                                     f"{_pct(r.ci_high)})" for r in t.itertuples()) + ".")
+
+
+def alt_ranks(table: pd.DataFrame) -> str:
+    """The alt text of :func:`ranks`."""
+    t = table.sort_values(["rank", "share"], ascending=[True, False], kind="stable")
+    return ("Each driver's rank (1 = largest weight) with its 95% bootstrap rank interval: "
+            + "; ".join(f"{r.driver} rank {r.rank:g} ({r.rank_ci_low:g} to {r.rank_ci_high:g})"
+                        for r in t.itertuples()) + ".")
+
+
+def alt_importance_performance(table: pd.DataFrame) -> str:
+    """The alt text of :func:`importance_performance`: each driver's quadrant."""
+    return ("Scatter plot of each driver's importance (share of explained variance) against its performance "
+            "(mean rating on 0-100), split into four quadrants at the mean share and mean performance: "
+            + "; ".join(f"{r.driver} {r.quadrant}" for r in table.itertuples()) + ".")

@@ -85,12 +85,22 @@ def headline(result: LeadersResult) -> str:
             f"pooled company-period growth differed by {diff_words(s)}, and {ratio_words(s)}, {gap_words(s)}.")
 
 
-def headline_figures(result: LeadersResult) -> dict[str, float | None]:
-    """Headline numbers for the index: the clustered test and the chained figures."""
+def _half(low: float | None, high: float | None) -> float | None:
+    return None if low is None or high is None else (high - low) / 2
+
+
+def headline_figures(result: LeadersResult) -> dict[str, dict]:
+    """Headline figures for the index (the clustered test and the chained figures), each with its direction,
+    format and interval half-width."""
     s = result.results["summary"]
-    return {"end ratio": s["end_ratio"], "annualised gap": s["annualised_gap"],
-            "clustered difference": s["cluster_diff"], "clustered p": s["cluster_p"],
-            "companies": s["n_clusters"]}
+    return {"end ratio": {"value": s["end_ratio"], "better": "higher", "format": "ratio",
+                          "half_width": _half(s["end_ratio_ci_low"], s["end_ratio_ci_high"])},
+            "annualised gap": {"value": s["annualised_gap"], "better": "higher", "format": "points",
+                               "half_width": _half(s["annualised_gap_ci_low"], s["annualised_gap_ci_high"])},
+            "clustered difference": {"value": s["cluster_diff"], "better": "higher", "format": "points",
+                                     "half_width": _half(s["cluster_ci_low"], s["cluster_ci_high"])},
+            "clustered p": {"value": s["cluster_p"], "format": "p"},
+            "companies": {"value": s["n_clusters"], "format": "count"}}
 
 
 def naive_words(s: Mapping[str, Any], n_company_periods: int) -> str:

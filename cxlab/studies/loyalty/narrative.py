@@ -158,13 +158,24 @@ def headline(result: LoyaltyResult, study: LoyaltyStudy) -> str:
                       result.results.get("weight") == "sampling")
 
 
-def headline_figures(result: LoyaltyResult) -> dict[str, float | None]:
-    """Headline numbers for the index: per outcome, the best tier's rate and the odds ratio per point."""
-    out: dict[str, float | None] = {}
+def headline_figures(result: LoyaltyResult) -> dict[str, dict]:
+    """Headline figures for the index: per outcome, the best tier's rate and the odds ratio per point.
+
+    Each figure carries its direction, format and interval half-width (:func:`cxlab.batch.index.figure_spec`).
+    """
+    out: dict[str, dict] = {}
     for name, o in result.results["outcomes"].items():
-        out[f"{name}: best-tier rate"] = o["top_vs_bottom"]["top"]
-        out[f"{name}: odds ratio per point"] = o["logit"]["odds_ratio"]
+        best = [t for t in o["tiers"] if t["n"] > 0][-1:] or [{}]
+        out[f"{name}: best-tier rate"] = {"value": o["top_vs_bottom"]["top"], "better": "higher", "format": "pct",
+                                          "half_width": _half(best[0].get("ci_low"), best[0].get("ci_high"))}
+        logit = o["logit"]
+        out[f"{name}: odds ratio per point"] = {"value": logit["odds_ratio"], "better": "higher", "format": "ratio",
+                                                "half_width": _half(logit.get("ci_low"), logit.get("ci_high"))}
     return out
+
+
+def _half(low: float | None, high: float | None) -> float | None:
+    return None if low is None or high is None else (high - low) / 2
 
 
 def interpret(result: LoyaltyResult, study: LoyaltyStudy) -> str:

@@ -132,3 +132,39 @@ def cohort_vs_all(cohort: dict[str, Any], ax: plt.Axes | None = None) -> plt.Axe
     ax.set_xlabel(f"NPS change {cohort['from']} to {cohort['to']} (points, 95% interval)")
     sns.despine(ax=ax)
     return ax
+
+
+def _nps(v: Any) -> str:
+    return "not defined" if v is None or v != v else f"{100 * float(v):+.0f}"
+
+
+def alt_segment(levels: pd.DataFrame, segment: str) -> str:
+    """The alt text of :func:`nps_by_segment` and :func:`category_bars` side by side: each level's NPS."""
+    rows = _levels(levels, segment)
+    parts = [f"{r.level} {_nps(r.value)} ({_nps(r.ci_low)} to {_nps(r.ci_high)})" for r in rows.itertuples()]
+    return (f"Left: NPS of each {segment} level with its 95% interval and significance letters; right: the shares "
+            f"of detractors, passives and promoters by {segment}. NPS by level: " + "; ".join(parts) + ".")
+
+
+def alt_trends(trend: pd.DataFrame, metrics: list[str]) -> str:
+    """The alt text of the :func:`wave_trend` panels: each metric's value per wave."""
+    parts = []
+    for m in metrics:
+        rows = trend[trend["metric"] == m]
+        show = _nps if m == "nps" else (lambda v: "not defined" if v is None or v != v else f"{100 * float(v):.0f}%")
+        parts.append(f"{m.upper()}: " + ", ".join(f"{r.wave} {show(r.value)}" for r in rows.itertuples()))
+    return "Line charts of each metric per wave with its 95% interval as a band. " + "; ".join(parts) + "."
+
+
+def alt_mix(mix: dict[str, Any]) -> str:
+    """The alt text of :func:`mix_waterfall`."""
+    return (f"Waterfall of NPS from wave {mix['from']} to wave {mix['to']}: a change of {_nps(mix['change'])} "
+            f"points, of which {_nps(mix['mix_effect'])} from who answered (mix by {mix['by']}) and "
+            f"{_nps(mix['within_effect'])} from change within {mix['by']} levels.")
+
+
+def alt_cohort(cohort: dict[str, Any]) -> str:
+    """The alt text of :func:`cohort_vs_all`."""
+    return (f"Dot plot of the NPS change from {cohort['from']} to {cohort['to']} with 95% intervals: "
+            f"{_nps(cohort['all_respondents']['diff'])} points among all respondents and "
+            f"{_nps(cohort['change'])} points among the same {cohort['n']:,} customers.")

@@ -199,15 +199,28 @@ def headline(result: "RetentionResult", study: "RetentionStudy") -> str:
     return sentence(rmst_difference_clause(diff, tau, unit, worst_who, best_who) + "; " + why_rmst(cox))
 
 
-def headline_figures(result: "RetentionResult") -> dict[str, float | None]:
-    """Headline numbers for the index."""
+def _half(row: dict[str, Any] | None) -> float | None:
+    low, high = (row or {}).get("ci_low"), (row or {}).get("ci_high")
+    return None if low is None or high is None else (high - low) / 2
+
+
+def headline_figures(result: "RetentionResult") -> dict[str, dict]:
+    """Headline figures for the index, each with its direction, format, unit and interval half-width."""
     r = result.results
-    rm = {t["tier"]: t["rmst"] for t in r["rmst"]}
-    diff = next((d["difference"] for d in r["rmst_difference"]["tiers"] if d["tier"] == r["worst_tier"]), None)
-    return {"hazard ratio per point": r["cox"]["hazard_ratio"],
-            f"RMST difference, worst - best tier ({r['time_unit']})": diff,
-            f"RMST worst tier ({r['worst_tier']})": rm[r["worst_tier"]],
-            f"RMST best tier ({r['best_tier']})": rm[r["best_tier"]]}
+    rm = {t["tier"]: t for t in r["rmst"]}
+    cox, unit = r["cox"], r["time_unit"]
+    diff = next((d for d in r["rmst_difference"]["tiers"] if d["tier"] == r["worst_tier"]), None)
+
+    def rmst(tier: str) -> dict:
+        return {"value": rm[tier]["rmst"], "better": "higher", "format": "quantity", "unit": unit,
+                "half_width": _half(rm[tier])}
+    return {"hazard ratio per point": {"value": cox["hazard_ratio"], "better": "lower", "format": "ratio",
+                                       "half_width": _half(cox)},
+            f"RMST difference, worst - best tier ({unit})": {
+                "value": None if diff is None else diff["difference"], "better": "higher", "format": "quantity",
+                "unit": unit, "half_width": _half(diff)},
+            f"RMST worst tier ({r['worst_tier']})": rmst(r["worst_tier"]),
+            f"RMST best tier ({r['best_tier']})": rmst(r["best_tier"])}
 
 
 def describe_censoring(result: "RetentionResult") -> str:

@@ -1,0 +1,87 @@
+"""Figures for readers: one colour-blind-safe palette, a house style, and :func:`show` with alt text.
+
+Every chart in a report goes through :func:`show`: it is displayed as a
+high-resolution PNG whose alt text says what the chart shows (nbconvert
+writes it into the ``<img>`` tag), and it is kept for the study's exports
+(PNG and SVG files, :mod:`cxlab.exports`).
+"""
+from __future__ import annotations
+
+import io
+from typing import Any
+
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+"""Okabe and Ito's palette, distinguishable with every common colour-vision deficiency (no red/green pair)."""
+
+ROLE = {"leaders": "#0072B2", "laggards": "#E69F00", "benchmark": "#555555", "positive": "#0072B2",
+        "negative": "#E69F00", "main": "#0072B2", "secondary": "#777777"}
+"""Colours by role: leaders blue, laggards orange (never red against green)."""
+
+DPI = 200
+"""Resolution of displayed and exported PNGs (twice the 100 dpi a figure is laid out at: sharp on retina screens)."""
+
+
+def palette(n: int) -> list[str]:
+    """``n`` distinguishable colours, in order (Okabe-Ito; cycled beyond eight)."""
+    return [OKABE_ITO[i % len(OKABE_ITO)] for i in range(max(n, 0))]
+
+
+def ordered_palette(n: int) -> list[str]:
+    """``n`` colours for ordered groups (worst to best): orange, then through to blue, all distinguishable."""
+    order = ("#D55E00", "#E69F00", "#CC79A7", "#56B4E9", "#0072B2", "#009E73", "#000000", "#F0E442")
+    return [order[i % len(order)] for i in range(max(n, 0))] if n > 2 else ["#D55E00", "#0072B2"][:n]
+
+
+def use_style() -> None:
+    """The house style: Okabe-Ito colour cycle, readable font sizes, and sharp inline figures."""
+    import matplotlib as mpl
+    from cycler import cycler
+
+    mpl.rcParams.update({"axes.prop_cycle": cycler(color=list(OKABE_ITO)), "figure.dpi": 100,
+                         "savefig.dpi": DPI, "font.size": 10.5, "axes.titlesize": 12, "axes.labelsize": 10.5,
+                         "legend.fontsize": 9.5, "axes.titlelocation": "left", "svg.fonttype": "none"})
+    try:  # inside IPython: retina PNGs for any figure shown with plt.show()
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        set_matplotlib_formats("retina")
+    except Exception:  # noqa: BLE001  outside a kernel there is nothing to configure
+        pass
+
+
+def png_bytes(fig: Any, dpi: int = DPI) -> bytes:
+    """The figure as PNG bytes at ``dpi``."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    return buf.getvalue()
+
+
+def svg_bytes(fig: Any) -> bytes:
+    """The figure as SVG bytes (text kept as text)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", facecolor="white")
+    return buf.getvalue()
+
+
+def show(fig: Any, name: str, alt: str) -> None:
+    """Display a figure (Figure or Axes) with its alt text, keep it for the exports, and close it.
+
+    Parameters
+    ----------
+    fig : Figure or Axes
+    name : str
+        File name of the exported figure (``figures/<name>.png`` and ``.svg``).
+    alt : str
+        What the chart shows, in a sentence or two (the image's alt text).
+    """
+    from IPython.display import Image, display
+    import matplotlib.pyplot as plt
+
+    from . import exports
+
+    fig = getattr(fig, "figure", fig)
+    if not alt or not alt.strip():
+        raise ValueError("a figure needs an alt text saying what it shows")
+    png = png_bytes(fig)
+    exports.add_figure(name, png, svg_bytes(fig))
+    width = int(round(fig.get_size_inches()[0] * 100))
+    display(Image(data=png, format="png", width=width, metadata={"alt": alt}))
+    plt.close(fig)
