@@ -105,6 +105,9 @@ def _stop(progress: _Progress, line: str, status: int) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .batch import kernels
+    if not args.scheduler:
+        kernels.start()  # the kernel server imports the study stack while this process plans the run
     from .batch.plan import discover
     from .batch.pdf import SKIPPED, chromium
     from .batch.run import Interrupted, run
@@ -118,6 +121,7 @@ def _run(args: argparse.Namespace) -> int:
                      scheduler=args.scheduler, notebooks_dir=args.notebooks, on_finish=progress.finish,
                      on_start=progress.start)
     except CxlabError as exc:
+        kernels.stop()
         progress.close()
         print(f"cxlab: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..record import read_results
+from . import kernels
 from .jobs import Job, Outcome, error_text, now, provenance
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ def ipc_kernel_manager(sock_dir: Path) -> type:
             self.ip = str(sock_dir / "kernel")
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            if await kernels.launch(self, kernel_cmd, kw, sock_dir / KERNEL_LOG):
+                return  # forked, imports done, by the run's kernel server
             with open(sock_dir / KERNEL_LOG, "ab") as log_file:  # the child keeps its own copy
                 kw["stdout"] = kw["stderr"] = log_file
                 await super()._async_launch_kernel(kernel_cmd, **kw)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import CxlabError, RunnerError
+from . import kernels
 from .cache import decide, mark_checked
 from .index import write_index
 from .jobs import Job, Outcome, now
@@ -110,14 +111,21 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
                 on_finish(row)
         if on_start:
             on_start(len(todo))
-        for job, outcome in _executor(todo, n_jobs, scheduler):
-            outcome = _publish(job, outcome, out, unpublished)
-            row = {"study": job.study, "status": outcome.status, "seconds": round(outcome.seconds, 1),
-                   "error": outcome.error}
-            rows.append(row)
-            _index(out, unpublished)
-            if on_finish:
-                on_finish(row)
+        if todo and not scheduler:
+            kernels.start()  # warm kernels for a local run (the CLI may have started it already)
+        else:
+            kernels.stop()
+        try:
+            for job, outcome in _executor(todo, n_jobs, scheduler):
+                outcome = _publish(job, outcome, out, unpublished)
+                row = {"study": job.study, "status": outcome.status, "seconds": round(outcome.seconds, 1),
+                       "error": outcome.error}
+                rows.append(row)
+                _index(out, unpublished)
+                if on_finish:
+                    on_finish(row)
+        finally:
+            kernels.stop()
         _index(out, unpublished)
         collect_garbage(out)
     order = {job.study: i for i, job in enumerate(jobs)}
