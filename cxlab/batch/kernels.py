@@ -12,6 +12,12 @@ never executes user code, so nothing (globals, rcParams, open figures, seaborn
 theme, warnings filters, logging, cwd) can leak from one study into the next.
 The child gets its own cwd, environment, log file, session and a reseeded
 global NumPy random state (the stdlib's ``random`` reseeds itself after fork).
+It starts in the state of a cold kernel (rcParams, ``sys.path``, logging,
+figures: tests/test_kernels.py) except for what importing the libraries does
+itself: scipy and statsmodels add warning filters for their own warning classes
+(as they do in a cold kernel once the notebook imports them). Modules whose
+import changes shared state (cxlab's figure modules set ``text.parse_math``)
+are left for the notebook to import.
 
 Process tree and signals: the server dies with the process that started it
 (``PR_SET_PDEATHSIG``), each kernel dies with the server; the kernel manager
@@ -46,7 +52,9 @@ WARM_MODULES = (
     "IPython", "IPython.display", "ipykernel.kernelapp", "ipykernel.ipkernel",
     "cxlab", "cxlab.params", "cxlab.record", "cxlab.report", "cxlab.plots", "cxlab.exports", "cxlab.fmt",
     "cxlab.words", "cxlab.tiers", "cxlab.data", "cxlab.synth")
-STUDY_PARTS = ("spec", "load", "analysis", "narrative", "figures")
+#: Not ``figures``: importing a figure module sets matplotlib's ``text.parse_math`` (:mod:`cxlab.plotting`),
+#: which must stay a step of the notebooks that import one (it is cheap: the libraries are warm).
+STUDY_PARTS = ("spec", "load", "analysis", "narrative")
 INLINE = "module://matplotlib_inline.backend_inline"
 
 
