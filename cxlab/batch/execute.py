@@ -1,5 +1,9 @@
 """Executing one study: papermill runs the notebook in a fresh kernel, then both HTML pages are rendered.
 
+The kernel is forked by the run's kernel server when there is one (:mod:`.kernels`),
+else started cold. The PDF is printed afterwards by the run's process, in one
+browser for the whole run (:func:`add_pdf`).
+
 :func:`execute_study` is a pure function of a :class:`~.jobs.Job` returning an
 :class:`~.jobs.Outcome` with the content (no files), so it runs in-process, in a
 worker process or on a Dask worker alike.
@@ -69,7 +73,6 @@ def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
     import papermill as pm
 
     from ..exports import EXPORTS, read_folder
-    from .pdf import print_pdf
     from .render import render_html
 
     executed = work / f"{job.study}.ipynb"
@@ -103,7 +106,14 @@ def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
             out.status, out.error = "failed", f"rendering failed: {error_text(exc)}"
     if out.status == "ok":
         out.exports = read_folder(work / EXPORTS)
-        pdf = print_pdf(out.report_html) if out.report_html else None
-        if pdf is not None:
-            out.exports[f"{job.study}.pdf"] = pdf
     return out
+
+
+def add_pdf(job: Job, outcome: Outcome) -> None:
+    """Add the PDF of a successful report to its exports (printed by the run's browser; none without Chromium)."""
+    from .pdf import print_pdf
+
+    if outcome.status == "ok" and outcome.report_html:
+        pdf = print_pdf(outcome.report_html)
+        if pdf is not None:
+            outcome.exports[f"{job.study}.pdf"] = pdf

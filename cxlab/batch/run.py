@@ -12,9 +12,11 @@ from typing import Any, Callable, Iterable, Iterator
 from ..errors import CxlabError, RunnerError
 from . import kernels
 from .cache import decide, mark_checked
+from .execute import add_pdf
 from .index import write_index
 from .jobs import Job, Outcome, now
 from .lock import OutputLock
+from .pdf import start_browser, stop_browser
 from .plan import plan
 from .publish import PublishError, check_place, collect_garbage, publish, results_document
 
@@ -115,8 +117,11 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
             kernels.start()  # warm kernels for a local run (the CLI may have started it already)
         else:
             kernels.stop()
+        if todo:
+            start_browser()  # one Chromium prints every PDF of the run
         try:
             for job, outcome in _executor(todo, n_jobs, scheduler):
+                add_pdf(job, outcome)
                 outcome = _publish(job, outcome, out, unpublished)
                 row = {"study": job.study, "status": outcome.status, "seconds": round(outcome.seconds, 1),
                        "error": outcome.error}
@@ -126,6 +131,7 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
                     on_finish(row)
         finally:
             kernels.stop()
+            stop_browser()
         _index(out, unpublished)
         collect_garbage(out)
     order = {job.study: i for i, job in enumerate(jobs)}
