@@ -18,6 +18,7 @@ import ast
 import copy
 import functools
 import html
+import json
 import logging
 import pprint
 import re
@@ -49,9 +50,12 @@ _IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp)[;,]")
 _HARMFUL = re.compile(r"^(javascript|vbscript|data|livescript|file|blob|filesystem):")
 
 
+_INVISIBLE = dict.fromkeys([*range(0x21), 0x7F, 0xA0, 0x200B, 0xFEFF])
+
+
 def _compact(value: str) -> str:
     """A URL as a browser reads its scheme: control characters and whitespace removed, lower case."""
-    return "".join(ch for ch in value if ord(ch) > 0x20 and ch not in "\u007f\u00a0\u200b\ufeff").lower()
+    return value.translate(_INVISIBLE).lower()
 
 
 def _url_allowed(tag: str, attr: str, value: str, rel: Any) -> bool:
@@ -108,13 +112,41 @@ def provenance_box(provenance: Mapping[str, Any]) -> str:
             "</details>")
 
 
+@functools.lru_cache(maxsize=512)
+def _clean_html(html_text: Any) -> str:
+    """nbconvert's ``clean_html`` (bleach), once per distinct text: the two pages share their cells' HTML."""
+    from nbconvert.filters import clean_html
+    return clean_html(html_text)
+
+
+@functools.lru_cache(maxsize=512)
+def _markdown(source: str, attachments: str, path: str) -> str:
+    exporter = _exporter(True)
+    context = {"cell": {"attachments": json.loads(attachments)}, "resources": {"metadata": {"path": path}}}
+    return exporter.markdown2html(context, source)
+
+
+def _shared_markdown(context: Any, source: str) -> str:
+    """nbconvert's ``markdown2html``, once per distinct (text, attachments, path) for both pages."""
+    cell = context.get("cell", {}) or {}
+    path = (context.get("resources", {}) or {}).get("metadata", {}).get("path", "")
+    return _markdown(source, json.dumps(cell.get("attachments", {}) or {}, sort_keys=True), str(path or ""))
+
+
 @functools.lru_cache(maxsize=2)
 def _exporter(code: bool) -> Any:
-    """One HTML exporter per rendering kind and process (loading the templates is the slow part)."""
+    """One HTML exporter per rendering kind and process (loading the templates is the slow part).
+
+    Both share the memoised ``clean_html`` and ``markdown2html`` filters, so a page's markdown and
+    HTML outputs are converted and cleaned once for the two renderings.
+    """
+    from jinja2 import pass_context
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     exporter = HTMLExporter(template_name="cxlab", extra_template_basedirs=[str(TEMPLATES)])
+    exporter.register_filter("clean_html", _clean_html)
+    exporter.register_filter("markdown2html", pass_context(_shared_markdown))
     exporter.exclude_input = not code
     exporter.exclude_input_prompt = not code
     exporter.exclude_output_prompt = True
