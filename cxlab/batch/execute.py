@@ -73,7 +73,9 @@ def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
     import papermill as pm
 
     from ..exports import EXPORTS, read_folder
-    from .render import render_html
+    from .render import prewarm, render_html
+
+    prewarm()  # the exporters load their templates while the kernel runs
 
     executed = work / f"{job.study}.ipynb"
     results_path = work / "recorded.json"

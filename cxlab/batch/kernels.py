@@ -44,14 +44,15 @@ log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 
 #: What the server imports before it forks kernels: what the notebooks and cxlab import, lazily or not.
+#: In order: what every kernel needs first (a kernel forked early gets a prefix of the list).
 WARM_MODULES = (
-    "numpy", "pandas", "scipy.stats", "scipy.special", "scipy.optimize", "matplotlib", "matplotlib.pyplot",
-    "matplotlib.backends.backend_agg", "matplotlib_inline.backend_inline", "seaborn", "lifelines",
-    "lifelines.statistics", "lifelines.exceptions", "statsmodels.regression.linear_model",
-    "statsmodels.stats.proportion", "statsmodels.stats.multitest", "pydantic", "yaml", "pyarrow", "openpyxl",
-    "IPython", "IPython.display", "ipykernel.kernelapp", "ipykernel.ipkernel",
+    "ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "IPython.display", "numpy", "pandas", "matplotlib",
+    "matplotlib.pyplot", "matplotlib.backends.backend_agg", "matplotlib_inline.backend_inline", "pydantic", "yaml",
     "cxlab", "cxlab.params", "cxlab.record", "cxlab.report", "cxlab.plots", "cxlab.exports", "cxlab.fmt",
-    "cxlab.words", "cxlab.tiers", "cxlab.data", "cxlab.synth")
+    "cxlab.words", "cxlab.tiers", "cxlab.data", "cxlab.synth", "scipy.stats", "scipy.special", "scipy.optimize",
+    "seaborn", "statsmodels.regression.linear_model", "statsmodels.stats.proportion",
+    "statsmodels.stats.multitest", "lifelines", "lifelines.statistics", "lifelines.exceptions", "pyarrow",
+    "openpyxl")
 #: Not ``figures``: importing a figure module sets matplotlib's ``text.parse_math`` (:mod:`cxlab.plotting`),
 #: which must stay a step of the notebooks that import one (it is cheap: the libraries are warm).
 STUDY_PARTS = ("spec", "load", "analysis", "narrative")
@@ -231,16 +232,9 @@ async def launch(manager: Any, kernel_cmd: list[str], kw: dict[str, Any], log_pa
 
 # -- the server side ---------------------------------------------------------------------------------------------
 
-def _warm_up() -> None:
-    os.environ.setdefault("MPLBACKEND", INLINE)  # what ipykernel sets before a notebook imports matplotlib
-    import importlib
+def _warm_list() -> list[str]:
     from cxlab.registry import STUDIES
-    names = [*WARM_MODULES, *(f"{s.package}.{part}" for s in STUDIES.values() for part in STUDY_PARTS)]
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception:  # an optional dependency missing: the kernel imports it (or fails) itself
-            continue
+    return [*WARM_MODULES, *(f"{s.package}.{part}" for s in STUDIES.values() for part in STUDY_PARTS)]
 
 
 def _reap(signum: int, frame: Any) -> None:
@@ -253,8 +247,63 @@ def _reap(signum: int, frame: Any) -> None:
             return
 
 
+class _Requests:
+    """Request lines on stdin, read without Python's buffering so that ``pending`` can ask select."""
+
+    def __init__(self) -> None:
+        self.buffer, self.eof = b"", False
+
+    def _read(self, timeout: float | None) -> None:
+        import select
+
+        if select.select([0], [], [], timeout)[0]:
+            chunk = os.read(0, 1 << 16)
+            self.buffer += chunk
+            self.eof = not chunk
+
+    def pending(self) -> bool:
+        if b"\n" not in self.buffer and not self.eof:
+            self._read(0)
+        return b"\n" in self.buffer or self.eof
+
+    def next(self) -> bytes | None:
+        """The next request line (waiting for it), or None at end of input."""
+        while b"\n" not in self.buffer and not self.eof:
+            self._read(None)
+        if b"\n" not in self.buffer:
+            return None
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line
+
+
+def _serve_one(requests: _Requests, server: int) -> bool:
+    """Fork a kernel for the next request; False at end of input."""
+    line = requests.next()
+    if line is None:
+        return False
+    try:
+        request = json.loads(line)
+    except ValueError:
+        os.write(1, b'{"pid": 0}\n')
+        return True
+    signal.signal(signal.SIGCHLD, _reap)  # from the first fork on: a dead kernel must not linger as a zombie
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        _become_kernel(request, server)  # never returns
+    os.write(1, json.dumps({"pid": pid}).encode() + b"\n")
+    return True
+
+
 def serve() -> None:
-    """Main of the kernel server: import the stack, then fork a kernel per request line on stdin."""
+    """Main of the kernel server: import the stack, fork a kernel per request line on stdin.
+
+    A request that arrives while the server is still importing is served at once: its
+    kernel gets what is imported so far and imports the rest itself, as a cold one would.
+    """
+    import importlib
+
     parent = int(sys.argv[1])
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle; it stops us by closing stdin
@@ -262,25 +311,18 @@ def serve() -> None:
         del sys.path[0]  # as ipykernel_launcher does; the kernel's shell puts '' back
     if sys.modules.get("rfc3987_syntax", 0) is None:  # cxlab.batch's import-time shortcut is not the kernel's
         del sys.modules["rfc3987_syntax"]
-    _warm_up()
-    signal.signal(signal.SIGCHLD, _reap)
-    me = os.getpid()
-    while True:
-        line = sys.stdin.buffer.readline()
-        if not line:
-            break
+    os.environ.setdefault("MPLBACKEND", INLINE)  # what ipykernel sets before a notebook imports matplotlib
+    requests, me = _Requests(), os.getpid()
+    for name in _warm_list():
+        while requests.pending():
+            if not _serve_one(requests, me):
+                os._exit(0)
         try:
-            request = json.loads(line)
-        except ValueError:
-            os.write(1, b'{"pid": 0}\n')
+            importlib.import_module(name)
+        except Exception:  # an optional dependency missing: the kernel imports it (or fails) itself
             continue
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            _become_kernel(request, me)  # never returns
-        os.write(1, json.dumps({"pid": pid}).encode() + b"\n")
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    while _serve_one(requests, me):
+        pass
     os._exit(0)  # the kernels, if any are left, die with us (PR_SET_PDEATHSIG)
 
 

@@ -22,11 +22,13 @@ import json
 import logging
 import pprint
 import re
+import threading
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..report import escape
 
+log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent.parent / "templates"
 
 HIDE_IN_REPORT = "remove_cell"
@@ -243,6 +245,36 @@ def add_contents(body: str) -> str:
     return body[:first] + nav + body[first:]
 
 
+_PREWARM: threading.Thread | None = None
+
+
+def prewarm() -> None:
+    """Load both exporters' templates in a background thread (the caller waits on its kernel meanwhile)."""
+    global _PREWARM
+    if _PREWARM is not None or _exporter.cache_info().currsize == 2:
+        return
+    import nbconvert  # noqa: F401  imported here, in the calling thread: the thread only loads templates
+    from nbformat.v4 import new_notebook
+
+    def load() -> None:
+        for code in (False, True):
+            try:
+                _exporter(code).from_notebook_node(new_notebook(), resources={"cxlab_provenance": "",
+                                                                               "cxlab_csp": CSP_META})
+            except Exception:  # noqa: BLE001  the real rendering reports any problem
+                log.debug("prewarming the %s exporter failed", "code" if code else "report", exc_info=True)
+
+    _PREWARM = threading.Thread(target=load, name="cxlab-prewarm", daemon=True)
+    _PREWARM.start()
+
+
+def _join_prewarm() -> None:
+    global _PREWARM
+    if _PREWARM is not None:
+        _PREWARM.join()
+        _PREWARM = None
+
+
 def render_html(notebook: Any, *, code: bool, provenance: Mapping[str, Any] | None = None,
                 title: str | None = None) -> str:
     """Render an executed notebook node to one self-contained HTML page.
@@ -265,6 +297,7 @@ def render_html(notebook: Any, *, code: bool, provenance: Mapping[str, Any] | No
     add_alt_text(nb)
     if code:
         tidy_parameters(nb)
+    _join_prewarm()
     exporter = _exporter(code)
     resources = {"cxlab_provenance": provenance_box(provenance) if provenance else "", "cxlab_csp": CSP_META,
                  "metadata": {"name": title or "cxlab report"}}
