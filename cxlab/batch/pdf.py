@@ -139,12 +139,9 @@ class Browser:
         return base64.b64decode(data)
 
     def close(self) -> None:
-        try:
-            self.call("Browser.close") if self.proc.poll() is None else None
-            self.proc.wait(timeout=5)
-        except (BrowserError, subprocess.TimeoutExpired):
-            self.proc.kill()
-            self.proc.wait()
+        """Stop the browser: SIGKILL (a graceful ``Browser.close`` takes 0.6 s; its children follow it)."""
+        self.proc.kill()
+        self.proc.wait()
         for fd in (self._cmd, self._reply):
             try:
                 os.close(fd)

@@ -249,14 +249,14 @@ _PREWARM: threading.Thread | None = None
 
 
 def prewarm() -> None:
-    """Load both exporters' templates in a background thread (the caller waits on its kernel meanwhile)."""
+    """Import nbconvert and load both exporters' templates in a background thread (the caller waits on its
+    kernel meanwhile; :func:`render_html` waits for the thread)."""
     global _PREWARM
     if _PREWARM is not None or _exporter.cache_info().currsize == 2:
         return
-    import nbconvert  # noqa: F401  imported here, in the calling thread: the thread only loads templates
-    from nbformat.v4 import new_notebook
-
     def load() -> None:
+        from nbformat.v4 import new_notebook
+
         for code in (False, True):
             try:
                 _exporter(code).from_notebook_node(new_notebook(), resources={"cxlab_provenance": "",
