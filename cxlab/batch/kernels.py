@@ -51,7 +51,7 @@ WARM_MODULES = (
     "cxlab", "cxlab.params", "cxlab.record", "cxlab.report", "cxlab.plots", "cxlab.exports", "cxlab.fmt",
     "cxlab.words", "cxlab.tiers", "cxlab.data", "cxlab.synth", "scipy.stats", "scipy.special", "scipy.optimize",
     "seaborn", "statsmodels.regression.linear_model", "statsmodels.stats.proportion",
-    "statsmodels.stats.multitest", "lifelines", "lifelines.statistics", "lifelines.exceptions", "pyarrow",
+    "statsmodels.stats.multitest", "pingouin", "lifelines", "lifelines.statistics", "lifelines.exceptions", "pyarrow",
     "openpyxl")
 #: Not ``figures``: importing a figure module sets matplotlib's ``text.parse_math`` (:mod:`cxlab.plotting`),
 #: which must stay a step of the notebooks that import one (it is cheap: the libraries are warm).
@@ -90,13 +90,17 @@ class KernelServer:
             [sys.executable, "-c", "from cxlab.batch.kernels import serve; serve()", str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True)
         self.broken = False
+        self.eager = True
+        """Fork at once even while still importing (one study: it imports the rest itself). With more
+        studies to run, kernels wait for the full warm-up: no two processes import the same modules."""
 
     def fork_kernel(self, argv: list[str], cwd: str, env: dict[str, str], log_path: str,
                     timeout: float = 120) -> int | None:
         """Fork a kernel running ``ipykernel_launcher`` ``argv``; its pid, or None (then start a cold one)."""
         if self.broken or self.proc.poll() is not None:
             return None
-        request = json.dumps({"argv": argv, "cwd": cwd, "env": env, "log": log_path}).encode() + b"\n"
+        request = json.dumps({"argv": argv, "cwd": cwd, "env": env, "log": log_path, "eager": self.eager}
+                             ).encode() + b"\n"
         if not self.lock.acquire(timeout=timeout):
             return None
         try:
@@ -266,6 +270,15 @@ class _Requests:
             self._read(0)
         return b"\n" in self.buffer or self.eof
 
+    def eager(self) -> bool:
+        """Whether the pending request may be served before the warm-up ends (and end of input is)."""
+        if b"\n" not in self.buffer:
+            return self.eof
+        try:
+            return bool(json.loads(self.buffer.split(b"\n", 1)[0]).get("eager", True))
+        except ValueError:
+            return True
+
     def next(self) -> bytes | None:
         """The next request line (waiting for it), or None at end of input."""
         while b"\n" not in self.buffer and not self.eof:
@@ -299,7 +312,7 @@ def _serve_one(requests: _Requests, server: int) -> bool:
 def serve() -> None:
     """Main of the kernel server: import the stack, fork a kernel per request line on stdin.
 
-    A request that arrives while the server is still importing is served at once: its
+    An eager request that arrives while the server is still importing is served at once: its
     kernel gets what is imported so far and imports the rest itself, as a cold one would.
     """
     import importlib
@@ -314,7 +327,7 @@ def serve() -> None:
     os.environ.setdefault("MPLBACKEND", INLINE)  # what ipykernel sets before a notebook imports matplotlib
     requests, me = _Requests(), os.getpid()
     for name in _warm_list():
-        while requests.pending():
+        while requests.pending() and requests.eager():
             if not _serve_one(requests, me):
                 os._exit(0)
         try:

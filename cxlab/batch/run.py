@@ -114,7 +114,9 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
         if on_start:
             on_start(len(todo))
         if todo and not scheduler:
-            kernels.start()  # warm kernels for a local run (the CLI may have started it already)
+            server = kernels.start()  # warm kernels for a local run (the CLI may have started it already)
+            if server is not None:
+                server.eager = len(todo) == 1
         else:
             kernels.stop()
         if todo:
