@@ -220,3 +220,11 @@ def test_readme_and_notebooks_cite_methods_not_design():
                                                 "87.2%"), ("Hedges g", 0.39, "0.39")])
 def test_index_old_form_guesses_the_format_from_the_name(name, value, text):
     assert index.format_value(index.figure_spec(value, name)) == text
+
+
+def test_pdf_skip_line_says_why(monkeypatch):
+    from cxlab.batch import pdf
+    monkeypatch.setenv("CXLAB_PDF", "0")
+    assert pdf.chromium() is None and "CXLAB_PDF=0" in pdf.skipped_line()
+    monkeypatch.delenv("CXLAB_PDF")
+    assert "not installed" in pdf.skipped_line()
