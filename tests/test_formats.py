@@ -6,7 +6,7 @@ import json
 import pytest
 import yaml
 from conftest import run_cli
-from formats_data import FORMATS, QUESTIONS, survey, write
+from formats_data import FORMATS, QUESTIONS, responses, survey, write
 
 from cxlab.errors import DataError, StudyFileError
 from cxlab.params import load_study_file, parse_study
@@ -21,7 +21,10 @@ STUDY_KEYS = {
     "retention": {"notebook": "retention", "experience": {"scale": [1, 5], "tiers": {"low": [1, 2], "high": [3, 5]}},
                   "time_unit": "months", "horizons": [12], "covariates": ["channel"], "value_per_period": "charge",
                   "columns": {"experience": "Q1", "duration": "tenure", "event": "churned"}},
+    "metrics": {"notebook": "metrics", "segments": ["channel"], "columns": {"nps": "likely"}},
 }
+#: the file each study reads: the customer survey, or the NPS answers (a separate export)
+FRAMES = {"loyalty": "survey", "retention": "survey", "metrics": "responses"}
 
 
 def study_for(name: str, data: dict, folder):
@@ -37,27 +40,45 @@ def figures(name: str, study, folder) -> tuple[dict, object]:
     return json.loads(json.dumps(parts.part("analysis").analyze(frame, study).results)), summary
 
 
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    frame, out = survey(), {}
+def _write_all(frame, tmp_path_factory, prefix=""):
+    out = {}
     for fmt in FORMATS:
-        folder = tmp_path_factory.mktemp(fmt)
+        folder = tmp_path_factory.mktemp(prefix + fmt)
         out[fmt] = (write(frame, fmt, folder), folder)
     return out
 
 
 @pytest.fixture(scope="module")
-def reference(files):
-    return {name: figures(name, study_for(name, *files["csv"]), files["csv"][1])[0] for name in STUDY_KEYS}
+def files(tmp_path_factory):
+    return _write_all(survey(), tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def response_files(tmp_path_factory):
+    return _write_all(responses(), tmp_path_factory, "responses-")
+
+
+@pytest.fixture(scope="module")
+def every_file(files, response_files):
+    return {"survey": files, "responses": response_files}
+
+
+@pytest.fixture(scope="module")
+def reference(every_file):
+    out = {}
+    for name in STUDY_KEYS:
+        data, folder = every_file[FRAMES[name]]["csv"]
+        out[name] = figures(name, study_for(name, data, folder), folder)[0]
+    return out
 
 
 @pytest.mark.parametrize("fmt", [f for f in FORMATS if f != "csv"])
 @pytest.mark.parametrize("name", list(STUDY_KEYS))
-def test_every_format_gives_the_csv_figures(name, fmt, files, reference):
-    data, folder = files[fmt]
+def test_every_format_gives_the_csv_figures(name, fmt, every_file, reference):
+    data, folder = every_file[FRAMES[name]][fmt]
     got, summary = figures(name, study_for(name, data, folder), folder)
     assert got == reference[name]
-    assert summary.rows_read == 900 and summary.dropped  # same rows, same drops (empty Q1 cells)
+    assert summary.rows_read == 900 and summary.dropped  # same rows, same drops (empty Q1 or NPS cells)
 
 
 def test_reference_figures_are_the_data_s(files, reference):
