@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import run_cli
@@ -242,3 +243,35 @@ def test_an_spss_study_runs_end_to_end_with_its_labels(files, tmp_path):
     assert "survey.sav" in " ".join(doc["provenance"]["inputs"])
     html = (tmp_path / "out" / "spss-shop" / "spss-shop.html").read_text()
     assert "Overall, how satisfied are you with us?" in html
+
+
+def test_cxlab_new_drafts_a_metrics_study_with_its_cohort_ids(tmp_path):
+    from cxlab import synth
+    synth.generate("survey", 2_000, 1).to_csv(tmp_path / "answers.csv", index=False)
+    path, summary, ok = new_study("m", "metrics", str(tmp_path / "answers.csv"), tmp_path)
+    assert ok, summary
+    study = load_study_file(path)
+    assert study.data.columns["customer_id"] == "customer_id" and "response_id" not in study.data.columns.values()
+    assert list(study.segments) == ["plan", "region", "channel"]
+
+
+def test_cxlab_new_drafts_a_drivers_study_from_continuous_scores(tmp_path):
+    from cxlab import synth
+    synth.generate("drivers", 800, 1).to_csv(tmp_path / "drivers.csv", index=False)
+    path, summary, ok = new_study("d", "drivers", str(tmp_path / "drivers.csv"), tmp_path)
+    assert ok, summary
+    study = load_study_file(path)
+    assert study.data.columns["outcome"] == "satisfaction"
+    assert set(study.driver_columns().values()) == {"product_quality", "value_for_money", "support", "delivery",
+                                                     "website", "billing"}   # not response_id, not recommend
+    lo, hi = study.drivers_scale
+    frame = pd.read_csv(tmp_path / "drivers.csv")
+    assert lo <= frame["support"].min() and hi >= frame["delivery"].max()
+
+
+def test_cxlab_new_writes_a_valid_mapping_even_when_nothing_maps(tmp_path):
+    pd.DataFrame({"a": ["x", "y"] * 20, "b": ["u", "v"] * 20}).to_csv(tmp_path / "odd.csv", index=False)
+    path, summary, ok = new_study("o", "drivers", str(tmp_path / "odd.csv"), tmp_path)
+    assert not ok
+    text = path.read_text()
+    assert "columns: {}" in text and "Input should be a valid dictionary" not in summary
