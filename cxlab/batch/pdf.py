@@ -28,7 +28,6 @@ ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 #: For ``--print-to-pdf`` only: with ``--remote-debugging-pipe`` it crashes the first page's renderer
 #: (Chromium 150); the browser asks ``Page.printToPDF`` for no header and footer instead.
 ONE_SHOT_ARGS = (*ARGS, "--no-pdf-header-footer")
-SKIPPED = "PDF reports skipped: Chromium is not installed (apt-get install chromium prints them)."
 
 
 def chromium() -> str | None:
@@ -40,6 +39,13 @@ def chromium() -> str | None:
         if found:
             return found
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None
+
+
+def skipped_line() -> str:
+    """Why no PDF was printed, in one line (turned off, or Chromium missing)."""
+    if os.environ.get("CXLAB_PDF", "1") == "0":
+        return "PDF reports skipped: turned off by CXLAB_PDF=0."
+    return "PDF reports skipped: Chromium is not installed (apt-get install chromium prints them)."
 
 
 GONE = {"Inspector.detached", "Inspector.targetCrashed", "Target.detachedFromTarget", "Target.targetCrashed"}

@@ -75,27 +75,27 @@ def read(study: MetricsStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     weight or the wave, are dropped and counted.
     """
     spec = study.data
-    raw, source = read_source(spec, base_dir)
-    metrics = metrics_present(raw, study)
-    if not metrics:
-        shown = ", ".join(map(str, list(raw.columns)[:12]))
-        raise d.DataError(f"no metric column: map at least one of nps, csat, ces under data.columns "
-                          f"(the file has: {shown})", path=source)
     segments = list(study.segments)
     if study.mix_by is not None and study.mix_by not in segments:
         segments.append(study.mix_by)
-    clash = [s for s in segments if s in (*METRICS, "wave", "customer_id", "weight")]
-    if clash:
-        raise d.DataError(f"segment column {clash[0]!r} has the name of a canonical column; "
-                          "map that column under data.columns instead", path=source)
     mapping = dict(spec.columns)
     if study.weight:
         mapping.setdefault("weight", study.weight.column)
     optional = ["wave", "customer_id"] + (["weight"] if study.weight else [])
+    raw, source = read_source(spec, base_dir, d.source_columns(mapping, [*METRICS, *segments, *optional]))
+    metrics = metrics_present(raw, study)
+    if not metrics:
+        shown = ", ".join(map(str, d.header(raw)[:12]))
+        raise d.DataError(f"no metric column: map at least one of nps, csat, ces under data.columns "
+                          f"(the file has: {shown})", path=source)
+    clash = [s for s in segments if s in (*METRICS, "wave", "customer_id", "weight")]
+    if clash:
+        raise d.DataError(f"segment column {clash[0]!r} has the name of a canonical column; "
+                          "map that column under data.columns instead", path=source)
     frame, used = d.map_columns(raw, mapping, [*metrics, *segments], source, optional=optional)
     if study.weight and "weight" not in used:
         raise d.DataError("weight column is missing", path=source, column=study.weight.column)
-    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used)
+    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)
     out = pd.DataFrame(index=frame.index)
     if "nps" in metrics:
         out["nps"] = _numeric(frame, "nps", source, used["nps"], whole=True)
@@ -114,11 +114,11 @@ def read(study: MetricsStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     else:
         out["weight"] = 1.0
     if "wave" in used:
-        out["wave"] = ordered_levels(frame["wave"])
+        out["wave"] = ordered_levels(d.labelled(frame, "wave"))
     if "customer_id" in used:
         out["customer_id"] = factor(frame["customer_id"])[0]   # identity only: an integer code, -1 when missing
-    for col in segments:
-        out[col] = ordered_levels(frame[col])
+    for col in segments:  # SPSS/Stata value labels name the levels, as in the other studies
+        out[col] = ordered_levels(d.labelled(frame, col))
     no_metric = out[metrics].isna().all(axis=1)
     if no_metric.any():
         summary.dropped["no metric answered"] = int(no_metric.sum())
