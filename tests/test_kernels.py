@@ -103,3 +103,15 @@ def test_warm_and_cold_kernels_give_the_same_results_for_the_default_loyalty_stu
         docs[warm] = json.loads((out / "loyalty" / "results.json").read_text())
     assert docs["1"]["results"] == docs["0"]["results"]
     assert docs["1"]["status"] == docs["0"]["status"] == "ok"
+
+
+@pytest.mark.slow
+def test_forked_pool_workers_use_the_runs_kernel_server(tmp_path, write_study):
+    notebooks = _probe_notebooks(tmp_path)
+    studies = [_study(write_study, f"w{i}", "probe") for i in range(3)]
+    res = run_cli("run", *map(str, studies), "--out", str(tmp_path / "out"), "--notebooks", str(notebooks),
+                  "--jobs", "2")
+    assert res.returncode == 0, res.stderr
+    for i in range(3):
+        seen = json.loads((tmp_path / f"probe-w{i}.json").read_text())
+        assert seen["warm"] and seen["seaborn_preloaded"], f"w{i} ran in a cold kernel"

@@ -89,7 +89,7 @@ class KernelServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from cxlab.batch.kernels import serve; serve()", str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True)
-        self.broken = False
+        self._broken = mp.get_context("fork").Value("b", 0)  # shared with the forked workers
         self.eager = True
         """Fork at once even while still importing (one study: it imports the rest itself). With more
         studies to run, kernels wait for the full warm-up: no two processes import the same modules."""
@@ -97,7 +97,7 @@ class KernelServer:
     def fork_kernel(self, argv: list[str], cwd: str, env: dict[str, str], log_path: str,
                     timeout: float = 120) -> int | None:
         """Fork a kernel running ``ipykernel_launcher`` ``argv``; its pid, or None (then start a cold one)."""
-        if self.broken or self.proc.poll() is not None:
+        if self._broken.value or not self.alive():
             return None
         request = json.dumps({"argv": argv, "cwd": cwd, "env": env, "log": log_path, "eager": self.eager}
                              ).encode() + b"\n"
@@ -115,9 +115,25 @@ class KernelServer:
         except (ValueError, KeyError, TypeError):
             pid = 0
         if pid <= 0:
-            self.broken = True  # a server that answers nothing or nonsense is not asked again
+            # A server that answers nothing in time or nonsense is stopped (it must not fork late, onto the
+            # connection file of a kernel started cold instead) and not asked again by any process of the run.
+            self._broken.value = 1
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             return None
         return pid
+
+    def alive(self) -> bool:
+        """Whether the server runs (asked by pid: in a forked worker it is not a child, ``poll`` would lie)."""
+        if os.getpid() == self.owner:
+            return self.proc.poll() is None
+        try:
+            os.kill(self.proc.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
 
     def close(self) -> None:
         """Stop the server (its kernels die with it). Only the process that started it does this."""
@@ -312,8 +328,9 @@ def _serve_one(requests: _Requests, server: int) -> bool:
 def serve() -> None:
     """Main of the kernel server: import the stack, fork a kernel per request line on stdin.
 
-    An eager request that arrives while the server is still importing is served at once: its
-    kernel gets what is imported so far and imports the rest itself, as a cold one would.
+    An eager request (a run of one study) that arrives while the server is still importing is
+    served at once and ends the warm-up: its kernel gets what is imported so far and imports what
+    its notebook needs itself, as a cold one would.
     """
     import importlib
 
@@ -327,9 +344,8 @@ def serve() -> None:
     os.environ.setdefault("MPLBACKEND", INLINE)  # what ipykernel sets before a notebook imports matplotlib
     requests, me = _Requests(), os.getpid()
     for name in _warm_list():
-        while requests.pending() and requests.eager():
-            if not _serve_one(requests, me):
-                os._exit(0)
+        if requests.pending() and requests.eager():
+            break  # one study, served now; importing more would only take the CPU its kernel needs
         try:
             importlib.import_module(name)
         except Exception:  # an optional dependency missing: the kernel imports it (or fails) itself
