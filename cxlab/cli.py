@@ -115,8 +115,8 @@ def _stop(progress: _Progress, line: str, status: int) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .batch import kernels
-    if not args.scheduler:
-        kernels.start()  # the kernel server imports the study stack while this process plans the run
+    if args.force and not args.scheduler:
+        kernels.start()  # every study will run: the kernel server imports while this process plans the run
     from .batch.plan import discover
     from .batch.pdf import chromium, skipped_line
     from .batch.run import Interrupted, run

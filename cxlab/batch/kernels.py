@@ -139,13 +139,10 @@ class KernelServer:
         """Stop the server (its kernels die with it). Only the process that started it does this."""
         if os.getpid() != self.owner:
             return
-        try:
-            self.proc.stdin.close()  # type: ignore[union-attr]  the server exits on end of input
-            self.proc.wait(timeout=2)
-        except (OSError, subprocess.TimeoutExpired):
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stdout.close()  # type: ignore[union-attr]
+        self.proc.kill()  # at once, even mid-import; its kernels (shut down by their managers by now) follow it
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            pipe.close()  # type: ignore[union-attr]
 
 
 def _read_line(fd: int, timeout: float) -> bytes:
