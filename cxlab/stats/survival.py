@@ -1,23 +1,22 @@
 """Survival estimators: Kaplan-Meier with its log(-log) band and median interval, restricted mean survival
 time, log-rank tests, and durations from dates (calendar months).
 
-lifelines does the fitting where it gives the figure DESIGN defines; the RMST
-and its variance are computed here (lifelines' RMST variance is wrong, see
-STACK.md). lifelines' statistical warnings become cxlab caveats
-(:func:`lifelines_caveats`).
+Every estimator works on counts: per distinct time, the rows observed until
+then (events and censored) and the events then (:func:`tally` from rows,
+:mod:`cxlab.stats.counts` for millions of rows), so that the figures are the
+same whether they come from rows or from aggregated counts. The formulas are
+lifelines' and R's (tested against both); the RMST variance is computed here
+(lifelines' is wrong, see STACK.md).
 """
 from __future__ import annotations
 
 import math
-import warnings
-from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from ..errors import ModelWarning, warn
 from . import Z95
 from .multitest import holm
 from .tables import log10_chi2_sf
@@ -27,48 +26,33 @@ MIN_AT_RISK_DRAWN = 10
 """Kaplan-Meier curves are drawn only while at least this many customers of the tier are at risk."""
 
 
-@contextmanager
-def lifelines_caveats() -> Iterator[None]:
-    """Turn lifelines' statistical warnings raised in the block into cxlab caveat sentences.
-
-    lifelines reports statistical trouble (a poor approximation, a fit that
-    struggles) with its own warning classes; here they become
-    :class:`~cxlab.errors.ModelWarning` sentences that the report shows.
-    Other warnings pass through unchanged.
-    """
-    from lifelines.exceptions import (
-        ApproximationWarning,
-        ConvergenceWarning,
-        StatisticalWarning,
-    )
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    for w in caught:
-        if issubclass(w.category, (ApproximationWarning, ConvergenceWarning, StatisticalWarning)):
-            text = " ".join(str(w.message).split())
-            warn(ModelWarning, f"lifelines cautions: {text[:300]}")
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+def tally(duration: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows to counts: distinct sorted times, rows observed until each (events and censored), events at each."""
+    t = np.asarray(duration, dtype=float)
+    times, inverse = np.unique(t, return_inverse=True)
+    removed = np.bincount(inverse, minlength=len(times)).astype(float)
+    deaths = np.bincount(inverse, weights=np.asarray(event, dtype=float), minlength=len(times))
+    return times, removed, deaths
 
 
-def km_table(duration: np.ndarray, event: np.ndarray) -> pd.DataFrame:
-    """Kaplan-Meier estimate at each distinct event time.
+def km_counts(times: np.ndarray, removed: np.ndarray, deaths: np.ndarray) -> pd.DataFrame:
+    """Kaplan-Meier estimate from counts: distinct sorted ``times``, rows ``removed`` at each (events and
+    censored) and ``deaths`` (events) at each.
 
     Returns a frame with columns ``time``, ``at_risk``, ``events``,
     ``survival`` (S just after ``time``), one row per time with at least one event.
     """
-    t = np.asarray(duration, dtype=float)
-    e = np.asarray(event, dtype=float)
-    times, inverse = np.unique(t, return_inverse=True)
-    removed = np.bincount(inverse, minlength=len(times)).astype(float)
-    deaths = np.bincount(inverse, weights=e, minlength=len(times))
-    at_risk = len(t) - np.concatenate([[0.0], np.cumsum(removed)[:-1]])
-    keep = deaths > 0
-    at_risk, deaths, times = at_risk[keep], deaths[keep], times[keep]
+    removed = np.asarray(removed, float)
+    at_risk = removed.sum() - np.concatenate([[0.0], np.cumsum(removed)[:-1]])
+    keep = np.asarray(deaths) > 0
+    at_risk, deaths, times = at_risk[keep], np.asarray(deaths, float)[keep], np.asarray(times, float)[keep]
     surv = np.cumprod(1.0 - deaths / at_risk)
     return pd.DataFrame({"time": times, "at_risk": at_risk, "events": deaths, "survival": surv})
+
+
+def km_table(duration: np.ndarray, event: np.ndarray) -> pd.DataFrame:
+    """Kaplan-Meier estimate at each distinct event time from rows (:func:`tally`, then :func:`km_counts`)."""
+    return km_counts(*tally(duration, event))
 
 
 def km_band(table: pd.DataFrame) -> pd.DataFrame:
@@ -149,39 +133,46 @@ def rmst(table: pd.DataFrame, tau: float) -> tuple[float, float]:
     return area, float(terms.sum())
 
 
-def km_curves(frame: pd.DataFrame) -> pd.DataFrame:
-    """Tidy Kaplan-Meier curves by tier with lifelines' 95% bands (log(-log) scale, Greenwood variance).
+Tally = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""(distinct sorted times, rows removed at each, events at each): a group's counts (:func:`tally`)."""
 
-    Columns: tier, time, survival, ci_low, ci_high, at_risk (customers of the
-    tier with duration >= time); a row at time 0 with survival 1 per tier.
+
+def km_curves(tallies: dict[str, Tally]) -> pd.DataFrame:
+    """Tidy Kaplan-Meier curves by tier with their 95% bands (log(-log) scale, Greenwood variance), from counts.
+
+    ``tallies`` maps each tier, in order, to its counts (:func:`tally`); empty tiers are skipped.
+    Columns: tier, time, survival, ci_low, ci_high, at_risk (customers of the tier with duration >= time);
+    one row at time 0 (survival 1) and one at each distinct time of the tier, as lifelines'
+    ``KaplanMeierFitter`` tabulates it (where survival reaches 0 the band is 0, as in lifelines).
     """
-    from lifelines import KaplanMeierFitter
-
     parts = []
-    for label, sub in frame.groupby("tier", observed=False):
-        if sub.empty:
+    for label, (times, removed, deaths) in tallies.items():
+        if removed.sum() == 0:
             continue
-        with lifelines_caveats():
-            km = KaplanMeierFitter().fit(sub["duration"].to_numpy(), sub["event"].to_numpy())
-        ci = km.confidence_interval_
-        times = km.survival_function_.index.to_numpy(float)
-        dur = np.sort(sub["duration"].to_numpy(float))
-        parts.append(pd.DataFrame({"tier": str(label), "time": times,
-                                   "survival": km.survival_function_.iloc[:, 0].to_numpy(),
-                                   "ci_low": ci.iloc[:, 0].to_numpy(), "ci_high": ci.iloc[:, 1].to_numpy(),
-                                   "at_risk": len(dur) - np.searchsorted(dur, times, side="left")}))
+        band = km_band(km_counts(times, removed, deaths))
+        grid = np.concatenate([[0.0], times]) if times[0] > 0 else np.asarray(times, float)
+        k = np.searchsorted(band["time"].to_numpy(), grid, side="right")
+        pick = lambda col, first: np.where(k > 0, np.concatenate([[first], band[col].to_numpy()])[k], first)  # noqa: E731
+        surv = pick("survival", 1.0)
+        low, high = pick("ci_low", 1.0), pick("ci_high", 1.0)
+        dead = surv <= 0
+        before = np.concatenate([[0.0], np.cumsum(removed)])
+        at_risk = removed.sum() - before[np.searchsorted(times, grid, side="left")]
+        parts.append(pd.DataFrame({"tier": label, "time": grid, "survival": surv,
+                                   "ci_low": np.where(dead, 0.0, low), "ci_high": np.where(dead, 0.0, high),
+                                   "at_risk": at_risk}))
     out = pd.concat(parts, ignore_index=True)
-    labels = [str(c) for c in frame["tier"].cat.categories]
-    out["tier"] = pd.Categorical(out["tier"], categories=labels, ordered=True)
+    out["tier"] = pd.Categorical(out["tier"], categories=list(tallies), ordered=True)
     return out
 
 
-def at_risk_table(frame: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
-    """Number at risk (duration >= t) per tier (rows) at each of ``times`` (columns)."""
+def at_risk_table(tallies: dict[str, Tally], times: Sequence[float]) -> pd.DataFrame:
+    """Number at risk (duration >= t) per tier (rows) at each of ``times`` (columns), from counts."""
     rows = {}
-    for label, sub in frame.groupby("tier", observed=False):
-        dur = np.sort(sub["duration"].to_numpy())
-        rows[str(label)] = len(dur) - np.searchsorted(dur, np.asarray(times, float), side="left")
+    grid = np.asarray(times, float)
+    for label, (t, removed, _) in tallies.items():
+        before = np.concatenate([[0.0], np.cumsum(removed)])
+        rows[label] = (removed.sum() - before[np.searchsorted(t, grid, side="left")]).astype(int)
     table = pd.DataFrame(rows, index=list(times)).T
     table.index.name = "tier"
     return table
@@ -194,41 +185,60 @@ def _test_dict(statistic: float, dof: int) -> dict[str, Any]:
     return {"statistic": float(statistic), "dof": dof, "p": p, "log10_p": log10_chi2_sf(statistic, dof)}
 
 
-def logrank(duration: np.ndarray, event: np.ndarray, group: np.ndarray) -> dict[str, Any]:
-    """Multivariate log-rank test across the groups (lifelines): ``{statistic, dof, p, log10_p}``.
+def logrank_counts(time: np.ndarray, group: np.ndarray, removed: np.ndarray, deaths: np.ndarray) -> dict[str, Any]:
+    """Multivariate log-rank test across groups from counts: ``{statistic, dof, p, log10_p}``.
 
-    All None (dof as computed) with fewer than two groups or no events.
+    ``time``, ``group``, ``removed``, ``deaths`` are parallel arrays of cells (a time, a group, the rows
+    observed until then and the events then; a time may repeat across groups). The statistic is lifelines'
+    ``multivariate_logrank_test``: observed minus expected events per group and the hypergeometric
+    covariance summed over the distinct event times, as a quadratic form on all groups but the last
+    (pseudo-inverse). All None (dof as computed) with fewer than two groups or no events.
     """
-    from lifelines.statistics import multivariate_logrank_test
-
-    group = np.asarray(group)
-    k = len(pd.unique(group))
-    if k < 2 or np.sum(event) == 0:
+    labels, g = np.unique(np.asarray(group), return_inverse=True)
+    k = len(labels)
+    deaths = np.asarray(deaths, float)
+    if k < 2 or deaths.sum() == 0:
         return _test_dict(float("nan"), max(k - 1, 0))
-    with lifelines_caveats():
-        res = multivariate_logrank_test(np.asarray(duration, float), group, np.asarray(event, float))
-    return _test_dict(float(res.test_statistic), k - 1)
+    times, ti = np.unique(np.asarray(time, float), return_inverse=True)
+    size = len(times) * k
+    rm = np.bincount(ti * k + g, weights=np.asarray(removed, float), minlength=size).reshape(len(times), k)
+    ob = np.bincount(ti * k + g, weights=deaths, minlength=size).reshape(len(times), k)
+    n_ij = rm.sum(0) - np.vstack([np.zeros(k), np.cumsum(rm, 0)[:-1]])      # at risk per time and group
+    d_i = ob.sum(1)
+    keep = d_i > 0
+    n_ij, ob, d_i = n_ij[keep], ob[keep], d_i[keep]
+    n_i = n_ij.sum(1)
+    z = ob.sum(0) - (n_ij * (d_i / n_i)[:, None]).sum(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (n_i - d_i) / (n_i - 1)
+    factor = np.where(np.isfinite(ratio), ratio, 1.0) * d_i / n_i ** 2
+    v = -(n_ij * factor[:, None]).T @ n_ij
+    v[np.diag_indices(k)] += (n_ij * (factor * n_i)[:, None]).sum(0)
+    stat = float(z[:-1] @ np.linalg.pinv(v[:-1, :-1]) @ z[:-1])
+    return _test_dict(stat, k - 1)
 
 
-def pairwise_logrank(frame: pd.DataFrame, versus: str) -> pd.DataFrame:
-    """Log-rank test of each non-empty tier against the tier ``versus``, with Holm-adjusted p-values.
+def logrank(duration: np.ndarray, event: np.ndarray, group: np.ndarray) -> dict[str, Any]:
+    """Multivariate log-rank test across the groups of rows (:func:`logrank_counts` on each row as a cell)."""
+    return logrank_counts(duration, group, np.ones(len(np.asarray(duration))), event)
+
+
+def pairwise_logrank(tallies: dict[str, Tally], versus: str) -> pd.DataFrame:
+    """Log-rank test of each non-empty tier against the tier ``versus``, with Holm-adjusted p-values, from counts.
 
     Columns: tier, versus, statistic, p, p_holm, log10_p.
     """
-    from lifelines.statistics import logrank_test
-
-    ref = frame[frame["tier"] == versus]
+    ref = tallies[versus]
     rows = []
-    for label, sub in frame.groupby("tier", observed=False):
-        if str(label) == versus or sub.empty:
+    for label, tab in tallies.items():
+        if label == versus or tab[1].sum() == 0:
             continue
-        if sub["event"].sum() + ref["event"].sum() == 0:
-            stat = float("nan")
+        if tab[2].sum() + ref[2].sum() == 0:
+            t = _test_dict(float("nan"), 1)
         else:
-            with lifelines_caveats():
-                stat = float(logrank_test(sub["duration"], ref["duration"], sub["event"], ref["event"]).test_statistic)
-        t = _test_dict(stat, 1)
-        rows.append({"tier": str(label), "versus": versus, "statistic": t["statistic"], "p": t["p"],
+            both = [np.concatenate([a, b]) for a, b in zip(tab, ref)]
+            t = logrank_counts(both[0], np.repeat([0, 1], [len(tab[0]), len(ref[0])]), both[1], both[2])
+        rows.append({"tier": label, "versus": versus, "statistic": t["statistic"], "p": t["p"],
                      "log10_p": t["log10_p"]})
     table = pd.DataFrame(rows, columns=["tier", "versus", "statistic", "p", "log10_p"])
     table.insert(4, "p_holm", holm(table["p"].tolist()))
