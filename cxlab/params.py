@@ -31,8 +31,8 @@ DATA_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx", ".xlsm", ".sav", ".zsav", "
 
 #: A seed for a random generator: numpy takes whole numbers from 0 to 2**32 - 1.
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
-#: Rows drawn by an embedded generator: enough for any study, not enough to exhaust memory.
-MAX_SYNTHETIC_ROWS = 5_000_000
+#: Rows drawn by an embedded generator (in chunks above a million or two: cxlab.synth.chunks).
+MAX_SYNTHETIC_ROWS = 100_000_000
 
 
 class _Model(BaseModel):

@@ -382,3 +382,16 @@ def test_vanishing_sampling_weights_leave_figures_undefined(tmp_path):
     result = run(file_study(tmp_path, frame, segments=["plan"], mix_by="plan",
                             weight={"column": "w", "kind": "sampling"}), tmp_path)
     assert result.results["waves"][1]["nps"]["nps"] is None and result.results["mix"] is None
+
+
+def test_overall_table_keeps_each_interval_on_its_own_scale():
+    from cxlab.studies.metrics.analysis import overall_table
+    overall = {"nps": {"n": 100, "promoters": 0.5, "passives": 0.3, "detractors": 0.2, "nps": 0.3, "ci_low": 0.15,
+                       "ci_high": 0.44},
+               "csat": {"n": 90, "top_box": 0.7, "ci_low": 0.6, "ci_high": 0.78, "mean": 3.9, "mean_ci_low": 3.7,
+                        "mean_ci_high": 4.1}}
+    table = overall_table(overall)
+    assert list(table.index) == ["nps", "csat"]
+    assert table.loc["nps", "nps_ci_low"] == 0.15 and pd.isna(table.loc["nps", "top_box_ci_low"])
+    assert table.loc["csat", "top_box_ci_high"] == 0.78 and pd.isna(table.loc["csat", "nps_ci_high"])
+    assert "ci_low" not in table and list(table.columns)[:5] == ["n", "promoters", "passives", "detractors", "nps"]

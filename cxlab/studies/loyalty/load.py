@@ -24,10 +24,10 @@ def read(study: LoyaltyStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     spec = study.data
     wanted = ["experience", *study.outcomes]
     optional = ["weight"] if study.weight else []
-    raw, source = read_source(spec, base_dir)
     mapping = dict(spec.columns)
     if study.weight:
         mapping.setdefault("weight", study.weight.column)
+    raw, source = read_source(spec, base_dir, d.source_columns(mapping, [*wanted, *optional]))
     frame, used = d.map_columns(raw, mapping, wanted, source, optional=optional)
     summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)
     out = pd.DataFrame(index=frame.index)

@@ -248,6 +248,25 @@ def _cohort(frame: pd.DataFrame, study: MetricsStudy, first: Any, last: Any,
             "all_respondents": all_change.to_dict()}
 
 
+def overall_table(overall: dict[str, Any]) -> pd.DataFrame:
+    """``results["overall"]`` as a table, one row per metric, each interval named for what it bounds.
+
+    An NPS row's interval bounds the NPS (-1 to +1), a CSAT or CES row's the
+    top-box share: ``nps_ci_low``/``nps_ci_high`` and ``top_box_ci_low``/``top_box_ci_high``
+    keep the two apart so that each column has one scale.
+    """
+    rows = {}
+    for metric, f in overall.items():
+        score = "nps" if metric == "nps" else "top_box"
+        row = {k: v for k, v in f.items() if k not in ("ci_low", "ci_high")}
+        row[f"{score}_ci_low"], row[f"{score}_ci_high"] = f["ci_low"], f["ci_high"]
+        rows[metric] = row
+    order = ["n", "promoters", "passives", "detractors", "nps", "nps_ci_low", "nps_ci_high", "top_box",
+             "top_box_ci_low", "top_box_ci_high", "mean", "mean_ci_low", "mean_ci_high"]
+    table = pd.DataFrame(rows).T
+    return table[[c for c in order if c in table] + [c for c in table if c not in order]]
+
+
 def _tidy_levels(segments: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for column, by_metric in segments.items():

@@ -75,23 +75,23 @@ def read(study: MetricsStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     weight or the wave, are dropped and counted.
     """
     spec = study.data
-    raw, source = read_source(spec, base_dir)
-    metrics = metrics_present(raw, study)
-    if not metrics:
-        shown = ", ".join(map(str, list(raw.columns)[:12]))
-        raise d.DataError(f"no metric column: map at least one of nps, csat, ces under data.columns "
-                          f"(the file has: {shown})", path=source)
     segments = list(study.segments)
     if study.mix_by is not None and study.mix_by not in segments:
         segments.append(study.mix_by)
-    clash = [s for s in segments if s in (*METRICS, "wave", "customer_id", "weight")]
-    if clash:
-        raise d.DataError(f"segment column {clash[0]!r} has the name of a canonical column; "
-                          "map that column under data.columns instead", path=source)
     mapping = dict(spec.columns)
     if study.weight:
         mapping.setdefault("weight", study.weight.column)
     optional = ["wave", "customer_id"] + (["weight"] if study.weight else [])
+    raw, source = read_source(spec, base_dir, d.source_columns(mapping, [*METRICS, *segments, *optional]))
+    metrics = metrics_present(raw, study)
+    if not metrics:
+        shown = ", ".join(map(str, d.header(raw)[:12]))
+        raise d.DataError(f"no metric column: map at least one of nps, csat, ces under data.columns "
+                          f"(the file has: {shown})", path=source)
+    clash = [s for s in segments if s in (*METRICS, "wave", "customer_id", "weight")]
+    if clash:
+        raise d.DataError(f"segment column {clash[0]!r} has the name of a canonical column; "
+                          "map that column under data.columns instead", path=source)
     frame, used = d.map_columns(raw, mapping, [*metrics, *segments], source, optional=optional)
     if study.weight and "weight" not in used:
         raise d.DataError("weight column is missing", path=source, column=study.weight.column)

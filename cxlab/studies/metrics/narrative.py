@@ -13,17 +13,9 @@ from .analysis import NAMES, MetricsResult
 from .spec import MetricsStudy
 
 
-def score(x: float | None, digits: int = 0) -> str:
-    """An NPS (a proportion in [-1, 1]) on the usual -100 to +100 scale, signed: 0.142 -> "+14"."""
-    if x is None or x != x:
-        return fmt.UNDEFINED
-    text = fmt.number(100 * x, digits)
-    return text if text.startswith("-") or float(text.replace(",", "")) == 0 else "+" + text
-
-
 def nps_interval(f: dict[str, Any]) -> str:
     """"+14 (95% CI +13 to +15)"."""
-    return fmt.interval(f["nps"], f["ci_low"], f["ci_high"], score, level="95% CI ")
+    return fmt.interval(f["nps"], f["ci_low"], f["ci_high"], fmt.nps, level="95% CI ")
 
 
 def _value(metric: str, f: dict[str, Any]) -> str:
@@ -36,7 +28,7 @@ def _change(c: dict[str, Any], diff: str = "diff") -> str:
     """"+20.5 points (95% CI +17.3 to +23.7; p < 0.001)"."""
     if c["ci_low"] is None:
         return f"{fmt.points(c[diff])} (interval {fmt.UNDEFINED}; {fmt.p_value(c['p'])})"
-    return (f"{fmt.points(c[diff])} (95% CI {score(c['ci_low'], 1)} to {score(c['ci_high'], 1)}; "
+    return (f"{fmt.points(c[diff])} (95% CI {fmt.nps(c['ci_low'], 1)} to {fmt.nps(c['ci_high'], 1)}; "
             f"{fmt.p_value(c['p'])})")
 
 
@@ -71,7 +63,7 @@ def cohort_sentence(result: MetricsResult) -> str:
     cohort = _change(c, "change") if c["n"] else fmt.UNDEFINED
     moved = direction(c["change"], c["p"], "rose by", "fell by", "changed by a non-significant")
     return (f"Among the {fmt.plural(c['n'], 'customer')} who answered in both {c['from']} and {c['to']}, NPS went "
-            f"from {score(c['nps_first'])} to {score(c['nps_last'])} and {moved} {cohort}, against "
+            f"from {fmt.nps(c['nps_first'])} to {fmt.nps(c['nps_last'])} and {moved} {cohort}, against "
             f"{_change(c['all_respondents'])} among all respondents.")
 
 
