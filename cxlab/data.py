@@ -300,6 +300,7 @@ def drop_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSumma
         if miss.any():
             summary.dropped[f"missing {col}"] = summary.dropped.get(f"missing {col}", 0) + int(miss.sum())
             keep &= ~miss
-    if not keep.all():
-        log.info("%s: dropped %d rows with missing values", summary.source, int((~keep).sum()))
+    if keep.all():
+        return frame            # nothing to drop: no copy of a large frame
+    log.info("%s: dropped %d rows with missing values", summary.source, int((~keep).sum()))
     return frame[keep]

@@ -61,8 +61,16 @@ class RiskSets:
         sd = np.sqrt((cells.n @ (x - mean) ** 2) / (total - 1)) if total > 1 else np.zeros(x.shape[1])
         _, starts = np.unique(cells.time, return_index=True)
         group = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(cells))))
-        return cls(x - mean, cells.n, cells.d, starts, group, np.add.reduceat(cells.d, starts) if len(cells) else
-                   np.zeros(0), sd)
+        events = np.add.reduceat(cells.d, starts) if len(cells) else np.zeros(0)
+        return cls(x - mean, cells.n, cells.d, starts, group, events, sd)
+
+    def __post_init__(self) -> None:
+        # Efron's k = 0..D_t - 1 at each event time, flattened once (as many entries as events): f = k / D_t
+        D = self.events[self.events > 0]
+        counts = np.round(D).astype(np.int64)
+        self.flat_group = np.repeat(np.arange(len(D)), counts)
+        self.flat_start = np.cumsum(counts) - counts
+        self.flat_f = (np.arange(len(self.flat_group)) - np.repeat(self.flat_start, counts)) / D[self.flat_group]
 
 
 def _revcumsum(a: np.ndarray) -> np.ndarray:
@@ -83,22 +91,20 @@ def _efron(rs: RiskSets, beta: np.ndarray, second: bool = True) -> dict[str, Any
     has = rs.events > 0
     D = rs.events[has]
     R0, R1, E0, E1 = R0[has], R1[has], E0[has], E1[has]
-    # Efron's k = 0..D_t - 1 at each event time, flattened (as many entries as events)
-    counts = np.round(D).astype(np.int64)
-    gi = np.repeat(np.arange(len(D)), counts)
-    offset = np.repeat(np.cumsum(counts) - counts, counts)
-    f = (np.arange(len(gi)) - offset) / D[gi]
+    gi, f, at = rs.flat_group, rs.flat_f, rs.flat_start
     den = R0[gi] - f * E0[gi]
-    A0 = np.bincount(gi, 1 / den, len(D))
-    A1 = np.bincount(gi, f / den, len(D))
+    inv = 1 / den
+    A0 = np.add.reduceat(inv, at)
+    fin = f * inv
+    A1 = np.add.reduceat(fin, at)
     ll = float(rs.d @ eta - np.log(den).sum() - top * D.sum())
     expected = R1 * A0[:, None] - E1 * A1[:, None]               # sum over k of the Efron risk-set means
     grad = rs.d @ rs.X - expected.sum(0)
     out = {"loglik": ll, "gradient": grad, "mean": expected / D[:, None], "has": has}
     if second:
-        B0 = np.bincount(gi, 1 / den ** 2, len(D))
-        B1 = np.bincount(gi, f / den ** 2, len(D))
-        B2 = np.bincount(gi, f * f / den ** 2, len(D))
+        B0 = np.add.reduceat(inv * inv, at)
+        B1 = np.add.reduceat(fin * inv, at)
+        B2 = np.add.reduceat(fin * fin, at)
         S2 = np.empty((p, p))
         for j in range(p):
             for k in range(j, p):

@@ -69,7 +69,7 @@ def summarise(frame: pd.DataFrame, covariates: list[str], value: bool = False) -
     keys = pd.DataFrame({"tier": tier, "experience": frame["experience"].to_numpy(float)})
     for name in covariates:
         if name not in continuous:
-            keys[name] = frame[name].to_numpy()
+            keys[name] = frame[name].array          # positional; a categorical keeps its codes
     cells = aggregate(frame["duration"].to_numpy(float), frame["event"].to_numpy(float), keys)
     value_sum = group_sums(tier, frame["value"].to_numpy(float), len(labels)) if value else None
     rows = None
