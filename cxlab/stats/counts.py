@@ -61,10 +61,11 @@ class Cells:
 def _factor(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes (0..k-1, in sorted order of the values) and the sorted distinct values."""
     codes, uniques = pd.factorize(pd.Series(values), sort=True, use_na_sentinel=True)
-    return codes.astype(np.int64), np.asarray(uniques)
+    return codes.astype(np.int64, copy=False), np.asarray(uniques)
 
 
-def _tally(time: np.ndarray, pcode: np.ndarray, n: np.ndarray, d: np.ndarray, patterns: pd.DataFrame) -> Cells:
+def _tally(time: np.ndarray, pcode: np.ndarray, n: np.ndarray | None, d: np.ndarray, patterns: pd.DataFrame
+           ) -> Cells:
     tcode, times = _factor(time)
     width = int(pcode.max()) + 1 if len(pcode) else 1
     key = tcode * width + pcode
@@ -106,7 +107,8 @@ def aggregate(time: np.ndarray, event: np.ndarray, keys: pd.DataFrame | None = N
         levels = []
         for name in keys.columns:
             codes, uniques = _factor(keys[name])
-            combined = combined * len(uniques) + codes
+            combined *= len(uniques)
+            combined += codes
             levels.append(uniques)
         pcode, present = _factor(combined)
         # decode the mixed-radix codes back to each column's value
@@ -116,7 +118,9 @@ def aggregate(time: np.ndarray, event: np.ndarray, keys: pd.DataFrame | None = N
             patterns[name] = uniques[rest % len(uniques)]
             rest = rest // len(uniques)
         patterns = pd.DataFrame({name: patterns[name] for name in keys.columns})
-    w = np.ones(len(t)) if weight is None else np.asarray(weight, float)
+    if weight is None:
+        return _tally(t, pcode, None, e, patterns)
+    w = np.asarray(weight, float)
     return _tally(t, pcode, w, e * w, patterns)
 
 

@@ -264,8 +264,18 @@ def calendar_months(start: pd.Series, end: pd.Series) -> pd.Series:
     k + (end - anniversary k) / (anniversary k+1 - anniversary k), both in days
     (fractional days when the dates carry a time of day).
     """
-    s = pd.to_datetime(start).to_numpy("datetime64[ns]")
-    e = pd.to_datetime(end).to_numpy("datetime64[ns]")
+    s_all = pd.to_datetime(start).to_numpy("datetime64[ns]")
+    e_all = pd.to_datetime(end).to_numpy("datetime64[ns]")
+    out = np.empty(len(s_all))
+    for i in range(0, len(s_all), CHUNK):    # elementwise, in slices: temporaries stay small at 10^7 rows
+        out[i:i + CHUNK] = _calendar_months(s_all[i:i + CHUNK], e_all[i:i + CHUNK])
+    return pd.Series(out, index=getattr(end, "index", None), name="duration")
+
+
+CHUNK = 1_000_000
+
+
+def _calendar_months(s: np.ndarray, e: np.ndarray) -> np.ndarray:
     s_day = s.astype("datetime64[D]")
     s_month = s.astype("datetime64[M]")
     day_of_month = (s_day - s_month.astype("datetime64[D]")).astype(np.int64)   # 0-based
@@ -282,7 +292,7 @@ def calendar_months(start: pd.Series, end: pd.Series) -> pd.Series:
     lo, hi = anniversary(k), anniversary(k + 1)
     frac = (e - lo).astype("timedelta64[ns]").astype(np.float64) / (hi - lo).astype("timedelta64[ns]").astype(
         np.float64)
-    return pd.Series(k + frac, index=getattr(end, "index", None), name="duration")
+    return k + frac
 
 
 def duration_between(start: pd.Series, end: pd.Series, time_unit: str) -> pd.Series:

@@ -64,7 +64,7 @@ def summarise(frame: pd.DataFrame, covariates: list[str], value: bool = False) -
     """Rows of :func:`cxlab.studies.retention.load.read` to :class:`RetentionCounts` (integer codes and
     ``numpy.bincount``: no per-row Python)."""
     labels = [str(c) for c in frame["tier"].cat.categories]
-    tier = frame["tier"].cat.codes.to_numpy(np.int64)
+    tier = frame["tier"].cat.codes.to_numpy()
     continuous = [c for c in covariates if is_continuous(frame[c])]
     keys = pd.DataFrame({"tier": tier, "experience": frame["experience"].to_numpy(float)})
     for name in covariates:

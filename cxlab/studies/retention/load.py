@@ -140,6 +140,7 @@ def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.
         raise DataError("the data have start dates but no duration column: set observation_end in the study file "
                         "to derive durations from start_date and end_date", path=source, column="duration")
     frame, used = d.map_columns(raw, mapping, wanted, source)
+    del raw                     # the mapped copy is all that is needed from here (10^7 rows: hundreds of MB)
     summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)
     out = pd.DataFrame(index=frame.index)
     out["experience"] = d.as_numeric(frame, "experience", source, used["experience"])
