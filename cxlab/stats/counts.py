@@ -66,6 +66,7 @@ def _factor(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _tally(time: np.ndarray, pcode: np.ndarray, n: np.ndarray | None, d: np.ndarray, patterns: pd.DataFrame
            ) -> Cells:
+    """Cells from a time and a pattern code per row (``n``: rows each stands for, default 1)."""
     tcode, times = _factor(time)
     width = int(pcode.max()) + 1 if len(pcode) else 1
     key = tcode * width + pcode
@@ -83,8 +84,7 @@ def _tally(time: np.ndarray, pcode: np.ndarray, n: np.ndarray | None, d: np.ndar
                  events.astype(float), patterns)
 
 
-def aggregate(time: np.ndarray, event: np.ndarray, keys: pd.DataFrame | None = None,
-              weight: np.ndarray | None = None) -> Cells:
+def aggregate(time: np.ndarray, event: np.ndarray, keys: pd.DataFrame | None = None) -> Cells:
     """Rows to :class:`Cells`: per distinct time and pattern of ``keys``' columns, rows and events.
 
     Parameters
@@ -94,8 +94,6 @@ def aggregate(time: np.ndarray, event: np.ndarray, keys: pd.DataFrame | None = N
     keys : DataFrame, optional
         Columns whose joint values form a row's pattern (discrete: ratings, tiers, category codes).
         Without keys every row has the same pattern.
-    weight : array, optional
-        Frequency weight of each row (default 1): ``n`` and ``d`` are sums of weights.
     """
     t = np.asarray(time, float)
     e = np.asarray(event, float)
@@ -118,10 +116,7 @@ def aggregate(time: np.ndarray, event: np.ndarray, keys: pd.DataFrame | None = N
             patterns[name] = uniques[rest % len(uniques)]
             rest = rest // len(uniques)
         patterns = pd.DataFrame({name: patterns[name] for name in keys.columns})
-    if weight is None:
-        return _tally(t, pcode, None, e, patterns)
-    w = np.asarray(weight, float)
-    return _tally(t, pcode, w, e * w, patterns)
+    return _tally(t, pcode, None, e, patterns)
 
 
 def rows_as_cells(time: np.ndarray, event: np.ndarray) -> Cells:
