@@ -330,15 +330,20 @@ def design_matrix(table: pd.DataFrame, covariates: Sequence[str], rows: np.ndarr
         if pd.api.types.is_numeric_dtype(col):
             X[name] = col.to_numpy(float)
             continue
-        text = col.astype(str)
-        counts = pd.Series(rows, index=text.to_numpy()).groupby(level=0).sum()
+        # levels as text, worked on integer codes (cheap for a categorical column of 10^7 rows)
+        cat = pd.Categorical(col.astype(str)) if not isinstance(col.dtype, pd.CategoricalDtype) else col.array
+        codes = np.asarray(cat.codes)
+        names = [str(c) for c in cat.categories]
+        ok = codes >= 0
+        counts = pd.Series(np.bincount(codes[ok], weights=rows[ok], minlength=len(names)), index=names)
+        counts = counts.groupby(level=0).sum()
         counts = counts[counts > 0]
         top = counts.max()
         ref = sorted(counts.index[counts == top])[0]
         refs[name] = ref
         for level in sorted(counts.index):
             if level != ref:
-                X[f"{name}={level}"] = (text == level).to_numpy(float)
+                X[f"{name}={level}"] = np.isin(codes, [i for i, c in enumerate(names) if c == level]).astype(float)
     return X, refs, dropped
 
 

@@ -160,7 +160,7 @@ def km_curves(tallies: dict[str, Tally]) -> pd.DataFrame:
         at_risk = removed.sum() - before[np.searchsorted(times, grid, side="left")]
         parts.append(pd.DataFrame({"tier": label, "time": grid, "survival": surv,
                                    "ci_low": np.where(dead, 0.0, low), "ci_high": np.where(dead, 0.0, high),
-                                   "at_risk": at_risk}))
+                                   "at_risk": np.round(at_risk).astype(np.int64)}))
     out = pd.concat(parts, ignore_index=True)
     out["tier"] = pd.Categorical(out["tier"], categories=list(tallies), ordered=True)
     return out
