@@ -54,15 +54,15 @@ class RiskSets:
 
     @classmethod
     def build(cls, cells: Cells, X: np.ndarray) -> "RiskSets":
-        x = np.asarray(X, float)[cells.pattern]
-        x = x.reshape(len(cells), -1)
+        x = np.asarray(X, float)
+        x = x.reshape(len(x), -1)[cells.pattern]
         total = cells.n.sum()
-        mean = (cells.n @ x) / total
-        sd = np.sqrt((cells.n @ (x - mean) ** 2) / (total - 1)) if total > 1 else np.zeros(x.shape[1])
+        x -= (cells.n @ x) / total                   # centred in place (10^7 rows on the row-level path)
+        sd = np.sqrt(cells.n @ x ** 2 / (total - 1)) if total > 1 else np.zeros(x.shape[1])
         _, starts = np.unique(cells.time, return_index=True)
         group = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(cells))))
         events = np.add.reduceat(cells.d, starts) if len(cells) else np.zeros(0)
-        return cls(x - mean, cells.n, cells.d, starts, group, events, sd)
+        return cls(x, cells.n, cells.d, starts, group, events, sd)
 
     def __post_init__(self) -> None:
         # Efron's k = 0..D_t - 1 at each event time, flattened once (as many entries as events): f = k / D_t
@@ -85,9 +85,9 @@ def _efron(rs: RiskSets, beta: np.ndarray, second: bool = True) -> dict[str, Any
     nw, dw = rs.n * w, rs.d * w
     p = rs.X.shape[1]
     R0 = _revcumsum(np.add.reduceat(nw, rs.starts))
-    R1 = _revcumsum(np.add.reduceat(nw[:, None] * rs.X, rs.starts, axis=0))
+    R1 = _revcumsum(np.column_stack([np.add.reduceat(nw * rs.X[:, j], rs.starts) for j in range(p)]))
     E0 = np.add.reduceat(dw, rs.starts)
-    E1 = np.add.reduceat(dw[:, None] * rs.X, rs.starts, axis=0)
+    E1 = np.column_stack([np.add.reduceat(dw * rs.X[:, j], rs.starts) for j in range(p)])
     has = rs.events > 0
     D = rs.events[has]
     R0, R1, E0, E1 = R0[has], R1[has], E0[has], E1[has]
