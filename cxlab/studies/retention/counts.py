@@ -57,7 +57,11 @@ class RetentionCounts:
 
 def is_continuous(column: pd.Series) -> bool:
     """A numeric column with more than :data:`MAX_LEVELS` distinct values."""
-    return bool(pd.api.types.is_numeric_dtype(column) and column.nunique() > MAX_LEVELS)
+    if not pd.api.types.is_numeric_dtype(column):
+        return False
+    values = column.to_numpy()
+    # a first slice with too many values settles it without hashing 10^7 rows
+    return bool(len(pd.unique(values[:100_000])) > MAX_LEVELS or column.nunique() > MAX_LEVELS)
 
 
 def summarise(frame: pd.DataFrame, covariates: list[str], value: bool = False) -> RetentionCounts:
@@ -74,5 +78,6 @@ def summarise(frame: pd.DataFrame, covariates: list[str], value: bool = False) -
     value_sum = group_sums(tier, frame["value"].to_numpy(float), len(labels)) if value else None
     rows = None
     if continuous:
-        rows = frame[["duration", "event", "experience", *covariates]].reset_index(drop=True)
+        rows = pd.DataFrame({c: frame[c].reset_index(drop=True) for c in ["duration", "event", "experience",
+                                                                           *covariates]}, copy=False)
     return RetentionCounts(cells, labels, value_sum, continuous, rows)
