@@ -115,7 +115,7 @@ def _stop(progress: _Progress, line: str, status: int) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .batch.plan import discover
-    from .batch.pdf import SKIPPED, chromium
+    from .batch.pdf import chromium, skipped_line
     from .batch.run import Interrupted, run
     from .fmt import plural
     progress = _Progress(args.quiet)
@@ -140,7 +140,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{plural(len(report.rows), 'study')}, {failed} failed; index: "
               f"{os.path.abspath(os.path.join(args.out, 'index.html'))}")
         if any(r["status"] == "ok" for r in report.rows) and chromium() is None:
-            print(SKIPPED)
+            print(skipped_line())
     return report.exit_status
 
 

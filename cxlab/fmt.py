@@ -128,9 +128,9 @@ LABELS: dict[str, str] = {
     "rmst_ci_high": "RMST 95% CI high", "candidates": "companies with a CX score", "split": "split",
     "se": "standard error", "value_per_period": "value per period", "censored": "censored",
     "company-periods": "company-periods", "figure": "figure", "canonical": "name in cxlab",
-    "column in file": "column in the file", "nps_ci_low": "NPS 95% CI low", "nps_ci_high": "NPS 95% CI high",
-    "top_box_ci_low": "top-box 95% CI low", "top_box_ci_high": "top-box 95% CI high", "mean": "mean",
-    "mean_ci_low": "mean 95% CI low", "mean_ci_high": "mean 95% CI high",
+    "column in file": "column in the file", "mean": "mean", "mean_ci_low": "mean 95% CI low",
+    "mean_ci_high": "mean 95% CI high", "share_from": "share, first wave", "share_to": "share, last wave",
+    "nps_from": "NPS, first wave", "nps_to": "NPS, last wave", "diff": "difference",
 }
 """Readable column labels for the names tables carry (DESIGN key names)."""
 

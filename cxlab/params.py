@@ -115,7 +115,7 @@ class DataSpec(_Model):
 class Column:
     """A canonical column a study reads (each study's ``spec.COLUMNS``; ``cxlab new`` maps files onto them).
 
-    ``kind``: rating, binary, number, integer, date, category or id. ``words``:
+    ``kind``: rating, score, binary, number, integer, date, category or id. ``words``:
     fragments of a file's column name or label that suggest it. ``many``: the
     study key that lists every such column (e.g. ``outcomes``) instead of one
     column. ``key``: the study key that names the column (instead of ``data.columns``).

@@ -248,23 +248,17 @@ def _cohort(frame: pd.DataFrame, study: MetricsStudy, first: Any, last: Any,
             "all_respondents": all_change.to_dict()}
 
 
-def overall_table(overall: dict[str, Any]) -> pd.DataFrame:
-    """``results["overall"]`` as a table, one row per metric, each interval named for what it bounds.
+def overall_tables(overall: dict[str, Any]) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """``results["overall"]`` as two tables, so that each column has one scale.
 
-    An NPS row's interval bounds the NPS (-1 to +1), a CSAT or CES row's the
-    top-box share: ``nps_ci_low``/``nps_ci_high`` and ``top_box_ci_low``/``top_box_ci_high``
-    keep the two apart so that each column has one scale.
+    The NPS table (its row ``nps``: n, the three shares, the NPS and its
+    interval, all on the -1 to +1 scale) and the ratings table (rows ``csat``,
+    ``ces``: n, the top-box share and its interval, the mean and its
+    interval); None for a table without rows.
     """
-    rows = {}
-    for metric, f in overall.items():
-        score = "nps" if metric == "nps" else "top_box"
-        row = {k: v for k, v in f.items() if k not in ("ci_low", "ci_high")}
-        row[f"{score}_ci_low"], row[f"{score}_ci_high"] = f["ci_low"], f["ci_high"]
-        rows[metric] = row
-    order = ["n", "promoters", "passives", "detractors", "nps", "nps_ci_low", "nps_ci_high", "top_box",
-             "top_box_ci_low", "top_box_ci_high", "mean", "mean_ci_low", "mean_ci_high"]
-    table = pd.DataFrame(rows).T
-    return table[[c for c in order if c in table] + [c for c in table if c not in order]]
+    nps = {m: f for m, f in overall.items() if m == "nps"}
+    ratings = {m: f for m, f in overall.items() if m != "nps"}
+    return (pd.DataFrame(nps).T if nps else None), (pd.DataFrame(ratings).T if ratings else None)
 
 
 def _tidy_levels(segments: dict[str, Any]) -> pd.DataFrame:

@@ -11,7 +11,13 @@ import seaborn as sns
 from ... import fmt
 from ...plots import ROLE
 
-NPS_AXIS = plt.FuncFormatter(lambda v, _: f"{100 * v:+.0f}" if round(100 * v) else "0")
+def _nps_tick(v: float, _: Any = None) -> str:
+    """An NPS axis tick on the -100 to +100 scale, with the decimals the tick needs ("+2.5", "+5", "0")."""
+    text = f"{round(100 * v, 6):+g}"
+    return "0" if text in ("+0", "-0") else text
+
+
+NPS_AXIS = plt.FuncFormatter(_nps_tick)
 #: Okabe-Ito vermillion, grey and blue: colour-blind safe, no red/green pair.
 CATEGORY_COLOURS = {"detractors": "#D55E00", "passives": "#BBBBBB", "promoters": ROLE["positive"]}
 
@@ -61,7 +67,8 @@ def category_bars(levels: pd.DataFrame, segment: str, ax: plt.Axes | None = None
         ax.barh(y, width, left=left, color=colour, label=name, height=0.7)
         for yi, l, w in zip(y, left, width):
             if w >= 0.08:
-                ax.text(l + w / 2, yi, f"{w:.0%}", ha="center", va="center", fontsize=8)
+                ax.text(l + w / 2, yi, f"{w:.0%}", ha="center", va="center", fontsize=8,
+                        color="black" if name == "passives" else "white")
         left += width
     ax.set_yticks(y, list(rows["level"]))
     ax.set_xlim(0, 1)

@@ -95,7 +95,7 @@ def read(study: MetricsStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     frame, used = d.map_columns(raw, mapping, [*metrics, *segments], source, optional=optional)
     if study.weight and "weight" not in used:
         raise d.DataError("weight column is missing", path=source, column=study.weight.column)
-    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used)
+    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)
     out = pd.DataFrame(index=frame.index)
     if "nps" in metrics:
         out["nps"] = _numeric(frame, "nps", source, used["nps"], whole=True)
@@ -114,11 +114,11 @@ def read(study: MetricsStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     else:
         out["weight"] = 1.0
     if "wave" in used:
-        out["wave"] = ordered_levels(frame["wave"])
+        out["wave"] = ordered_levels(d.labelled(frame, "wave"))
     if "customer_id" in used:
         out["customer_id"] = factor(frame["customer_id"])[0]   # identity only: an integer code, -1 when missing
-    for col in segments:
-        out[col] = ordered_levels(frame[col])
+    for col in segments:  # SPSS/Stata value labels name the levels, as in the other studies
+        out[col] = ordered_levels(d.labelled(frame, col))
     no_metric = out[metrics].isna().all(axis=1)
     if no_metric.any():
         summary.dropped["no metric answered"] = int(no_metric.sum())

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import fmt
+from ...report import half_width
 from ...words import direction, significant
 from .analysis import NAMES, MetricsResult
 from .spec import MetricsStudy
@@ -88,19 +89,31 @@ def headline(result: MetricsResult, study: MetricsStudy) -> str:
     return text
 
 
-def headline_figures(result: MetricsResult) -> dict[str, float | None]:
-    """Headline numbers for the index: each metric overall, and the NPS change with its two parts."""
+def headline_figures(result: MetricsResult) -> dict[str, dict[str, Any]]:
+    """Headline figures for the index: each metric overall, the NPS change with its two parts, the cohort change.
+
+    Each figure carries its direction, format and interval half-width
+    (:func:`cxlab.batch.index.figure_spec`); the mix effect has no direction
+    (a change in who answered is neither better nor worse).
+    """
     res = result.results
-    out: dict[str, float | None] = {}
+    out: dict[str, dict[str, Any]] = {}
     for m, f in res["overall"].items():
-        out["NPS" if m == "nps" else f"{NAMES[m]} top box"] = f.get("nps", f.get("top_box"))
+        out["NPS" if m == "nps" else f"{NAMES[m]} top box"] = {
+            "value": f.get("nps", f.get("top_box")), "better": "higher", "format": "nps" if m == "nps" else "pct",
+            "half_width": half_width(f["ci_low"], f["ci_high"])}
     if res["first_to_last"] is not None:
-        out["NPS change, first to last wave"] = res["first_to_last"]["diff"]
+        c = res["first_to_last"]
+        out["NPS change, first to last wave"] = {"value": c["diff"], "better": "higher", "format": "points",
+                                                 "half_width": half_width(c["ci_low"], c["ci_high"])}
     if res["mix"] is not None:
-        out["mix effect"] = res["mix"]["mix_effect"]
-        out["within effect"] = res["mix"]["within_effect"]
+        mix = res["mix"]
+        out["mix effect"] = {"value": mix["mix_effect"], "better": None, "format": "points"}
+        out["within effect"] = {"value": mix["within_effect"], "better": "higher", "format": "points",
+                                "half_width": half_width(mix["within_ci_low"], mix["within_ci_high"])}
     if res["cohort"] is not None:
-        out["cohort NPS change"] = res["cohort"]["change"]
+        out["cohort NPS change"] = {"value": res["cohort"]["change"], "better": "higher", "format": "points",
+                                    "half_width": half_width(res["cohort"]["ci_low"], res["cohort"]["ci_high"])}
     return out
 
 
