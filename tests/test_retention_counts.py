@@ -166,16 +166,16 @@ def test_penalised_fit_equals_lifelines_ridge_on_counts():
 def test_km_curves_from_counts_equal_lifelines_tables():
     from lifelines import KaplanMeierFitter
 
-    from cxlab.stats.survival import at_risk_table, km_curves, tally
+    from cxlab.stats.survival import at_risk_table, km_curves, km_fit, tally
     rng = np.random.default_rng(8)
     t = np.ceil(rng.exponential(6, 400))
     e = (rng.random(400) < 0.8).astype(float)
     t[-1], e[-1] = t.max() + 1, 1.0          # the last customer churns: survival reaches 0
-    curves = km_curves({"a": tally(t, e)})
-    kmf = KaplanMeierFitter().fit(t, e)
+    curves = km_curves({"a": km_fit(*tally(t, e))})          # lifelines on the counts as weighted rows
+    kmf = KaplanMeierFitter().fit(t, e)                       # lifelines on the rows
     np.testing.assert_allclose(curves["time"], kmf.survival_function_.index, rtol=0)
     np.testing.assert_allclose(curves["survival"], kmf.survival_function_.iloc[:, 0], rtol=1e-12)
     np.testing.assert_allclose(curves[["ci_low", "ci_high"]], kmf.confidence_interval_, rtol=1e-9, atol=1e-12)
     np.testing.assert_array_equal(curves["at_risk"], kmf.event_table["at_risk"])
     ticks = [0.0, 5.0, 10.0, 40.0]
-    assert at_risk_table({"a": tally(t, e)}, ticks).loc["a"].tolist() == [int((t >= x).sum()) for x in ticks]
+    assert at_risk_table({"a": km_fit(*tally(t, e))}, ticks).loc["a"].tolist() == [int((t >= x).sum()) for x in ticks]

@@ -3,10 +3,22 @@ time, log-rank tests, and durations from dates (calendar months).
 
 Every estimator works on counts: per distinct time, the rows observed until
 then (events and censored) and the events then (:func:`tally` from rows,
-:mod:`cxlab.stats.counts` for millions of rows), so that the figures are the
-same whether they come from rows or from aggregated counts. The formulas are
-lifelines' and R's (tested against both); the RMST variance is computed here
-(lifelines' is wrong, see STACK.md).
+:mod:`cxlab.stats.counts` for millions of rows). lifelines computes the
+figures it has, on the counts passed as weighted rows (per time, one row of
+the events and one of the censored, weighted by their integer counts, which
+lifelines tabulates exactly as the replicated rows):
+
+- Kaplan-Meier survival, its at-risk and event tables and its log(-log) band
+  (Greenwood variance): ``KaplanMeierFitter.fit(..., weights=)``;
+- the RMST point estimate: ``lifelines.utils.restricted_mean_survival_time``;
+- the log-rank tests: ``multivariate_logrank_test(..., weights=)`` and
+  ``logrank_test(..., weights_A=, weights_B=)``.
+
+cxlab's own code is kept only where lifelines lacks the figure or gets it
+wrong: the RMST variance (lifelines' is wrong, STACK.md), the band where S = 0
+(NaN, as R; lifelines sets 0), DESIGN's median (first time S <= 0.5 within
+1e-9) and its interval rule, survival past follow-up (undefined), Holm's
+adjustment of the pairwise tests, ``log10_p``, and calendar-month durations.
 """
 from __future__ import annotations
 
@@ -15,6 +27,9 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import logrank_test, multivariate_logrank_test
+from lifelines.utils import restricted_mean_survival_time
 from scipy import stats as sps
 
 from . import Z95
@@ -35,42 +50,37 @@ def tally(duration: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return times, removed, deaths
 
 
-def km_counts(times: np.ndarray, removed: np.ndarray, deaths: np.ndarray) -> pd.DataFrame:
-    """Kaplan-Meier estimate from counts: distinct sorted ``times``, rows ``removed`` at each (events and
-    censored) and ``deaths`` (events) at each.
+def km_fit(times: np.ndarray, removed: np.ndarray, deaths: np.ndarray) -> KaplanMeierFitter:
+    """lifelines' ``KaplanMeierFitter`` on counts: per distinct time, one row of the events and one of the
+    censored, weighted by their (integer) counts, which lifelines tabulates exactly as the replicated rows."""
+    t, e, w = _weighted_rows(times, removed, deaths)
+    return KaplanMeierFitter().fit(t, e, weights=w)
 
-    Returns a frame with columns ``time``, ``at_risk``, ``events``,
-    ``survival`` (S just after ``time``), one row per time with at least one event.
+
+def km_events(kmf: KaplanMeierFitter) -> pd.DataFrame:
+    """lifelines' Kaplan-Meier estimate (:func:`km_fit`) at its event times.
+
+    Returns a frame with columns ``time``, ``at_risk``, ``events``, ``survival`` (S just after ``time``)
+    and ``ci_low``, ``ci_high`` (lifelines' pointwise 95% band on the log(-log) scale, Greenwood variance),
+    one row per time with at least one event. Where S = 0 (the last customer at risk churned) the band is
+    undefined: NaN here, as in R's ``survfit(conf.type = "log-log")`` (lifelines sets it to 0, which would
+    end the median's upper limit there).
     """
-    removed = np.asarray(removed, float)
-    at_risk = removed.sum() - np.concatenate([[0.0], np.cumsum(removed)[:-1]])
-    keep = np.asarray(deaths) > 0
-    at_risk, deaths, times = at_risk[keep], np.asarray(deaths, float)[keep], np.asarray(times, float)[keep]
-    surv = np.cumprod(1.0 - deaths / at_risk)
-    return pd.DataFrame({"time": times, "at_risk": at_risk, "events": deaths, "survival": surv})
+    table = kmf.event_table
+    keep = table["observed"].to_numpy() > 0
+    at = table.index.to_numpy(float)[keep]
+    surv = kmf.survival_function_.iloc[:, 0].loc[at].to_numpy(float)
+    band = kmf.confidence_interval_.loc[at].to_numpy(float)
+    dead = surv <= 0
+    return pd.DataFrame({"time": at, "at_risk": table["at_risk"].to_numpy(float)[keep],
+                         "events": table["observed"].to_numpy(float)[keep], "survival": surv,
+                         "ci_low": np.where(dead, np.nan, band[:, 0]), "ci_high": np.where(dead, np.nan, band[:, 1])})
 
 
 def km_table(duration: np.ndarray, event: np.ndarray) -> pd.DataFrame:
-    """Kaplan-Meier estimate at each distinct event time from rows (:func:`tally`, then :func:`km_counts`)."""
-    return km_counts(*tally(duration, event))
-
-
-def km_band(table: pd.DataFrame) -> pd.DataFrame:
-    """Pointwise 95% band of a :func:`km_table` on the log(-log) scale (lifelines' default, R's
-    ``survfit(conf.type = "log-log")``): columns ``ci_low`` and ``ci_high`` added.
-
-    With Greenwood's V = sum d / (n (n - d)) over event times up to t, the band is
-    S^exp(+-z sqrt(V) / log S). Where S = 0 (the last customer at risk churned) the band is undefined
-    (NaN), as in R; lifelines sets it to 0 there.
-    """
-    surv = table["survival"].to_numpy(float)
-    n, dd = table["at_risk"].to_numpy(float), table["events"].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        greenwood = np.cumsum(np.where(n > dd, dd / (n * (n - dd)), np.inf))
-        half = Z95 * np.sqrt(greenwood) / np.abs(np.log(surv))
-        low = np.where(surv > 0, surv ** np.exp(half), np.nan)
-        high = np.where(surv > 0, surv ** np.exp(-half), np.nan)
-    return table.assign(ci_low=np.where(surv >= 1, 1.0, low), ci_high=np.where(surv >= 1, 1.0, high))
+    """Kaplan-Meier estimate at each distinct event time from rows: :func:`km_events` of :func:`km_fit` of
+    their :func:`tally`."""
+    return km_events(km_fit(*tally(duration, event)))
 
 
 def _first_at_or_below_half(times: np.ndarray, values: np.ndarray) -> float | None:
@@ -84,17 +94,18 @@ def km_median(table: pd.DataFrame) -> float | None:
 
 
 def km_median_ci(table: pd.DataFrame) -> tuple[float | None, float | None]:
-    """95% interval of the KM median from the log(-log) band (:func:`km_band`).
+    """95% interval of the KM median from the log(-log) band of a :func:`km_events` table (DESIGN 5.2, wave 2).
 
     The lower limit is the first time at which the lower band is at or below
     0.5, the upper limit the first time at which the upper band is; None when
     not reached (as R's ``quantile.survfit`` on ``conf.type = "log-log"``,
-    including its NA where the curve reaches 0).
+    including its NA where the curve reaches 0). lifelines has no such rule (its
+    ``median_survival_time_`` has no interval, and its ``qth_survival_time`` is exact
+    at 0.5, without DESIGN's tolerance), so it is applied here to lifelines' band.
     """
-    band = km_band(table)
-    times = band["time"].to_numpy()
-    return (_first_at_or_below_half(times, band["ci_low"].to_numpy()),
-            _first_at_or_below_half(times, band["ci_high"].to_numpy()))
+    times = table["time"].to_numpy()
+    return (_first_at_or_below_half(times, table["ci_low"].to_numpy()),
+            _first_at_or_below_half(times, table["ci_high"].to_numpy()))
 
 
 def survival_at(table: pd.DataFrame, horizon: float, last_time: float) -> float | None:
@@ -110,23 +121,22 @@ def survival_at(table: pd.DataFrame, horizon: float, last_time: float) -> float 
     return value
 
 
-def rmst(table: pd.DataFrame, tau: float) -> tuple[float, float]:
-    """Restricted mean survival time up to ``tau`` and its Greenwood-type variance.
+def rmst(kmf: KaplanMeierFitter, tau: float) -> tuple[float, float]:
+    """Restricted mean survival time up to ``tau`` (lifelines' ``restricted_mean_survival_time``, exact for
+    Kaplan-Meier: the integral of the step function, flat after the last event time) and its Greenwood-type
+    variance, computed here because lifelines' is wrong (STACK.md; lifelines #1682, #1277).
 
-    RMST = integral of the KM step function from 0 to tau (flat after the last
-    event time). Variance = sum over event times t_i <= tau of
-    A_i^2 d_i / (n_i (n_i - d_i)), A_i the area under S from t_i to tau
-    (terms with n_i = d_i have A_i = 0 and contribute nothing).
+    Variance = sum over event times t_i <= tau of A_i^2 d_i / (n_i (n_i - d_i)), A_i the area under S from t_i
+    to tau (terms with n_i = d_i have A_i = 0 and contribute nothing), on lifelines' table.
     """
-    tab = table[table["time"] <= tau]
+    area = float(restricted_mean_survival_time(kmf, t=tau))
+    tab = km_events(kmf)
+    tab = tab[tab["time"] <= tau]
     times = tab["time"].to_numpy()
     surv = tab["survival"].to_numpy()
     grid = np.concatenate([[0.0], times, [tau]])
-    level = np.concatenate([[1.0], surv])
-    pieces = level * np.diff(grid)
-    area = float(pieces.sum())
-    # A_i: area from t_i to tau = sum of the pieces after the i-th knot
-    tail = np.cumsum(pieces[::-1])[::-1][1:]
+    pieces = np.concatenate([[1.0], surv]) * np.diff(grid)
+    tail = np.cumsum(pieces[::-1])[::-1][1:]                # A_i: the pieces after the i-th event time
     n, dd = tab["at_risk"].to_numpy(), tab["events"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(tail > 0, tail ** 2 * dd / (n * (n - dd)), 0.0)
@@ -137,42 +147,42 @@ Tally = tuple[np.ndarray, np.ndarray, np.ndarray]
 """(distinct sorted times, rows removed at each, events at each): a group's counts (:func:`tally`)."""
 
 
-def km_curves(tallies: dict[str, Tally]) -> pd.DataFrame:
-    """Tidy Kaplan-Meier curves by tier with their 95% bands (log(-log) scale, Greenwood variance), from counts.
+def km_curves(fits: dict[str, KaplanMeierFitter | None]) -> pd.DataFrame:
+    """Tidy Kaplan-Meier curves by tier with their 95% bands, as lifelines tabulates them.
 
-    ``tallies`` maps each tier, in order, to its counts (:func:`tally`); empty tiers are skipped.
-    Columns: tier, time, survival, ci_low, ci_high, at_risk (customers of the tier with duration >= time);
-    one row at time 0 (survival 1) and one at each distinct time of the tier, as lifelines'
-    ``KaplanMeierFitter`` tabulates it (where survival reaches 0 the band is 0, as in lifelines).
+    ``fits`` maps each tier, in order, to its :func:`km_fit` (None for an empty tier, skipped). Columns:
+    tier, time, survival, ci_low, ci_high (lifelines' ``survival_function_`` and ``confidence_interval_``:
+    log(-log) band, 0 where survival reaches 0), at_risk (lifelines' ``event_table``: customers of the tier
+    with duration >= time); one row at time 0 and one at each distinct time of the tier.
     """
     parts = []
-    for label, (times, removed, deaths) in tallies.items():
-        if removed.sum() == 0:
+    for label, kmf in fits.items():
+        if kmf is None:
             continue
-        band = km_band(km_counts(times, removed, deaths))
-        grid = np.concatenate([[0.0], times]) if times[0] > 0 else np.asarray(times, float)
-        k = np.searchsorted(band["time"].to_numpy(), grid, side="right")
-        pick = lambda col, first: np.where(k > 0, np.concatenate([[first], band[col].to_numpy()])[k], first)  # noqa: E731
-        surv = pick("survival", 1.0)
-        low, high = pick("ci_low", 1.0), pick("ci_high", 1.0)
-        dead = surv <= 0
-        before = np.concatenate([[0.0], np.cumsum(removed)])
-        at_risk = removed.sum() - before[np.searchsorted(times, grid, side="left")]
-        parts.append(pd.DataFrame({"tier": label, "time": grid, "survival": surv,
-                                   "ci_low": np.where(dead, 0.0, low), "ci_high": np.where(dead, 0.0, high),
+        band = kmf.confidence_interval_.to_numpy(float)
+        at_risk = kmf.event_table["at_risk"].reindex(kmf.survival_function_.index).to_numpy(float)
+        parts.append(pd.DataFrame({"tier": label, "time": kmf.survival_function_.index.to_numpy(float),
+                                   "survival": kmf.survival_function_.iloc[:, 0].to_numpy(float),
+                                   "ci_low": band[:, 0], "ci_high": band[:, 1],
                                    "at_risk": np.round(at_risk).astype(np.int64)}))
     out = pd.concat(parts, ignore_index=True)
-    out["tier"] = pd.Categorical(out["tier"], categories=list(tallies), ordered=True)
+    out["tier"] = pd.Categorical(out["tier"], categories=list(fits), ordered=True)
     return out
 
 
-def at_risk_table(tallies: dict[str, Tally], times: Sequence[float]) -> pd.DataFrame:
-    """Number at risk (duration >= t) per tier (rows) at each of ``times`` (columns), from counts."""
+def at_risk_table(fits: dict[str, KaplanMeierFitter | None], times: Sequence[float]) -> pd.DataFrame:
+    """Number at risk (duration >= t) per tier (rows) at each of ``times`` (columns), from lifelines'
+    ``event_table`` of each :func:`km_fit` (the at-risk count at the first tabulated time >= t; 0 past the
+    last; an empty tier, None, has 0)."""
     rows = {}
     grid = np.asarray(times, float)
-    for label, (t, removed, _) in tallies.items():
-        before = np.concatenate([[0.0], np.cumsum(removed)])
-        rows[label] = (removed.sum() - before[np.searchsorted(t, grid, side="left")]).astype(int)
+    for label, kmf in fits.items():
+        if kmf is None:
+            rows[label] = np.zeros(len(grid), int)
+            continue
+        table = kmf.event_table
+        at = np.append(table["at_risk"].to_numpy(float), 0.0)
+        rows[label] = np.round(at[np.searchsorted(table.index.to_numpy(float), grid, side="left")]).astype(int)
     table = pd.DataFrame(rows, index=list(times)).T
     table.index.name = "tier"
     return table
@@ -185,37 +195,33 @@ def _test_dict(statistic: float, dof: int) -> dict[str, Any]:
     return {"statistic": float(statistic), "dof": dof, "p": p, "log10_p": log10_chi2_sf(statistic, dof)}
 
 
+def _weighted_rows(time: np.ndarray, removed: np.ndarray, deaths: np.ndarray, *more: np.ndarray
+                   ) -> tuple[np.ndarray, ...]:
+    """Cells as lifelines' weighted rows: per cell one row of its events and one of its censored (zero weights
+    dropped); ``more`` arrays (e.g. a group per cell) are repeated alongside."""
+    removed, deaths = np.asarray(removed, float), np.asarray(deaths, float)
+    w = np.concatenate([deaths, removed - deaths])
+    keep = w > 0
+    e = np.repeat([1.0, 0.0], len(deaths))
+    two = lambda a: np.concatenate([np.asarray(a), np.asarray(a)])[keep]  # noqa: E731
+    return (two(time), e[keep], w[keep], *(two(a) for a in more))
+
+
 def logrank_counts(time: np.ndarray, group: np.ndarray, removed: np.ndarray, deaths: np.ndarray) -> dict[str, Any]:
     """Multivariate log-rank test across groups from counts: ``{statistic, dof, p, log10_p}``.
 
     ``time``, ``group``, ``removed``, ``deaths`` are parallel arrays of cells (a time, a group, the rows
     observed until then and the events then; a time may repeat across groups). The statistic is lifelines'
-    ``multivariate_logrank_test``: observed minus expected events per group and the hypergeometric
-    covariance summed over the distinct event times, as a quadratic form on all groups but the last
-    (pseudo-inverse). All None (dof as computed) with fewer than two groups or no events.
+    ``multivariate_logrank_test`` on the cells as weighted rows (integer weights: the replicated rows'
+    statistic); p and log10_p from it (:func:`cxlab.stats.tables.log10_chi2_sf`, which does not underflow).
+    All None (dof as computed) with fewer than two groups or no events.
     """
-    labels, g = np.unique(np.asarray(group), return_inverse=True)
-    k = len(labels)
-    deaths = np.asarray(deaths, float)
-    if k < 2 or deaths.sum() == 0:
+    k = len(np.unique(np.asarray(group)))
+    if k < 2 or np.asarray(deaths, float).sum() == 0:
         return _test_dict(float("nan"), max(k - 1, 0))
-    times, ti = np.unique(np.asarray(time, float), return_inverse=True)
-    size = len(times) * k
-    rm = np.bincount(ti * k + g, weights=np.asarray(removed, float), minlength=size).reshape(len(times), k)
-    ob = np.bincount(ti * k + g, weights=deaths, minlength=size).reshape(len(times), k)
-    n_ij = rm.sum(0) - np.vstack([np.zeros(k), np.cumsum(rm, 0)[:-1]])      # at risk per time and group
-    d_i = ob.sum(1)
-    keep = d_i > 0
-    n_ij, ob, d_i = n_ij[keep], ob[keep], d_i[keep]
-    n_i = n_ij.sum(1)
-    z = ob.sum(0) - (n_ij * (d_i / n_i)[:, None]).sum(0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = (n_i - d_i) / (n_i - 1)
-    factor = np.where(np.isfinite(ratio), ratio, 1.0) * d_i / n_i ** 2
-    v = -(n_ij * factor[:, None]).T @ n_ij
-    v[np.diag_indices(k)] += (n_ij * (factor * n_i)[:, None]).sum(0)
-    stat = float(z[:-1] @ np.linalg.pinv(v[:-1, :-1]) @ z[:-1])
-    return _test_dict(stat, k - 1)
+    t, e, w, g = _weighted_rows(time, removed, deaths, group)
+    result = multivariate_logrank_test(t, g, e, weights=w)
+    return _test_dict(float(result.test_statistic), k - 1)
 
 
 def logrank(duration: np.ndarray, event: np.ndarray, group: np.ndarray) -> dict[str, Any]:
@@ -224,11 +230,13 @@ def logrank(duration: np.ndarray, event: np.ndarray, group: np.ndarray) -> dict[
 
 
 def pairwise_logrank(tallies: dict[str, Tally], versus: str) -> pd.DataFrame:
-    """Log-rank test of each non-empty tier against the tier ``versus``, with Holm-adjusted p-values, from counts.
+    """Log-rank test of each non-empty tier against the tier ``versus`` (lifelines' ``logrank_test`` on the
+    counts as weighted rows), with Holm-adjusted p-values (lifelines' ``pairwise_logrank_test`` adjusts none).
 
     Columns: tier, versus, statistic, p, p_holm, log10_p.
     """
     ref = tallies[versus]
+    tb, eb, wb = _weighted_rows(*ref)
     rows = []
     for label, tab in tallies.items():
         if label == versus or tab[1].sum() == 0:
@@ -236,8 +244,8 @@ def pairwise_logrank(tallies: dict[str, Tally], versus: str) -> pd.DataFrame:
         if tab[2].sum() + ref[2].sum() == 0:
             t = _test_dict(float("nan"), 1)
         else:
-            both = [np.concatenate([a, b]) for a, b in zip(tab, ref)]
-            t = logrank_counts(both[0], np.repeat([0, 1], [len(tab[0]), len(ref[0])]), both[1], both[2])
+            ta, ea, wa = _weighted_rows(*tab)
+            t = _test_dict(float(logrank_test(ta, tb, ea, eb, weights_A=wa, weights_B=wb).test_statistic), 1)
         rows.append({"tier": label, "versus": versus, "statistic": t["statistic"], "p": t["p"],
                      "log10_p": t["log10_p"]})
     table = pd.DataFrame(rows, columns=["tier", "versus", "statistic", "p", "log10_p"])

@@ -25,8 +25,9 @@ from ...stats.cox import PENALIZER, cox_adjusted, rating_model
 from ...stats.survival import (
     Tally,
     at_risk_table,
-    km_counts,
     km_curves,
+    km_events,
+    km_fit,
     km_median,
     km_median_ci,
     logrank_counts,
@@ -154,6 +155,7 @@ def analyze_counts(data: counts.RetentionCounts, study: RetentionStudy) -> Reten
         if total_events == 0:
             warn(NoEventsWarning, words.no_events(n_rows))
         rows, tier_results = [], []
+        fits = {label: km_fit(*tallies[label]) if label in nonempty else None for label in labels}
         for label in labels:
             times, removed, deaths = tallies[label]
             n, ev = int(round(removed.sum())), int(round(deaths.sum()))
@@ -162,9 +164,9 @@ def analyze_counts(data: counts.RetentionCounts, study: RetentionStudy) -> Reten
                 row.update({"median": None, "median_ci_low": None, "median_ci_high": None, "rmst": None,
                             "rmst_se": None, "last_time": None, **{f"S({_key(h)})": None for h in study.horizons}})
             else:
-                tab = km_counts(times, removed, deaths)
+                tab = km_events(fits[label])
                 last = float(times[-1])
-                area, var = rmst(tab, tau)
+                area, var = rmst(fits[label], tau)
                 low, high = km_median_ci(tab)
                 row.update({"median": km_median(tab), "median_ci_low": low, "median_ci_high": high, "rmst": area,
                             "rmst_se": math.sqrt(var), "last_time": last})
@@ -251,8 +253,8 @@ def analyze_counts(data: counts.RetentionCounts, study: RetentionStudy) -> Reten
                         "row_level": ["cox_covariates"] if adjusted is not None and data.continuous else [],
                         "continuous_covariates": list(data.continuous)},
     }
-    at_risk = at_risk_table(tallies, _tick_times(float(times[-1])))
-    curves = km_curves(tallies)
+    at_risk = at_risk_table(fits, _tick_times(float(times[-1])))
+    curves = km_curves(fits)
     log.info("retention: analysed %d rows (%d cells), %d events", n_rows, len(cells), total_events)
     return RetentionResult(results, tiers, curves, at_risk, pairwise, hazard_ratios, sentences)
 
