@@ -179,3 +179,39 @@ def test_km_curves_from_counts_equal_lifelines_tables():
     np.testing.assert_array_equal(curves["at_risk"], kmf.event_table["at_risk"])
     ticks = [0.0, 5.0, 10.0, 40.0]
     assert at_risk_table({"a": km_fit(*tally(t, e))}, ticks).loc["a"].tolist() == [int((t >= x).sum()) for x in ticks]
+
+
+def test_row_level_fallback_is_lifelines_coxph_with_its_ridge_refit():
+    """The row-level path (continuous covariate) is lifelines' CoxPHFitter: its unpenalised figures, and when
+    the likelihood is monotone (every churner has the largest x at risk) its penalizer=0.1 refit."""
+    from lifelines import CoxPHFitter
+    from cxlab.stats.counts import rows_as_cells
+    rng = np.random.default_rng(5)
+    n = 400
+    table = pd.DataFrame({"experience": rng.integers(1, 6, n).astype(float), "x": rng.normal(size=n)})
+    t = np.ceil(rng.exponential(10, n))
+    e = (rng.random(n) < 0.7).astype(float)
+    df = table.assign(duration=t, event=e)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = CoxPHFitter().fit(df, "duration", "event", fit_options=rowpath.TIGHT)
+    got = cox_model.cox_adjusted(rows_as_cells(t, e), table, ["x"], row_level=True)
+    assert got["separation"] is False and got["penalizer"] == 0
+    for term in got["terms"]:
+        b, se = ref.params_[term["term"]], ref.standard_errors_[term["term"]]
+        assert term["hazard_ratio"] == pytest.approx(math.exp(b), rel=1e-9)
+        assert term["ci_low"] == pytest.approx(math.exp(b - 1.959963984540054 * se), rel=1e-9)
+    # monotone likelihood in x: the churners, in time order, each have the largest x still at risk
+    x = np.sort(rng.normal(size=n))[::-1]
+    t = np.arange(1, n + 1, dtype=float)
+    e = np.ones(n)
+    table = pd.DataFrame({"experience": rng.integers(1, 6, n).astype(float), "x": x})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = cox_model.cox_adjusted(rows_as_cells(t, e), table, ["x"], row_level=True)
+        ref = CoxPHFitter(penalizer=0.1).fit(table.assign(duration=t, event=e), "duration", "event",
+                                             fit_options=rowpath.TIGHT)
+    assert got["separation"] is True and got["penalizer"] == 0.1
+    for term in got["terms"]:
+        assert term["hazard_ratio"] is None
+        assert term["penalised_hazard_ratio"] == pytest.approx(math.exp(ref.params_[term["term"]]), rel=1e-9)

@@ -204,7 +204,7 @@ def analyze_counts(data: counts.RetentionCounts, study: RetentionStudy) -> Reten
                 warn(RowLevelWarning, words.row_level(data.continuous))
                 rows_frame = data.rows
                 adjusted = cox_adjusted(rows_as_cells(rows_frame["duration"], rows_frame["event"]), rows_frame,
-                                        study.covariates)
+                                        study.covariates, row_level=True)
             else:
                 adjusted = cox_adjusted(cells, cells.patterns, study.covariates)
         value = _value_at_stake(data, tiers, diffs, best, worst, tau, study) if study.value_per_period else None
