@@ -215,3 +215,23 @@ def test_row_level_fallback_is_lifelines_coxph_with_its_ridge_refit():
     for term in got["terms"]:
         assert term["hazard_ratio"] is None
         assert term["penalised_hazard_ratio"] == pytest.approx(math.exp(ref.params_[term["term"]]), rel=1e-9)
+
+
+def test_lifelines_weighted_efron_is_not_replicated_rows_but_cells_are():
+    """Why the counts' Cox model is cxlab's own: lifelines' weighted Efron counts tied rows, not weights."""
+    from lifelines import CoxPHFitter
+    rng = np.random.default_rng(2)
+    x = rng.integers(1, 6, 3000).astype(float)
+    t = np.ceil(rng.exponential(10 / 0.8 ** x))
+    e = (rng.random(3000) < 0.7).astype(float)
+    rows = pd.DataFrame({"T": t, "E": e, "x": x})
+    weighted = rows.groupby(["T", "E", "x"]).size().rename("w").reset_index()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        on_rows = CoxPHFitter().fit(rows, "T", "E", fit_options=cox_model.FIT_OPTIONS).params_["x"]
+        on_cells = CoxPHFitter().fit(weighted, "T", "E", weights_col="w",
+                                     fit_options=cox_model.FIT_OPTIONS).params_["x"]
+    cells = aggregate(t, e, rows[["x"]])
+    mine = cox_model.newton(cox_model.RiskSets.build(cells, cells.patterns[["x"]].to_numpy(float))).beta[0]
+    assert mine == pytest.approx(on_rows, rel=1e-9)
+    assert abs(on_cells / on_rows - 1) > 1e-3
