@@ -10,6 +10,7 @@ tested against an independent computation (scipy, statsmodels, lifelines, R):
 - :mod:`~cxlab.stats.counts`: survival rows aggregated to counts per (time, covariate pattern);
 - :mod:`~cxlab.stats.survival`: Kaplan-Meier, RMST, log-rank, from counts (lifelines, counts as weighted rows);
 - :mod:`~cxlab.stats.cox`: Cox proportional hazards on aggregated risk sets (Efron), lifelines on rows, PH test;
+- :mod:`~cxlab.stats.covariates`: the adjusted Cox model (rating and covariates, one-hot design);
 - :mod:`~cxlab.stats.groups`: two-group comparisons (Welch, Hedges' g, bootstrap);
 - :mod:`~cxlab.stats.weights`: Kish's effective sample size;
 - :mod:`~cxlab.stats.survey`: design-based estimators for sampling weights (Rao-Scott F, svyglm-style

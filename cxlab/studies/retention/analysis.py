@@ -21,7 +21,8 @@ from ...errors import (
 )
 from ...stats import Z95
 from ...stats.counts import Cells, rows_as_cells, weighted_median
-from ...stats.cox import PENALIZER, cox_adjusted, rating_model
+from ...stats.covariates import cox_adjusted
+from ...stats.cox import PENALIZER, rating_model
 from ...stats.survival import (
     Tally,
     at_risk_table,
@@ -130,7 +131,7 @@ def analyze(frame: pd.DataFrame, study: RetentionStudy) -> RetentionResult:
 
     The rows are first aggregated to counts per time and pattern (:func:`counts.summarise`); every figure
     comes from those counts (:func:`analyze_counts`), except the adjusted Cox model with a continuous
-    covariate, which is fitted on the rows (and says so).
+    covariate, which lifelines fits on the rows (and the report says so).
     """
     return analyze_counts(counts.summarise(frame, study.covariates, bool(study.value_per_period)), study)
 
