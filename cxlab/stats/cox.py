@@ -48,6 +48,7 @@ from lifelines import CoxPHFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from scipy import stats as sps
 
+from ..errors import ModelWarning, warn
 from . import Z95
 from .counts import Cells, aggregate
 
@@ -212,7 +213,8 @@ def lifelines_fit(duration: np.ndarray, event: np.ndarray, X: pd.DataFrame, pena
 
     Returns None when lifelines stops with a ``ConvergenceError``; ``converged`` is false when it warns that
     Newton-Raphson did not converge or a coefficient diverges (|b sd| > 10). Its ``ConvergenceWarning`` is
-    read here (the study reports separation in its own words); other warnings pass through.
+    read here (the study reports separation in its own words); any other lifelines warning becomes a
+    :class:`~cxlab.errors.ModelWarning` sentence for the report.
     """
     df = X.reset_index(drop=True).astype(float)
     df["__duration"], df["__event"] = np.asarray(duration, float), np.asarray(event, float)
@@ -228,7 +230,8 @@ def lifelines_fit(duration: np.ndarray, event: np.ndarray, X: pd.DataFrame, pena
         if issubclass(w.category, ConvergenceWarning):
             failed = True
         else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            first = str(w.message).strip().splitlines()[0] if str(w.message).strip() else w.category.__name__
+            warn(ModelWarning, f"lifelines cautioned about the Cox model fitted on the rows: {first}")
     if cph is None:
         return None
     beta = cph.params_.reindex(X.columns).to_numpy(float)
