@@ -263,14 +263,20 @@ def check_range(values: pd.Series, low: float, high: float, source: str, column:
         fail_at(bad, raw if raw is not None else values, f"is outside the scale [{low:g}, {high:g}]", source, column)
 
 
-def drop_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSummary) -> pd.DataFrame:
-    """Drop rows with a missing value in any of ``columns``, counting each reason once per row."""
-    keep = pd.Series(True, index=frame.index)
+def count_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSummary) -> np.ndarray:
+    """Count rows with a missing value in any of ``columns`` in ``summary.dropped`` (each reason once per row)
+    and return the mask of the complete rows, without copying the frame."""
+    keep = np.ones(len(frame), dtype=bool)
     for col in columns:
-        miss = frame[col].isna() & keep
+        miss = frame[col].isna().to_numpy() & keep
         if miss.any():
             summary.dropped[f"missing {col}"] = summary.dropped.get(f"missing {col}", 0) + int(miss.sum())
             keep &= ~miss
     if not keep.all():
         log.info("%s: dropped %d rows with missing values", summary.source, int((~keep).sum()))
-    return frame[keep]
+    return keep
+
+
+def drop_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSummary) -> pd.DataFrame:
+    """Drop rows with a missing value in any of ``columns``, counting each reason once per row."""
+    return frame[count_missing(frame, columns, summary)]

@@ -156,3 +156,26 @@ def test_cells_are_few_and_sum_to_the_rows(folder):
         assert c["w"].sum() == pytest.approx(frame.loc[rated, "weight"].sum(), rel=1e-12)
         assert c["w2"].sum() == pytest.approx((frame.loc[rated, "weight"] ** 2).sum(), rel=1e-12)
         assert set(c["tier"].astype(str)) == {"poor", "fair", "good"}
+
+
+@pytest.mark.parametrize("case", ["ratings-none", "named-frequency", "ratings-sampling", "named-sampling"])
+def test_streamed_parquet_gives_the_same_figures(folder, case):
+    """read_cells streams the Parquet file in batches (30,000 rows: four batches, the last one partial)."""
+    study = parse_study(loyalty_raw(case), base_dir=folder)
+    data, summary = load.read_cells(study, folder, batch_rows=30_000)
+    _, whole = load.read(study, folder)
+    assert (summary.rows_read, summary.dropped, summary.columns) == (whole.rows_read, whole.dropped, whole.columns)
+    same(analysis.analyze(data, study).results, REFERENCE[case]["results"])
+
+
+def test_streamed_parquet_names_the_file_row_of_a_bad_value(tmp_path):
+    frame = loyalty_frame(n=2_000)
+    frame.loc[1_733, "repurchase"] = 3.0
+    frame.to_parquet(tmp_path / "data.parquet")
+    study = parse_study(loyalty_raw("ratings-none"), base_dir=tmp_path)
+    with pytest.raises(Exception) as streamed:
+        load.read_cells(study, tmp_path, batch_rows=500)
+    with pytest.raises(Exception) as whole:
+        load.read(study, tmp_path)
+    assert str(streamed.value) == str(whole.value)
+    assert "row 1734" in str(streamed.value) and "repurchase" in str(streamed.value)
