@@ -53,3 +53,35 @@ def loyalty_raw(case: str) -> dict:
     if weight != "none":
         raw["weight"] = {"column": "freq" if weight == "frequency" else "samp", "kind": weight}
     return raw
+
+
+def metrics_frame(n: int = N, seed: int = 15) -> pd.DataFrame:
+    """Survey responses (``cxlab.synth.survey``, 4 waves, scenario "mix") with missing values and weights.
+
+    NPS missing on 2% of the rows, a segment value missing on 1%, CSAT in half points on 3% (a non-integer
+    rating), ``freq`` frequency weights 1-4 and ``samp`` sampling weights gamma(2, 1.5) (0.2% missing).
+    """
+    rng = np.random.default_rng(seed)
+    frame = survey(n=n, seed=seed, waves=4, scenario="mix").drop(columns="response_id")
+    frame["nps"] = frame["nps"].astype(float)
+    frame.loc[rng.random(n) < 0.02, "nps"] = np.nan
+    frame.loc[rng.random(n) < 0.01, "region"] = None
+    half = (rng.random(n) < 0.03) & (frame["csat"] < 5)
+    frame.loc[half, "csat"] += 0.5
+    frame["freq"] = rng.integers(1, 5, n).astype(float)
+    samp = rng.gamma(2.0, 1.5, n)
+    samp[rng.random(n) < 0.002] = np.nan
+    frame["samp"] = samp
+    return frame
+
+
+METRICS_CASES = ("none", "frequency", "sampling")
+
+
+def metrics_raw(weight: str) -> dict:
+    """The metrics study of ``weight`` (none, frequency, sampling) reading ``data.parquet``."""
+    raw = {"study": "big", "notebook": "metrics", "data": {"path": "data.parquet"},
+           "segments": ["plan", "region", "channel"], "mix_by": "plan"}
+    if weight != "none":
+        raw["weight"] = {"column": "freq" if weight == "frequency" else "samp", "kind": weight}
+    return raw
