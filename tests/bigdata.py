@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from cxlab.synth.customers import customers
 from cxlab.synth.survey import survey
 
 N = 100_000
+TOL = 1e-9
 NAMED_TIERS = {"poor": [1, 2.5], "fair": [3, 3.5], "good": [4, 5]}
 
 
@@ -85,3 +87,20 @@ def metrics_raw(weight: str) -> dict:
     if weight != "none":
         raw["weight"] = {"column": "freq" if weight == "frequency" else "samp", "kind": weight}
     return raw
+
+
+def same(got, ref, where="results"):
+    """Every key equal: numbers to a relative 1e-9, everything else exactly."""
+    if isinstance(ref, dict):
+        assert set(got) == set(ref), where
+        for key in ref:
+            same(got[key], ref[key], f"{where}.{key}")
+    elif isinstance(ref, list):
+        assert len(got) == len(ref), where
+        for i, (a, b) in enumerate(zip(got, ref)):
+            same(a, b, f"{where}[{i}]")
+    elif isinstance(ref, bool) or ref is None or isinstance(ref, str):
+        assert got == ref, where
+    else:
+        assert isinstance(got, (int, float)) and not isinstance(got, bool), where
+        assert got == pytest.approx(ref, rel=TOL, abs=1e-300), f"{where}: {got!r} != {ref!r}"

@@ -26,12 +26,11 @@ from statsmodels.genmod import families
 from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.stats.proportion import proportion_confint
 
-from bigdata import LOYALTY_CASES, LOYALTY_OUTCOMES, loyalty_frame, loyalty_raw
+from bigdata import LOYALTY_CASES, LOYALTY_OUTCOMES, TOL, loyalty_frame, loyalty_raw, same
 from cxlab.params import parse_study
 from cxlab.studies.loyalty import analysis, cells, load
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "loyalty_100k_reference.json").read_text())
-TOL = 1e-9
 
 
 @pytest.fixture(scope="module")
@@ -39,23 +38,6 @@ def folder(tmp_path_factory):
     path = tmp_path_factory.mktemp("big")
     loyalty_frame().to_parquet(path / "data.parquet")
     return path
-
-
-def same(got, ref, where="results"):
-    """Every key equal: numbers to a relative 1e-9, everything else exactly."""
-    if isinstance(ref, dict):
-        assert set(got) == set(ref), where
-        for key in ref:
-            same(got[key], ref[key], f"{where}.{key}")
-    elif isinstance(ref, list):
-        assert len(got) == len(ref), where
-        for i, (a, b) in enumerate(zip(got, ref)):
-            same(a, b, f"{where}[{i}]")
-    elif isinstance(ref, bool) or ref is None or isinstance(ref, str):
-        assert got == ref, where
-    else:
-        assert isinstance(got, (int, float)) and not isinstance(got, bool), where
-        assert got == pytest.approx(ref, rel=TOL, abs=1e-300), f"{where}: {got!r} != {ref!r}"
 
 
 def duckdb_counts(folder: Path, raw: dict) -> tuple[pd.DataFrame, int]:
