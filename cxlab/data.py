@@ -263,10 +263,14 @@ def check_range(values: pd.Series, low: float, high: float, source: str, column:
         fail_at(bad, raw if raw is not None else values, f"is outside the scale [{low:g}, {high:g}]", source, column)
 
 
-def count_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSummary) -> np.ndarray:
+def count_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSummary,
+                  among: np.ndarray | None = None) -> np.ndarray:
     """Count rows with a missing value in any of ``columns`` in ``summary.dropped`` (each reason once per row)
-    and return the mask of the complete rows, without copying the frame."""
-    keep = np.ones(len(frame), dtype=bool)
+    and return the mask of the complete rows, without copying the frame.
+
+    ``among`` restricts the count to those rows (a boolean mask; the others are not kept either).
+    """
+    keep = np.ones(len(frame), dtype=bool) if among is None else np.array(among, dtype=bool)
     for col in columns:
         miss = frame[col].isna().to_numpy() & keep
         if miss.any():

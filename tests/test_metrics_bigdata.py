@@ -100,3 +100,27 @@ def test_overall_figures_against_the_rows(folder, weight):
     t = sps.t.ppf(0.975, len(expanded) - 1)
     assert got["csat"]["mean"] == pytest.approx(mean, rel=1e-9)
     assert got["csat"]["mean_ci_low"] == pytest.approx(mean - t * sem, rel=1e-9)
+
+
+@pytest.mark.parametrize("weight", METRICS_CASES)
+def test_streamed_parquet_gives_the_same_figures(folder, weight):
+    """read_counts streams the file in batches of 30,000 rows (each batch sees its own levels and customers)."""
+    study = parse_study(metrics_raw(weight), base_dir=folder)
+    data, summary = load.read_counts(study, folder, batch_rows=30_000)
+    _, whole = load.read(study, folder)
+    assert (summary.rows_read, summary.dropped, summary.columns) == (whole.rows_read, whole.dropped, whole.columns)
+    result = analysis.analyze(data, study)
+    same(result.results, REFERENCE[weight]["results"])
+    assert result.warnings == REFERENCE[weight]["warnings"]
+
+
+def test_streamed_parquet_names_the_file_row_of_a_bad_value(tmp_path):
+    frame = metrics_frame(n=3_000)
+    frame.loc[2_345, "nps"] = 7.5
+    frame.to_parquet(tmp_path / "data.parquet")
+    study = parse_study(metrics_raw("none"), base_dir=tmp_path)
+    with pytest.raises(Exception) as streamed:
+        load.read_counts(study, tmp_path, batch_rows=1_000)
+    with pytest.raises(Exception) as whole:
+        load.read(study, tmp_path)
+    assert str(streamed.value) == str(whole.value) and "row 2346" in str(streamed.value)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ... import data as d
-from ...sources import read_source
+from ...sources import parquet_path, read_source
 from ...tiers import assign_tiers, require_two_tiers
 from .cells import LoyaltyCells, aggregate, from_counts
 from .spec import LoyaltyStudy
@@ -70,15 +70,6 @@ def read(study: LoyaltyStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     return out, summary
 
 
-def _parquet_path(study: LoyaltyStudy, base_dir: str | Path | None) -> Path | None:
-    spec = study.data
-    if spec.path is None or spec.synthetic is not None or getattr(spec, "format", None):
-        return None
-    path = (Path(base_dir) if base_dir is not None else Path(".")) / spec.path
-    parquet = path.suffix.lower() in (".parquet", ".pq") and path.is_file() and path.stat().st_size > 0
-    return path if parquet else None   # anything else goes through read(), which explains what is wrong
-
-
 def read_cells(study: LoyaltyStudy, base_dir: str | Path | None = None,
                batch_rows: int = BATCH_ROWS) -> tuple[LoyaltyCells, d.ReadSummary]:
     """The study's data as sufficient statistics (:class:`~.cells.LoyaltyCells`), with the summary of :func:`read`.
@@ -90,7 +81,7 @@ def read_cells(study: LoyaltyStudy, base_dir: str | Path | None = None,
     are read whole by :func:`read` and collapsed. The figures are those of
     :func:`read` followed by the analysis.
     """
-    path = _parquet_path(study, base_dir)
+    path = parquet_path(study.data, base_dir)
     weighted = study.weight is not None
     if path is None:
         frame, summary = read(study, base_dir)

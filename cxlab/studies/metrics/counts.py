@@ -13,7 +13,7 @@ in the first and last wave): :attr:`MetricsCounts.cohort` keeps those columns.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import pandas as pd
@@ -72,14 +72,9 @@ def groupings(study: MetricsStudy, has_wave: bool) -> list[tuple[str, ...]]:
     return out
 
 
-def value_counts(frame: pd.DataFrame, metric: str, by: tuple[str, ...], weighted: bool = True) -> pd.DataFrame:
-    """Responses, sum of weights and sum of squared weights per group of ``by`` and value of ``metric``.
-
-    One hash of the values and three ``bincount`` passes over the rows; rows
-    without the metric or a ``by`` value are left out.
-    """
-    x = frame[metric].to_numpy(float)
-    keep = ~np.isnan(x)
+def _groups(frame: pd.DataFrame, by: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Group code of each row (mixed radix over ``by``'s categories), whether it has every ``by`` value, sizes."""
+    keep = np.ones(len(frame), dtype=bool)
     group = np.zeros(len(frame), dtype=np.int64)
     sizes = []
     for col in by:
@@ -87,9 +82,22 @@ def value_counts(frame: pd.DataFrame, metric: str, by: tuple[str, ...], weighted
         keep &= codes >= 0
         sizes.append(len(frame[col].cat.categories))
         group = group * sizes[-1] + codes
-    vcodes, values = pd.factorize(x, use_na_sentinel=True)
+    return group, keep, sizes
+
+
+def value_counts(frame: pd.DataFrame, metric: str, by: tuple[str, ...], weighted: bool = True,
+                 _values: tuple[np.ndarray, np.ndarray] | None = None,
+                 _groups_of: tuple[np.ndarray, np.ndarray, list[int]] | None = None) -> pd.DataFrame:
+    """Responses, sum of weights and sum of squared weights per group of ``by`` and value of ``metric``.
+
+    One hash of the values and three ``bincount`` passes over the rows; rows
+    without the metric or a ``by`` value are left out. (``_values`` and
+    ``_groups_of`` pass the value codes and group codes when they are reused.)
+    """
+    vcodes, values = _values if _values is not None else pd.factorize(frame[metric].to_numpy(float))
+    group, keep, sizes = _groups_of if _groups_of is not None else _groups(frame, by)
     nv, total = len(values), int(np.prod(sizes)) if sizes else 1
-    key = np.where(keep, group * nv + vcodes, total * nv)
+    key = np.where(keep & (vcodes >= 0), group * nv + vcodes, total * nv)
     rows = np.bincount(key, minlength=total * nv + 1)[:-1]
     if weighted:
         w = frame["weight"].to_numpy(float)
@@ -114,8 +122,12 @@ def aggregate(frame: pd.DataFrame, study: MetricsStudy) -> MetricsCounts:
     metrics = [m for m in METRICS if m in frame]
     has_wave = "wave" in frame
     weighted = study.weight is not None
-    tables = {by: pd.concat([value_counts(frame, m, by, weighted) for m in metrics], ignore_index=True)
-              for by in groupings(study, has_wave)}
+    values = {m: pd.factorize(frame[m].to_numpy(float)) for m in metrics}
+    tables = {}
+    for by in groupings(study, has_wave):
+        groups = _groups(frame, by)
+        tables[by] = pd.concat([value_counts(frame, m, by, weighted, values[m], groups) for m in metrics],
+                               ignore_index=True)
     levels = {col: list(frame[col].cat.categories) for col in frame if isinstance(frame[col].dtype, pd.CategoricalDtype)}
     cohort = None
     if has_wave and "customer_id" in frame and "nps" in metrics:
@@ -123,3 +135,28 @@ def aggregate(frame: pd.DataFrame, study: MetricsStudy) -> MetricsCounts:
                                "wave": frame["wave"].cat.codes.to_numpy(np.int64),
                                "nps": frame["nps"].to_numpy(float)})
     return MetricsCounts(tables, levels, len(frame), metrics, cohort)
+
+
+def combine(parts: list[MetricsCounts], order: Callable[[list[str]], list[str]],
+            cohort: Optional[pd.DataFrame] = None) -> MetricsCounts:
+    """The counts of several batches of one data set (each with the levels it saw) as one.
+
+    ``order`` puts the union of a column's levels in the order the whole data
+    would give them (:func:`~.load.ordered_levels`); ``cohort`` is the rows of
+    the fixed cohort with ids and wave codes already common to the batches.
+    """
+    levels: dict[str, list[Any]] = {}
+    for part in parts:
+        for col, labels in part.levels.items():
+            seen = levels.setdefault(col, [])
+            seen.extend(label for label in labels if label not in seen)
+    levels = {col: order(labels) for col, labels in levels.items()}
+    tables = {}
+    for by in parts[0].tables:
+        table = pd.concat([p.tables[by].astype({c: object for c in by}) for p in parts], ignore_index=True)
+        for col in by:
+            table[col] = pd.Categorical(table[col], categories=levels[col], ordered=True)
+        tables[by] = (table.groupby(["metric", *by, "value"], observed=True, sort=False)[["rows", "w", "w2"]]
+                      .sum().reset_index())
+    metrics = [m for m in METRICS if any(m in p.metrics for p in parts)]
+    return MetricsCounts(tables, levels, sum(p.n for p in parts), metrics, cohort)
