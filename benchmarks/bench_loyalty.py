@@ -12,11 +12,10 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import measure_study
+from common import measure_study, write_parquet_chunks
 
 SIZES = (100, 10_000, 100_000, 1_000_000)
 BIG = 10_000_000
@@ -28,32 +27,19 @@ def study(n: int) -> dict:
             "outcomes": OUTCOMES}
 
 
-def write_customers(path: Path, n: int, chunk: int = 1_000_000) -> None:
-    """``n`` synthetic customers as Parquet, written one chunk (one generator call, its own seed) at a time."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+def customers_chunk(i: int, start: int, rows: int):
+    """Chunk ``i`` of the 10M customers: the embedded generator with its own seed, ids continued."""
     from cxlab.synth.customers import customers
 
-    writer = None
-    try:
-        for i, start in enumerate(range(0, n, chunk)):
-            part = customers(min(chunk, n - start), seed=1000 + i)
-            part["customer_id"] += start
-            table = pa.Table.from_pandas(part, preserve_index=False)
-            writer = writer or pq.ParquetWriter(path, table.schema)
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
+    part = customers(rows, seed=1000 + i)
+    part["customer_id"] += start
+    return part
 
 
 def big_case(tmp: Path) -> dict:
     """10M customers from a Parquet file (generated in chunks, deleted afterwards)."""
     data = tmp / "customers-10m.parquet"
-    t = time.perf_counter()
-    write_customers(data, BIG)
-    written = time.perf_counter() - t
+    written = write_parquet_chunks(data, BIG, customers_chunk)
     try:
         spec = {"study": "loyalty-10m-parquet", "notebook": "loyalty", "data": {"path": str(data)},
                 "outcomes": OUTCOMES}

@@ -71,3 +71,23 @@ def measure_study(module: str, study: dict[str, Any], folder: Path, preload: str
     if e2e["rc"] != 0:
         row["error"] = e2e["err"]
     return row
+
+
+def write_parquet_chunks(path: Path, n: int, chunk: Callable[[int, int, int], Any], size: int = 1_000_000) -> float:
+    """Write ``n`` rows to Parquet one chunk at a time (``chunk(index, start, rows)`` returns a DataFrame);
+    the seconds it took. Memory stays that of one chunk. (Main's ``cxlab synth NAME --n N --out FILE`` does the
+    same for the embedded generators.)"""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = time.perf_counter()
+    writer = None
+    try:
+        for i, start in enumerate(range(0, n, size)):
+            table = pa.Table.from_pandas(chunk(i, start, min(size, n - start)), preserve_index=False)
+            writer = writer or pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    return time.perf_counter() - t

@@ -192,7 +192,11 @@ def read_counts(study: MetricsStudy, base_dir: str | Path | None = None,
     parts, offset = [], 0
     ids: dict[str, int] = {}
     waves: dict[str, int] = {}
-    cohort = []
+    cohort: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def order(labels: list[str]) -> list[str]:
+        return list(ordered_levels(pd.Series(labels, dtype=object)).cat.categories)
+
     for batch in file.iter_batches(batch_size=batch_rows, columns=list(dict.fromkeys(used.values()))):
         raw = batch.to_pandas()
         raw.index = pd.RangeIndex(offset, offset + len(raw))
@@ -201,24 +205,27 @@ def read_counts(study: MetricsStudy, base_dir: str | Path | None = None,
         del raw
         parts.append(aggregate(out, study))
         if batch_ids is not None and "wave" in out and "nps" in out:
-            keep = out["nps"].notna().to_numpy()
-            wave = to_common(waves, list(out["wave"].cat.categories))[out["wave"].cat.codes.to_numpy()[keep]]
+            # the cohort needs the rows of the first and last wave only: keep those of the first and last seen so far
+            to_wave = to_common(waves, list(out["wave"].cat.categories))
+            ends = order(list(waves))
+            wave = to_wave[out["wave"].cat.codes.to_numpy()]
+            keep = out["nps"].notna().to_numpy() & np.isin(wave, [waves[ends[0]], waves[ends[-1]]])
             if pd.api.types.is_numeric_dtype(batch_ids) and not pd.api.types.is_bool_dtype(batch_ids):
                 who = batch_ids.to_numpy()[keep]          # numbers are their own identity (NaN: missing)
             else:
                 codes, labels = factor(batch_ids)
                 who = to_common(ids, labels)[codes[keep]].astype(float)
                 who[who < 0] = np.nan
-            cohort.append(pd.DataFrame({"customer_id": who, "wave": wave, "nps": out["nps"].to_numpy(np.float32)[keep]}))
-    data = combine(parts, lambda labels: list(ordered_levels(pd.Series(labels, dtype=object)).cat.categories))
+            cohort.append((who, wave[keep], out["nps"].to_numpy(np.float32)[keep]))
+    data = combine(parts, order)
     if not data.n:
         raise d.DataError("no responses left after dropping rows without a metric, weight or wave", path=source)
     if cohort:
         rank = {label: i for i, label in enumerate(data.levels["wave"])}
         to_rank = np.array([rank[label] for label in waves], dtype=np.int64)
-        rows = pd.concat(cohort, ignore_index=True)
-        rows["wave"] = to_rank[rows["wave"].to_numpy()]
-        rows["customer_id"] = pd.factorize(rows["customer_id"].to_numpy(), use_na_sentinel=True)[0]
-        rows = rows[rows["customer_id"].to_numpy() >= 0]
-        data.cohort = rows
+        who, wave, nps = (np.concatenate([part[i] for part in cohort]) for i in range(3))
+        del cohort
+        code = pd.factorize(who, use_na_sentinel=True)[0]
+        keep = code >= 0
+        data.cohort = pd.DataFrame({"customer_id": code[keep], "wave": to_rank[wave[keep]], "nps": nps[keep]})
     return data, summary
