@@ -236,14 +236,16 @@ def as_binary(frame: pd.DataFrame, column: str, source: str, label: str | None =
         raw = labelled(frame, column)  # SPSS/Stata yes/no labels name the outcome's levels (1 = Yes, 2 = No)
     elif pd.api.types.is_numeric_dtype(raw) and (raw.isin((0, 1)) | raw.isna()).all():
         return raw.astype(float)  # typed 0/1 (Parquet, SPSS, Stata, SQL): nothing to parse
-    text = raw.astype("string").str.strip().str.lower()
-    out = pd.Series(np.nan, index=raw.index, dtype=float)
-    out[text.isin(TRUE_WORDS).fillna(False).to_numpy(bool)] = 1.0
-    out[text.isin(FALSE_WORDS).fillna(False).to_numpy(bool)] = 0.0
-    bad = out.isna() & text.notna() & (text != "")
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)   # the text work once per distinct value
+    text = pd.Series(np.asarray(uniques, dtype=object)).astype("string").str.strip().str.lower()
+    value = np.full(len(uniques) + 1, np.nan)               # the last entry: missing (code -1)
+    value[:-1][text.isin(TRUE_WORDS).fillna(False).to_numpy(bool)] = 1.0
+    value[:-1][text.isin(FALSE_WORDS).fillna(False).to_numpy(bool)] = 0.0
+    bad = np.isnan(value[:-1]) & text.notna().to_numpy(bool) & (text != "").fillna(False).to_numpy(bool)
     if bad.any():
-        fail_at(bad, raw, "is not binary (use 0/1, true/false or yes/no)", source, label or column)
-    return out
+        fail_at(np.isin(codes, np.flatnonzero(bad)), raw, "is not binary (use 0/1, true/false or yes/no)", source,
+                label or column)
+    return pd.Series(value[codes], index=raw.index, dtype=float)
 
 
 def as_int(frame: pd.DataFrame, column: str, source: str, label: str | None = None) -> pd.Series:
