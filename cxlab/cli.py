@@ -1,4 +1,4 @@
-"""Command line: ``cxlab run [STUDY.yaml ...] [--out DIR]``, ``cxlab validate`` and ``cxlab new``.
+"""Command line: ``cxlab run [STUDY.yaml ...] [--out DIR]``, ``cxlab validate``, ``cxlab new`` and ``cxlab synth``.
 
 Exit status: 0 every study succeeded or is up to date; 1 some study failed;
 2 the run could not start (bad study file, output folder locked).
@@ -47,6 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--database", help="with --sql: the DuckDB database file")
     n.add_argument("--sheet", help="with an .xlsx file: the sheet's name or 0-based index")
     n.add_argument("--params", default="params", help="folder the study file goes in (default: params)")
+    g = sub.add_parser("synth", help="write an embedded data set to a Parquet file (up to 100,000,000 rows)")
+    g.add_argument("name", help="the generator (customers, lifecycles, survey, drivers)")
+    g.add_argument("--n", type=int, required=True, help="number of rows")
+    g.add_argument("--out", required=True, help="the Parquet file to write (.parquet)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the random generator (default 0)")
+    g.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
+                   help="a generator option, e.g. -o scenario=within (repeatable)")
+    g.add_argument("--force", action="store_true", help="replace the file if it exists")
+    g.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     return p
 
 
@@ -106,7 +115,7 @@ def _stop(progress: _Progress, line: str, status: int) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .batch.plan import discover
-    from .batch.pdf import SKIPPED, chromium
+    from .batch.pdf import chromium, skipped_line
     from .batch.run import Interrupted, run
     from .fmt import plural
     progress = _Progress(args.quiet)
@@ -131,7 +140,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{plural(len(report.rows), 'study')}, {failed} failed; index: "
               f"{os.path.abspath(os.path.join(args.out, 'index.html'))}")
         if any(r["status"] == "ok" for r in report.rows) and chromium() is None:
-            print(SKIPPED)
+            print(skipped_line())
     return report.exit_status
 
 
@@ -196,6 +205,50 @@ def _new(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+def _synth(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import yaml
+
+    from . import synth
+    out = Path(args.out)
+    problem = None
+    if out.suffix.lower() not in (".parquet", ".pq"):
+        problem = f"--out {out}: the file name must end in .parquet"
+    elif not out.parent.is_dir():
+        problem = f"--out {out}: the folder {out.parent} does not exist"
+    elif out.exists() and not args.force:
+        problem = f"--out {out}: the file exists; choose another name or pass --force to replace it"
+    options: dict[str, Any] = {}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            problem = problem or f"--option {item!r}: write KEY=VALUE"
+        else:
+            options[key.strip()] = yaml.safe_load(value) if value.strip() else value
+    if problem is not None:
+        print(f"cxlab: {problem}", file=sys.stderr)
+        return EXIT_CANNOT_START
+
+    def progress(done: int, total: int) -> None:
+        if not args.quiet:
+            print(f"cxlab synth {args.name}: {done:,} of {total:,} rows", file=sys.stderr, flush=True)
+
+    try:
+        synth.write_parquet(args.name, args.n, out, seed=args.seed, progress=progress, **options)
+    except CxlabError as exc:
+        print(f"cxlab: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_START
+    except ValueError as exc:  # the generator's own range checks (n, options)
+        print(f"cxlab: synthetic {args.name!r}: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_START
+    except OSError as exc:
+        print(f"cxlab: --out {out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CANNOT_START
+    print(f"wrote {args.n:,} rows of synthetic {args.name} (seed {args.seed}) to {out}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cxlab`` console script."""
     logging.basicConfig(level=os.environ.get("CXLAB_LOG", "WARNING").upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -205,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "new":
             return _new(args)
+        if args.command == "synth":
+            return _synth(args)
         return _validate(args)
     except Exception as exc:  # a bug, not a user error: one line here; the traceback with CXLAB_LOG=DEBUG
         if logging.getLogger().isEnabledFor(logging.DEBUG):

@@ -46,6 +46,14 @@ def pct(x: float | None, digits: int = 0, signed: bool = False) -> str:
     return text.replace("-0%", "0%").replace("+-", "-") if float(f"{100 * x:.{digits}f}") == 0 and not signed else text
 
 
+def nps(x: float | None, digits: int = 0) -> str:
+    """An NPS (a proportion in [-1, 1]) on the usual -100 to +100 scale, signed: 0.142 -> "+14"."""
+    if _missing(x):
+        return UNDEFINED
+    text = number(100 * x, digits)
+    return text if text.startswith("-") or float(text.replace(",", "")) == 0 else "+" + text
+
+
 def points(x: float | None, digits: int = 1) -> str:
     """A difference of proportions in percentage points, signed: 0.052 -> "+5.2 points"."""
     return UNDEFINED if _missing(x) else f"{100 * x:+,.{digits}f} points"
@@ -120,7 +128,9 @@ LABELS: dict[str, str] = {
     "rmst_ci_high": "RMST 95% CI high", "candidates": "companies with a CX score", "split": "split",
     "se": "standard error", "value_per_period": "value per period", "censored": "censored",
     "company-periods": "company-periods", "figure": "figure", "canonical": "name in cxlab",
-    "column in file": "column in the file",
+    "column in file": "column in the file", "mean": "mean", "mean_ci_low": "mean 95% CI low",
+    "mean_ci_high": "mean 95% CI high", "share_from": "share, first wave", "share_to": "share, last wave",
+    "nps_from": "NPS, first wave", "nps_to": "NPS, last wave", "diff": "difference",
 }
 """Readable column labels for the names tables carry (DESIGN key names)."""
 
@@ -182,6 +192,7 @@ def cell_formatter(kind: str | Callable[[Any], str], digits: int = 2) -> Callabl
     """The function that formats one cell of a column of ``kind``.
 
     Kinds: ``pct`` ("87%"), ``pct1`` ("87.2%"), ``signed_pct`` ("+109%"), ``points`` ("+5.2 points"),
+    ``nps`` (an NPS on its -100 to +100 scale, "+14"),
     ``p`` ("< 0.001", "0.037"), ``count`` ("12,345"), ``number`` (``digits`` decimals), ``ratio``
     (two decimals), ``bool`` ("yes", "no"), ``text`` (as is); or any callable.
     """
@@ -189,7 +200,7 @@ def cell_formatter(kind: str | Callable[[Any], str], digits: int = 2) -> Callabl
         return kind
     table: dict[str, Callable[[Any], str]] = {
         "pct": pct, "pct1": lambda x: pct(x, 1), "signed_pct": lambda x: pct(x, 1, signed=True),
-        "points": points, "p": lambda x: p_value(x, bare=True), "count": count,
+        "points": points, "nps": nps, "p": lambda x: p_value(x, bare=True), "count": count,
         "number": lambda x: number(x, digits), "ratio": ratio,
         "text": lambda x: UNDEFINED if _missing(x) else str(x),
         "bool": lambda x: "yes" if bool(x) else "no",

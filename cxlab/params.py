@@ -31,8 +31,8 @@ DATA_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx", ".xlsm", ".sav", ".zsav", "
 
 #: A seed for a random generator: numpy takes whole numbers from 0 to 2**32 - 1.
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
-#: Rows drawn by an embedded generator: enough for any study, not enough to exhaust memory.
-MAX_SYNTHETIC_ROWS = 5_000_000
+#: Rows drawn by an embedded generator (in chunks above a million or two: cxlab.synth.chunks).
+MAX_SYNTHETIC_ROWS = 100_000_000
 
 
 class _Model(BaseModel):
@@ -115,7 +115,7 @@ class DataSpec(_Model):
 class Column:
     """A canonical column a study reads (each study's ``spec.COLUMNS``; ``cxlab new`` maps files onto them).
 
-    ``kind``: rating, binary, number, integer, date, category or id. ``words``:
+    ``kind``: rating, score, binary, number, integer, date, category or id. ``words``:
     fragments of a file's column name or label that suggest it. ``many``: the
     study key that lists every such column (e.g. ``outcomes``) instead of one
     column. ``key``: the study key that names the column (instead of ``data.columns``).

@@ -126,6 +126,12 @@ def table(frame: Any, name: str | None = None, **kwargs: Any) -> Any:
     return _styled(frame, **kwargs)
 
 
+def half_width(low: Any, high: Any) -> float | None:
+    """Half the width of an interval (a headline figure's ``half_width`` for the index), None when a bound is missing."""
+    missing = [b is None or (isinstance(b, float) and b != b) for b in (low, high)]
+    return None if any(missing) else (float(high) - float(low)) / 2
+
+
 def column_mapping(summary: Any) -> Any:
     """The column mapping as a formatted table (with the file's labels and value labels when it has them),
     or None when every name maps to itself and the file carries no labels (nothing to show)."""

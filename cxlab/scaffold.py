@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -97,9 +98,13 @@ def _classify(info: ColumnInfo, values: pd.Series) -> None:
         if distinct <= {0.0, 1.0}:
             info.kinds.add("binary")
         if (numbers == numbers.round()).all():
-            info.kinds.add("integer")
+            info.kinds |= {"integer", "id"}          # an integer column may identify customers
+            if len(numbers) > 20 and numbers.is_unique:
+                return                               # one value per row: an identifier, not a score
             if lo >= 0 and hi <= 10 and hi - lo >= 2:
                 info.kinds.add("rating")
+        if "binary" not in info.kinds:
+            info.kinds.add("score")                  # a measurement: a rating, an index, a mean of items
         if info.value_labels:
             words = {str(v).strip().lower() for v in info.value_labels.values()}
             info.kinds.add("binary" if words <= TRUE_WORDS | FALSE_WORDS else "category")
@@ -215,6 +220,12 @@ def render(study: str, notebook: str, data: dict[str, Any], source: str, infos: 
             lines += [f"    {_q(k)}: [{v:g}, {v:g}]" for k, v in tiers.items()]
         else:
             lines.append("  tiers: null                  # one tier per rating; or name ranges worst to best")
+    driver_cols = found.get("driver", []) if "driver" in by_name else []
+    if driver_cols and all(i.low is not None for i in driver_cols):
+        lo = math.floor(min(i.low for i in driver_cols))
+        hi = math.ceil(max(i.high for i in driver_cols))
+        lines.append(f"drivers_scale: [{lo}, {hi}]  # the questions' rating scale: set the real ends "
+                     f"(seen here: {lo} to {hi})")
     if dates:
         lines.append(f"observation_end: {observation_end or 'null'}  # set: the date data collection ended "
                      "(here: the day after the latest date)")
@@ -224,6 +235,9 @@ def render(study: str, notebook: str, data: dict[str, Any], source: str, infos: 
             cands = [i.name for i in infos if col.kind in i.kinds and i.name not in mapped]
             if cands:
                 lines.append(f"# {col.many}: [...]  # {col.kind} columns found: {', '.join(map(str, cands[:8]))}")
+    header = lines.index("  columns:                     # canonical name -> column in the file")
+    if not any(line.startswith("    ") and not line.lstrip().startswith("#") for line in lines[header + 1:]):
+        lines[header] = "  columns: {}                  # none mapped yet: canonical name -> column in the file"
     rest = [i for i in infos if i.name not in mapped]
     if rest:
         lines.append("# Columns not used" + (" (Qualtrics metadata included)" if qualtrics else "") + ":")

@@ -19,7 +19,7 @@ import glob
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import pandas as pd
 
@@ -124,8 +124,12 @@ def read_sql(query: str, database: Path | None, base_dir: Path) -> tuple[pd.Data
     return _checked(frame, source), source
 
 
-def read_file(spec: Any, base_dir: str | Path | None, key: str = "path") -> tuple[pd.DataFrame, str]:
-    """The raw table of the file ``spec.<key>`` names, by its extension (and ``format``/``sheet``)."""
+def read_file(spec: Any, base_dir: str | Path | None, key: str = "path",
+              columns: Iterable[str] | None = None) -> tuple[pd.DataFrame, str]:
+    """The raw table of the file ``spec.<key>`` names, by its extension (and ``format``/``sheet``).
+
+    ``columns``: the columns the study needs (a Parquet file is read for those only).
+    """
     path = (Path(base_dir) if base_dir is not None else Path(".")) / getattr(spec, key)
     suffix = path.suffix.lower()
     if getattr(spec, "format", None) == "qualtrics":
@@ -138,11 +142,16 @@ def read_file(spec: Any, base_dir: str | Path | None, key: str = "path") -> tupl
         return read_excel(path, getattr(spec, "sheet", None))
     if suffix in STAT_SUFFIXES:
         return read_stat(path)
-    return read_table(path), str(path)
+    return read_table(path, columns), str(path)
 
 
-def read_source(spec: Any, base_dir: str | Path | None) -> tuple[pd.DataFrame, str]:
-    """The raw table of a study's ``data:`` (file, SQL query or embedded generator) and its name for messages."""
+def read_source(spec: Any, base_dir: str | Path | None,
+                columns: Iterable[str] | None = None) -> tuple[pd.DataFrame, str]:
+    """The raw table of a study's ``data:`` (file, SQL query or embedded generator) and its name for messages.
+
+    ``columns``: the columns the study needs; a Parquet file is read for those
+    only (its full header stays in ``attrs["header"]``, see :func:`cxlab.data.header`).
+    """
     base = Path(base_dir) if base_dir is not None else Path(".")
     if spec.synthetic is not None:
         from . import synth
@@ -150,7 +159,7 @@ def read_source(spec: Any, base_dir: str | Path | None) -> tuple[pd.DataFrame, s
                 f"synthetic {spec.synthetic} (seed {spec.seed})")
     if getattr(spec, "sql", None) is not None:
         return read_sql(spec.sql, base / spec.database if spec.database else None, base)
-    return read_file(spec, base)
+    return read_file(spec, base, columns=columns)
 
 
 def parquet_path(spec: Any, base_dir: str | Path | None) -> Path | None:

@@ -18,8 +18,9 @@ from cxlab import synth
 RATING_LABELS = {1.0: "Very poor", 2.0: "Poor", 3.0: "Fair", 4.0: "Good", 5.0: "Excellent"}
 QUESTIONS = {"Q1": "Overall, how satisfied are you with us? (1-5)", "rebuy": "Did you buy from us again?",
              "recommend": "Did you recommend us to a friend?", "tenure": "Months as a customer",
-             "churned": "Has the customer left?", "channel": "Sales channel", "charge": "Monthly charge"}
-CHANNELS = {1.0: "phone", 2.0: "store", 3.0: "web"}
+             "churned": "Has the customer left?", "channel": "Sales channel", "charge": "Monthly charge",
+             "likely": "How likely are you to recommend us? (0-10)", "wave": "Survey wave"}
+CHANNELS = {1.0: "phone", 2.0: "store", 3.0: "web", 4.0: "app"}
 FORMATS = ("csv", "xlsx", "sav", "dta", "qualtrics", "sql-parquet", "sql-duckdb")
 
 
@@ -40,6 +41,23 @@ def survey(n: int = 900, seed: int = 7) -> pd.DataFrame:
     })
 
 
+def responses(n: int = 900, seed: int = 7) -> pd.DataFrame:
+    """User-style survey answers for the metrics study: an NPS question (some empty), a wave, a channel."""
+    answers = synth.generate("survey", n, seed, waves=2)
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"likely": answers["nps"].astype(float).where(rng.random(n) > 0.05),
+                         "wave": answers["wave"].to_numpy(), "channel": answers["channel"].to_numpy()})
+
+
+def _present(mapping: dict, frame: pd.DataFrame) -> dict:
+    return {k: v for k, v in mapping.items() if k in frame}
+
+
+def _coded(frame: pd.DataFrame, codes: dict[str, dict], dtype=float) -> pd.DataFrame:
+    """The columns in ``codes`` replaced by their numeric codes (as SPSS/Stata files hold them)."""
+    return frame.assign(**{c: frame[c].map(m).astype(dtype) for c, m in codes.items() if c in frame})
+
+
 def write(frame: pd.DataFrame, fmt: str, folder: Path) -> dict:
     """Write ``frame`` in format ``fmt`` under ``folder``; return the study's ``data:`` (without columns)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -53,18 +71,18 @@ def write(frame: pd.DataFrame, fmt: str, folder: Path) -> dict:
         return {"path": "survey.xlsx", "sheet": "Responses"}
     if fmt == "sav":
         import pyreadstat
-        coded = frame.assign(rebuy=np.where(frame["rebuy"] == "yes", 1.0, 2.0),
-                             channel=frame["channel"].map({v: k for k, v in CHANNELS.items()}))
-        pyreadstat.write_sav(coded, str(folder / "survey.sav"), column_labels=dict(QUESTIONS),
-                             variable_value_labels={"Q1": RATING_LABELS, "rebuy": {1.0: "Yes", 2.0: "No"},
-                                                    "channel": CHANNELS})
+        coded = _coded(frame, {"rebuy": {"yes": 1.0, "no": 2.0}, "channel": {v: k for k, v in CHANNELS.items()}})
+        labels = {"Q1": RATING_LABELS, "rebuy": {1.0: "Yes", 2.0: "No"}, "channel": CHANNELS}
+        pyreadstat.write_sav(coded, str(folder / "survey.sav"), column_labels=_present(QUESTIONS, frame),
+                             variable_value_labels=_present(labels, frame))
         return {"path": "survey.sav"}
     if fmt == "dta":
-        coded = frame.assign(rebuy=(frame["rebuy"] == "yes").astype(np.int8),
-                             channel=frame["channel"].map({v: int(k) for k, v in CHANNELS.items()}).astype(np.int8))
+        coded = _coded(frame, {"rebuy": {"yes": 1, "no": 0}, "channel": {v: int(k) for k, v in CHANNELS.items()}},
+                       np.int8)
+        labels = {"rebuy": {1: "yes", 0: "no"}, "channel": {int(k): v for k, v in CHANNELS.items()}}
         coded.to_stata(folder / "survey.dta", write_index=False, version=118,
-                       variable_labels={k: v[:80] for k, v in QUESTIONS.items()},
-                       value_labels={"rebuy": {1: "yes", 0: "no"}, "channel": {int(k): v for k, v in CHANNELS.items()}})
+                       variable_labels={k: v[:80] for k, v in _present(QUESTIONS, frame).items()},
+                       value_labels=_present(labels, frame))
         return {"path": "survey.dta"}
     if fmt == "qualtrics":
         meta = pd.DataFrame({"StartDate": "2025-01-01 10:00:00", "ResponseId": [f"R_{i}" for i in range(len(frame))],

@@ -126,3 +126,11 @@ def test_table_text_matches_the_styler():
 @pytest.mark.parametrize("p, text", [(None, "not defined"), (1e-20, "< 0.001"), (0.0372, "0.037"), (1.0, "1.00")])
 def test_bare_p_value(p, text):
     assert fmt.p_value(p, bare=True) == text
+
+
+@pytest.mark.parametrize("x, digits, text", [(0.142, 0, "+14"), (-0.3, 0, "-30"), (0.0, 0, "0"), (0.0004, 0, "0"),
+                                             (0.2456, 1, "+24.6"), (-1.0, 0, "-100"), (float("nan"), 0, "not defined"),
+                                             (None, 0, "not defined")])
+def test_nps_on_its_hundred_point_scale(x, digits, text):
+    assert fmt.nps(x, digits) == text
+    assert fmt.cell_formatter("nps")(x) == fmt.nps(x)

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import run_cli
-from formats_data import FORMATS, QUESTIONS, survey, write
+from formats_data import FORMATS, QUESTIONS, responses, survey, write
 
 from cxlab.errors import DataError, StudyFileError
 from cxlab.params import load_study_file, parse_study
@@ -21,7 +22,10 @@ STUDY_KEYS = {
     "retention": {"notebook": "retention", "experience": {"scale": [1, 5], "tiers": {"low": [1, 2], "high": [3, 5]}},
                   "time_unit": "months", "horizons": [12], "covariates": ["channel"], "value_per_period": "charge",
                   "columns": {"experience": "Q1", "duration": "tenure", "event": "churned"}},
+    "metrics": {"notebook": "metrics", "segments": ["channel"], "columns": {"nps": "likely"}},
 }
+#: the file each study reads: the customer survey, or the NPS answers (a separate export)
+FRAMES = {"loyalty": "survey", "retention": "survey", "metrics": "responses"}
 
 
 def study_for(name: str, data: dict, folder):
@@ -37,27 +41,45 @@ def figures(name: str, study, folder) -> tuple[dict, object]:
     return json.loads(json.dumps(parts.part("analysis").analyze(frame, study).results)), summary
 
 
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    frame, out = survey(), {}
+def _write_all(frame, tmp_path_factory, prefix=""):
+    out = {}
     for fmt in FORMATS:
-        folder = tmp_path_factory.mktemp(fmt)
+        folder = tmp_path_factory.mktemp(prefix + fmt)
         out[fmt] = (write(frame, fmt, folder), folder)
     return out
 
 
 @pytest.fixture(scope="module")
-def reference(files):
-    return {name: figures(name, study_for(name, *files["csv"]), files["csv"][1])[0] for name in STUDY_KEYS}
+def files(tmp_path_factory):
+    return _write_all(survey(), tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def response_files(tmp_path_factory):
+    return _write_all(responses(), tmp_path_factory, "responses-")
+
+
+@pytest.fixture(scope="module")
+def every_file(files, response_files):
+    return {"survey": files, "responses": response_files}
+
+
+@pytest.fixture(scope="module")
+def reference(every_file):
+    out = {}
+    for name in STUDY_KEYS:
+        data, folder = every_file[FRAMES[name]]["csv"]
+        out[name] = figures(name, study_for(name, data, folder), folder)[0]
+    return out
 
 
 @pytest.mark.parametrize("fmt", [f for f in FORMATS if f != "csv"])
 @pytest.mark.parametrize("name", list(STUDY_KEYS))
-def test_every_format_gives_the_csv_figures(name, fmt, files, reference):
-    data, folder = files[fmt]
+def test_every_format_gives_the_csv_figures(name, fmt, every_file, reference):
+    data, folder = every_file[FRAMES[name]][fmt]
     got, summary = figures(name, study_for(name, data, folder), folder)
     assert got == reference[name]
-    assert summary.rows_read == 900 and summary.dropped  # same rows, same drops (empty Q1 cells)
+    assert summary.rows_read == 900 and summary.dropped  # same rows, same drops (empty Q1 or NPS cells)
 
 
 def test_reference_figures_are_the_data_s(files, reference):
@@ -221,3 +243,35 @@ def test_an_spss_study_runs_end_to_end_with_its_labels(files, tmp_path):
     assert "survey.sav" in " ".join(doc["provenance"]["inputs"])
     html = (tmp_path / "out" / "spss-shop" / "spss-shop.html").read_text()
     assert "Overall, how satisfied are you with us?" in html
+
+
+def test_cxlab_new_drafts_a_metrics_study_with_its_cohort_ids(tmp_path):
+    from cxlab import synth
+    synth.generate("survey", 2_000, 1).to_csv(tmp_path / "answers.csv", index=False)
+    path, summary, ok = new_study("m", "metrics", str(tmp_path / "answers.csv"), tmp_path)
+    assert ok, summary
+    study = load_study_file(path)
+    assert study.data.columns["customer_id"] == "customer_id" and "response_id" not in study.data.columns.values()
+    assert list(study.segments) == ["plan", "region", "channel"]
+
+
+def test_cxlab_new_drafts_a_drivers_study_from_continuous_scores(tmp_path):
+    from cxlab import synth
+    synth.generate("drivers", 800, 1).to_csv(tmp_path / "drivers.csv", index=False)
+    path, summary, ok = new_study("d", "drivers", str(tmp_path / "drivers.csv"), tmp_path)
+    assert ok, summary
+    study = load_study_file(path)
+    assert study.data.columns["outcome"] == "satisfaction"
+    assert set(study.driver_columns().values()) == {"product_quality", "value_for_money", "support", "delivery",
+                                                     "website", "billing"}   # not response_id, not recommend
+    lo, hi = study.drivers_scale
+    frame = pd.read_csv(tmp_path / "drivers.csv")
+    assert lo <= frame["support"].min() and hi >= frame["delivery"].max()
+
+
+def test_cxlab_new_writes_a_valid_mapping_even_when_nothing_maps(tmp_path):
+    pd.DataFrame({"a": ["x", "y"] * 20, "b": ["u", "v"] * 20}).to_csv(tmp_path / "odd.csv", index=False)
+    path, summary, ok = new_study("o", "drivers", str(tmp_path / "odd.csv"), tmp_path)
+    assert not ok
+    text = path.read_text()
+    assert "columns: {}" in text and "Input should be a valid dictionary" not in summary

@@ -382,3 +382,24 @@ def test_vanishing_sampling_weights_leave_figures_undefined(tmp_path):
     result = run(file_study(tmp_path, frame, segments=["plan"], mix_by="plan",
                             weight={"column": "w", "kind": "sampling"}), tmp_path)
     assert result.results["waves"][1]["nps"]["nps"] is None and result.results["mix"] is None
+
+
+def test_overall_tables_keep_one_scale_per_column():
+    from cxlab.studies.metrics.analysis import overall_tables
+    overall = {"nps": {"n": 100, "promoters": 0.5, "passives": 0.3, "detractors": 0.2, "nps": 0.3, "ci_low": 0.15,
+                       "ci_high": 0.44},
+               "csat": {"n": 90, "top_box": 0.7, "ci_low": 0.6, "ci_high": 0.78, "mean": 3.9, "mean_ci_low": 3.7,
+                        "mean_ci_high": 4.1},
+               "ces": {"n": 80, "top_box": 0.4, "ci_low": 0.3, "ci_high": 0.5, "mean": 4.0, "mean_ci_low": 3.8,
+                       "mean_ci_high": 4.2}}
+    nps, ratings = overall_tables(overall)
+    assert list(nps.index) == ["nps"] and nps.loc["nps", "ci_low"] == 0.15 and "top_box" not in nps
+    assert list(ratings.index) == ["csat", "ces"] and ratings.loc["ces", "ci_high"] == 0.5 and "nps" not in ratings
+    assert not ratings.isna().any().any() and not nps.isna().any().any()
+    assert overall_tables({"csat": overall["csat"]})[0] is None
+    assert overall_tables({"nps": overall["nps"]})[1] is None
+
+
+def test_nps_axis_ticks_show_the_decimals_they_need():
+    from cxlab.studies.metrics.figures import _nps_tick
+    assert [_nps_tick(v) for v in (0.025, 0.05, 0.0, -0.2, 1e-17)] == ["+2.5", "+5", "0", "-20", "0"]

@@ -71,6 +71,7 @@ def test_renderer_tags_checked_cells_even_untagged():
     ({"value": 4.72e-13, "format": "p"}, "p < 0.001"), ({"value": 38.2, "format": "quantity", "unit": "months"},
                                                         "38.2 months"),
     (0.8715, "0.87"), (None, "not defined"), ({"value": 12345, "format": "count"}, "12,345"),
+    ({"value": 0.1423, "format": "nps"}, "+14.2"), ({"value": -0.3, "format": "nps"}, "-30.0"),
 ])
 def test_index_values_are_formatted_with_units(raw, text):
     assert index.format_value(index.figure_spec(raw)) == text
@@ -88,9 +89,39 @@ def test_index_values_are_formatted_with_units(raw, text):
     (2.0, 1.0, "+1.00", "same"),  # the old form: no direction, grey
     ({"value": 0.01, "format": "p"}, 0.2, "was p = 0.20", "same"),
     ({"value": 0.5, "better": "higher"}, None, "not comparable", "same"),
+    ({"value": 0.15, "better": "higher", "format": "nps", "half_width": 0.01}, 0.12, "+3.0 points, better", "better"),
 ])
 def test_index_change_coloured_by_direction_and_interval(raw, before, text, cls):
     assert index.format_change(index.figure_spec(raw), before) == (text, cls)
+
+
+@pytest.mark.parametrize("low, high, half", [(0.2, 0.6, 0.2), (None, 1.0, None), (0.1, float("nan"), None),
+                                             (-3, 1, 2.0)])
+def test_half_width(low, high, half):
+    from cxlab.report import half_width
+    assert half_width(low, high) == (pytest.approx(half) if half is not None else None)
+
+
+def test_every_study_declares_its_headline_figures():
+    """Each default study's headline figures carry a format the index knows (no bare numbers guessed from names)."""
+    import yaml
+    from cxlab.batch.index import FORMATS
+    from cxlab.params import parse_study
+    from cxlab.registry import STUDIES
+    import importlib
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    for name in STUDIES:
+        spec = parse_study(yaml.safe_load((root / "params" / f"{name}.yaml").read_text()), base_dir=root / "params")
+        pkg = f"cxlab.studies.{name}"
+        load, analysis, narrative = (importlib.import_module(f"{pkg}.{m}") for m in ("load", "analysis", "narrative"))
+        data = load.read(spec, base_dir=root / "params")
+        figures = narrative.headline_figures(analysis.analyze(data[0] if isinstance(data, tuple) else data, spec))
+        assert figures, name
+        for key, f in figures.items():
+            assert isinstance(f, dict) and f["format"] in FORMATS and f.get("better") in ("higher", "lower", None), (
+                name, key)
+            assert "_" not in key.split(" ")[0] or key.startswith("RMST"), (name, key)
 
 
 def _doc(value, previous=None):
@@ -189,3 +220,11 @@ def test_readme_and_notebooks_cite_methods_not_design():
                                                 "87.2%"), ("Hedges g", 0.39, "0.39")])
 def test_index_old_form_guesses_the_format_from_the_name(name, value, text):
     assert index.format_value(index.figure_spec(value, name)) == text
+
+
+def test_pdf_skip_line_says_why(monkeypatch):
+    from cxlab.batch import pdf
+    monkeypatch.setenv("CXLAB_PDF", "0")
+    assert pdf.chromium() is None and "CXLAB_PDF=0" in pdf.skipped_line()
+    monkeypatch.delenv("CXLAB_PDF")
+    assert "not installed" in pdf.skipped_line()

@@ -47,7 +47,7 @@ table.figures td.num { text-align: right; font-variant-numeric: tabular-nums; wh
 .legend { color: #59636e; font-size: 12.5px; }
 """
 
-FORMATS = ("pct", "signed_pct", "points", "ratio", "number", "count", "quantity", "p")
+FORMATS = ("pct", "signed_pct", "points", "nps", "ratio", "number", "count", "quantity", "p")
 
 
 def figure_spec(value: Any, name: str | None = None) -> dict[str, Any]:
@@ -82,9 +82,10 @@ def format_value(spec: Mapping[str, Any]) -> str:
     if v is None:
         return fmt.UNDEFINED
     text = {"pct": lambda: fmt.pct(v, 1), "signed_pct": lambda: fmt.pct(v, 0, signed=True),
-            "points": lambda: fmt.points(v), "ratio": lambda: fmt.ratio(v), "count": lambda: fmt.count(v),
+            "points": lambda: fmt.points(v), "nps": lambda: fmt.nps(v, 1), "ratio": lambda: fmt.ratio(v),
+            "count": lambda: fmt.count(v),
             "p": lambda: fmt.p_value(v), "quantity": lambda: fmt.number(v, 1)}.get(kind, lambda: fmt.number(v, 2))()
-    return f"{text} {unit}" if unit and kind not in ("pct", "signed_pct", "points", "p") else text
+    return f"{text} {unit}" if unit and kind not in ("pct", "signed_pct", "points", "nps", "p") else text
 
 
 def format_change(spec: Mapping[str, Any], before: Any) -> tuple[str, str]:
@@ -97,7 +98,7 @@ def format_change(spec: Mapping[str, Any], before: Any) -> tuple[str, str]:
         return (f"was {fmt.p_value(then)}", "same")
     if abs(diff) < 1e-12:
         return ("unchanged", "same")
-    if kind in ("pct", "signed_pct", "points"):
+    if kind in ("pct", "signed_pct", "points", "nps"):
         text = fmt.points(diff)
     elif kind == "count":
         text = f"{'+' if diff > 0 else '-'}{fmt.count(abs(diff))}"

@@ -26,7 +26,11 @@ def chromium() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None
 
 
-SKIPPED = "PDF reports skipped: Chromium is not installed (apt-get install chromium prints them)."
+def skipped_line() -> str:
+    """Why no PDF was printed, in one line (turned off, or Chromium missing)."""
+    if os.environ.get("CXLAB_PDF", "1") == "0":
+        return "PDF reports skipped: turned off by CXLAB_PDF=0."
+    return "PDF reports skipped: Chromium is not installed (apt-get install chromium prints them)."
 
 
 def print_pdf(page: str, timeout: float = 120) -> bytes | None:

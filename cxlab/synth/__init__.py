@@ -8,14 +8,20 @@ constant holds the same numbers for tests and reports.
 - :func:`panel` - a company panel with a known leader premium (leaders study).
 - :func:`survey` - survey waves with a known NPS per plan and wave (metrics study).
 - :func:`drivers` - survey ratings with known population relative weights (drivers study).
+
+Row-wise generators go up to 100,000,000 rows, drawn in chunks
+(:mod:`cxlab.synth.chunks`); :func:`write_parquet` writes such a set straight
+to a Parquet file (``cxlab synth NAME --n N --out FILE.parquet``).
 """
 from __future__ import annotations
 
 import inspect
 import typing
+from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import StudyFileError
+from . import chunks as _chunks
 from .customers import customers
 from .drivers import drivers
 from .lifecycles import lifecycles
@@ -26,25 +32,48 @@ GENERATORS: dict[str, Callable[..., Any]] = {
     "customers": customers, "lifecycles": lifecycles, "panel": panel, "survey": survey, "drivers": drivers}
 
 
+def _checked(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    if name not in GENERATORS:
+        raise StudyFileError(f"key 'data.synthetic': unknown generator {name!r} (one of {', '.join(GENERATORS)})")
+    try:
+        return check_options(name, options)
+    except ValueError as exc:
+        raise StudyFileError(f"key 'data.options': {exc}") from None
+
+
 def generate(name: str, n: int | None = None, seed: int = 0, **options: Any) -> Any:
     """Call the generator ``name`` with ``n`` (when given), ``seed`` and ``options``.
+
+    More rows than one call draws come in chunks (:mod:`cxlab.synth.chunks`), concatenated.
 
     Raises
     ------
     StudyFileError
         For an unknown generator or an option it does not take.
     """
-    if name not in GENERATORS:
-        raise StudyFileError(f"key 'data.synthetic': unknown generator {name!r} (one of {', '.join(GENERATORS)})")
-    try:
-        options = check_options(name, options)
-    except ValueError as exc:
-        raise StudyFileError(f"key 'data.options': {exc}") from None
+    import pandas as pd
+
+    options = _checked(name, options)
     func = GENERATORS[name]
-    kwargs = dict(options, seed=seed)
-    if n is not None:
-        kwargs["n"] = n
-    return func(**kwargs)
+    if n is None:
+        return func(seed=seed, **options)
+    parts = list(_chunks.chunks(func, name, n, seed, **options))
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def write_parquet(name: str, n: int, path: str | Path, seed: int = 0,
+                  progress: Callable[[int, int], None] | None = None, **options: Any) -> Path:
+    """Write ``n`` rows of generator ``name`` to the Parquet file ``path``, chunk by chunk.
+
+    The rows are those :func:`generate` gives for the same arguments; memory
+    stays at one chunk. Raises :class:`StudyFileError` for an unknown
+    generator, a generator that is not row-wise (``panel``) or a bad option.
+    """
+    options = _checked(name, options)
+    if name not in _chunks.LIMITS:
+        raise StudyFileError(f"synthetic {name!r} draws companies, not rows: it cannot be written in chunks "
+                             f"(row-wise generators: {', '.join(_chunks.LIMITS)})")
+    return _chunks.write_parquet(GENERATORS[name], name, n, path, seed, progress, **options)
 
 
 def check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -89,4 +118,4 @@ def describe(name: str) -> str:
     return doc.split("\nParameters")[0].strip()
 
 
-__all__ = ["customers", "lifecycles", "panel", "survey", "drivers", "generate", "describe", "GENERATORS"]
+__all__ = ["customers", "lifecycles", "panel", "survey", "drivers", "generate", "write_parquet", "describe", "GENERATORS"]

@@ -112,11 +112,11 @@ def read(study: DriversStudy, base_dir: str | Path | None = None) -> DriversData
     """
     spec = study.data
     columns = study.driver_columns()
-    raw, source = read_source(spec, base_dir)
     outcome_col = spec.columns.get("outcome", "outcome")
     wanted = {"outcome": outcome_col, **{f"driver:{label}": col for label, col in columns.items()}}
     if study.weight is not None:
         wanted["weight"] = study.weight.column
+    raw, source = read_source(spec, base_dir, wanted.values())
     frame, _ = d.map_columns(raw, wanted, list(wanted), source)
     summary = d.ReadSummary(source=source, rows_read=len(frame),
                             columns={"outcome": outcome_col, **columns,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ... import fmt
+from ...report import half_width
 from .analysis import QUADRANTS, DriversResult
 from .spec import DriversStudy
 
@@ -68,10 +69,18 @@ def headline(result: DriversResult, study: DriversStudy) -> str:
             f"{_r2_name(result)} = {_r2(result)}.")
 
 
-def headline_figures(result: DriversResult) -> dict[str, float | None]:
-    """Headline numbers for the index: R^2 and the largest share."""
+def headline_figures(result: DriversResult) -> dict[str, dict]:
+    """Headline figures for the index: R^2 and the largest share, each with its interval half-width.
+
+    Neither has a direction: a larger R^2 or share is a description of the
+    data, not an improvement of the experience.
+    """
+    r = result.results
     top = result.table.sort_values("share", ascending=False, kind="stable").iloc[0]
-    return {"R2": result.results["r2"], f"share of {top['driver']}": float(top["share"])}
+    return {_r2_name(result): {"value": r["r2"], "better": None, "format": "number",
+                               "half_width": half_width(r["r2_ci_low"], r["r2_ci_high"])},
+            f"share of {top['driver']}": {"value": float(top["share"]), "better": None, "format": "pct",
+                                          "half_width": half_width(top["ci_low"], top["ci_high"])}}
 
 
 def association(study: DriversStudy) -> str:

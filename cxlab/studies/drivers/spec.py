@@ -9,8 +9,8 @@ from pydantic import Field, field_validator, model_validator
 from ...params import BootstrapSpec, Column, StudyBase, WeightSpec
 
 COLUMNS = (
-    Column("outcome", "rating", ("overall", "satisf", "recommend", "csat", "nps")),
-    Column("driver", "rating", ("rating", "quality", "speed", "price", "staff", "ease", "service"), many="drivers"),
+    Column("outcome", "score", ("overall", "satisf", "recommend", "csat", "nps")),
+    Column("driver", "score", ("rating", "quality", "speed", "price", "staff", "ease", "service"), many="drivers"),
 )
 
 

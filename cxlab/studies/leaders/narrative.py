@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 
 from ... import fmt, words
+from ...report import half_width
 from .analysis import LeadersResult
 
 CI = "95% CI "
@@ -85,20 +86,16 @@ def headline(result: LeadersResult) -> str:
             f"pooled company-period growth differed by {diff_words(s)}, and {ratio_words(s)}, {gap_words(s)}.")
 
 
-def _half(low: float | None, high: float | None) -> float | None:
-    return None if low is None or high is None else (high - low) / 2
-
-
 def headline_figures(result: LeadersResult) -> dict[str, dict]:
     """Headline figures for the index (the clustered test and the chained figures), each with its direction,
     format and interval half-width."""
     s = result.results["summary"]
     return {"end ratio": {"value": s["end_ratio"], "better": "higher", "format": "ratio",
-                          "half_width": _half(s["end_ratio_ci_low"], s["end_ratio_ci_high"])},
+                          "half_width": half_width(s["end_ratio_ci_low"], s["end_ratio_ci_high"])},
             "annualised gap": {"value": s["annualised_gap"], "better": "higher", "format": "points",
-                               "half_width": _half(s["annualised_gap_ci_low"], s["annualised_gap_ci_high"])},
+                               "half_width": half_width(s["annualised_gap_ci_low"], s["annualised_gap_ci_high"])},
             "clustered difference": {"value": s["cluster_diff"], "better": "higher", "format": "points",
-                                     "half_width": _half(s["cluster_ci_low"], s["cluster_ci_high"])},
+                                     "half_width": half_width(s["cluster_ci_low"], s["cluster_ci_high"])},
             "clustered p": {"value": s["cluster_p"], "format": "p"},
             "companies": {"value": s["n_clusters"], "format": "count"}}
 

@@ -54,7 +54,7 @@ def read(study: LoyaltyStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     """
     spec = study.data
     mapping, wanted, optional = _mapping(study)
-    raw, source = read_source(spec, base_dir)
+    raw, source = read_source(spec, base_dir, d.source_columns(mapping, [*wanted, *optional]))
     frame, used = d.map_columns(raw, mapping, wanted, source, optional=optional)
     del raw
     summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)

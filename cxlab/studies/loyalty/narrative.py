@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ... import fmt, words
+from ...report import half_width
 from ...report import text as md
 from .analysis import LoyaltyResult
 from .spec import LoyaltyStudy
@@ -167,15 +168,11 @@ def headline_figures(result: LoyaltyResult) -> dict[str, dict]:
     for name, o in result.results["outcomes"].items():
         best = [t for t in o["tiers"] if t["n"] > 0][-1:] or [{}]
         out[f"{name}: best-tier rate"] = {"value": o["top_vs_bottom"]["top"], "better": "higher", "format": "pct",
-                                          "half_width": _half(best[0].get("ci_low"), best[0].get("ci_high"))}
+                                          "half_width": half_width(best[0].get("ci_low"), best[0].get("ci_high"))}
         logit = o["logit"]
         out[f"{name}: odds ratio per point"] = {"value": logit["odds_ratio"], "better": "higher", "format": "ratio",
-                                                "half_width": _half(logit.get("ci_low"), logit.get("ci_high"))}
+                                                "half_width": half_width(logit.get("ci_low"), logit.get("ci_high"))}
     return out
-
-
-def _half(low: float | None, high: float | None) -> float | None:
-    return None if low is None or high is None else (high - low) / 2
 
 
 def interpret(result: LoyaltyResult, study: LoyaltyStudy) -> str:

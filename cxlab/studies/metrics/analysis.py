@@ -248,6 +248,19 @@ def _cohort(rows: pd.DataFrame, levels: list[Any], study: MetricsStudy, first: A
             "all_respondents": all_change.to_dict()}
 
 
+def overall_tables(overall: dict[str, Any]) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """``results["overall"]`` as two tables, so that each column has one scale.
+
+    The NPS table (its row ``nps``: n, the three shares, the NPS and its
+    interval, all on the -1 to +1 scale) and the ratings table (rows ``csat``,
+    ``ces``: n, the top-box share and its interval, the mean and its
+    interval); None for a table without rows.
+    """
+    nps = {m: f for m, f in overall.items() if m == "nps"}
+    ratings = {m: f for m, f in overall.items() if m != "nps"}
+    return (pd.DataFrame(nps).T if nps else None), (pd.DataFrame(ratings).T if ratings else None)
+
+
 def _tidy_levels(segments: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for column, by_metric in segments.items():

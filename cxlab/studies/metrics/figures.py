@@ -8,8 +8,18 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-NPS_AXIS = plt.FuncFormatter(lambda v, _: f"{100 * v:+.0f}" if round(100 * v) else "0")
-CATEGORY_COLOURS = {"detractors": "#c0504d", "passives": "#bfbfbf", "promoters": "#4f9a5b"}
+from ... import fmt
+from ...plots import ROLE
+
+def _nps_tick(v: float, _: Any = None) -> str:
+    """An NPS axis tick on the -100 to +100 scale, with the decimals the tick needs ("+2.5", "+5", "0")."""
+    text = f"{round(100 * v, 6):+g}"
+    return "0" if text in ("+0", "-0") else text
+
+
+NPS_AXIS = plt.FuncFormatter(_nps_tick)
+#: Okabe-Ito vermillion, grey and blue: colour-blind safe, no red/green pair.
+CATEGORY_COLOURS = {"detractors": "#D55E00", "passives": "#BBBBBB", "promoters": ROLE["positive"]}
 
 
 def _levels(levels: pd.DataFrame, segment: str, metric: str = "nps") -> pd.DataFrame:
@@ -57,7 +67,8 @@ def category_bars(levels: pd.DataFrame, segment: str, ax: plt.Axes | None = None
         ax.barh(y, width, left=left, color=colour, label=name, height=0.7)
         for yi, l, w in zip(y, left, width):
             if w >= 0.08:
-                ax.text(l + w / 2, yi, f"{w:.0%}", ha="center", va="center", fontsize=8)
+                ax.text(l + w / 2, yi, f"{w:.0%}", ha="center", va="center", fontsize=8,
+                        color="black" if name == "passives" else "white")
         left += width
     ax.set_yticks(y, list(rows["level"]))
     ax.set_xlim(0, 1)
@@ -134,14 +145,10 @@ def cohort_vs_all(cohort: dict[str, Any], ax: plt.Axes | None = None) -> plt.Axe
     return ax
 
 
-def _nps(v: Any) -> str:
-    return "not defined" if v is None or v != v else f"{100 * float(v):+.0f}"
-
-
 def alt_segment(levels: pd.DataFrame, segment: str) -> str:
     """The alt text of :func:`nps_by_segment` and :func:`category_bars` side by side: each level's NPS."""
     rows = _levels(levels, segment)
-    parts = [f"{r.level} {_nps(r.value)} ({_nps(r.ci_low)} to {_nps(r.ci_high)})" for r in rows.itertuples()]
+    parts = [f"{r.level} {fmt.nps(r.value)} ({fmt.nps(r.ci_low)} to {fmt.nps(r.ci_high)})" for r in rows.itertuples()]
     return (f"Left: NPS of each {segment} level with its 95% interval and significance letters; right: the shares "
             f"of detractors, passives and promoters by {segment}. NPS by level: " + "; ".join(parts) + ".")
 
@@ -151,20 +158,20 @@ def alt_trends(trend: pd.DataFrame, metrics: list[str]) -> str:
     parts = []
     for m in metrics:
         rows = trend[trend["metric"] == m]
-        show = _nps if m == "nps" else (lambda v: "not defined" if v is None or v != v else f"{100 * float(v):.0f}%")
+        show = fmt.nps if m == "nps" else fmt.pct
         parts.append(f"{m.upper()}: " + ", ".join(f"{r.wave} {show(r.value)}" for r in rows.itertuples()))
     return "Line charts of each metric per wave with its 95% interval as a band. " + "; ".join(parts) + "."
 
 
 def alt_mix(mix: dict[str, Any]) -> str:
     """The alt text of :func:`mix_waterfall`."""
-    return (f"Waterfall of NPS from wave {mix['from']} to wave {mix['to']}: a change of {_nps(mix['change'])} "
-            f"points, of which {_nps(mix['mix_effect'])} from who answered (mix by {mix['by']}) and "
-            f"{_nps(mix['within_effect'])} from change within {mix['by']} levels.")
+    return (f"Waterfall of NPS from wave {mix['from']} to wave {mix['to']}: a change of {fmt.nps(mix['change'])} "
+            f"points, of which {fmt.nps(mix['mix_effect'])} from who answered (mix by {mix['by']}) and "
+            f"{fmt.nps(mix['within_effect'])} from change within {mix['by']} levels.")
 
 
 def alt_cohort(cohort: dict[str, Any]) -> str:
     """The alt text of :func:`cohort_vs_all`."""
     return (f"Dot plot of the NPS change from {cohort['from']} to {cohort['to']} with 95% intervals: "
-            f"{_nps(cohort['all_respondents']['diff'])} points among all respondents and "
-            f"{_nps(cohort['change'])} points among the same {cohort['n']:,} customers.")
+            f"{fmt.nps(cohort['all_respondents']['diff'])} points among all respondents and "
+            f"{fmt.nps(cohort['change'])} points among the same {cohort['n']:,} customers.")

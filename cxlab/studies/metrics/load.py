@@ -63,38 +63,42 @@ def metrics_present(raw: pd.DataFrame, study: MetricsStudy) -> list[str]:
     return [m for m in METRICS if m in study.data.columns or m in raw.columns]
 
 
-def _columns(header: pd.DataFrame, study: MetricsStudy, source: str
-             ) -> tuple[list[str], list[str], dict[str, str], list[str], dict[str, str]]:
-    """The metrics and segments the study reads, the column mapping, the optional columns and the columns used."""
-    spec = study.data
-    metrics = metrics_present(header, study)
-    if not metrics:
-        shown = ", ".join(map(str, list(header.columns)[:12]))
-        raise d.DataError(f"no metric column: map at least one of nps, csat, ces under data.columns "
-                          f"(the file has: {shown})", path=source)
+def _plan(study: MetricsStudy) -> tuple[list[str], dict[str, str], list[str]]:
+    """The segment columns (``mix_by`` included), the column mapping and the optional canonical columns."""
     segments = list(study.segments)
     if study.mix_by is not None and study.mix_by not in segments:
         segments.append(study.mix_by)
+    mapping = dict(study.data.columns)
+    if study.weight:
+        mapping.setdefault("weight", study.weight.column)
+    return segments, mapping, ["wave", "customer_id"] + (["weight"] if study.weight else [])
+
+
+def _columns(raw: pd.DataFrame, study: MetricsStudy, source: str
+             ) -> tuple[list[str], list[str], dict[str, str], list[str], dict[str, str], pd.DataFrame]:
+    """The metrics and segments the study reads, the mapping, the optional columns, the columns used and
+    ``raw``'s columns mapped to canonical names (with their labels in ``attrs``)."""
+    segments, mapping, optional = _plan(study)
+    metrics = metrics_present(raw, study)
+    if not metrics:
+        shown = ", ".join(map(str, d.header(raw)[:12]))
+        raise d.DataError(f"no metric column: map at least one of nps, csat, ces under data.columns "
+                          f"(the file has: {shown})", path=source)
     clash = [s for s in segments if s in (*METRICS, "wave", "customer_id", "weight")]
     if clash:
         raise d.DataError(f"segment column {clash[0]!r} has the name of a canonical column; "
                           "map that column under data.columns instead", path=source)
-    mapping = dict(spec.columns)
-    if study.weight:
-        mapping.setdefault("weight", study.weight.column)
-    optional = ["wave", "customer_id"] + (["weight"] if study.weight else [])
-    _, used = d.map_columns(header.iloc[:0], mapping, [*metrics, *segments], source, optional=optional)
+    frame, used = d.map_columns(raw, mapping, [*metrics, *segments], source, optional=optional)
     if study.weight and "weight" not in used:
         raise d.DataError("weight column is missing", path=source, column=study.weight.column)
-    return metrics, segments, mapping, optional, used
+    return metrics, segments, mapping, optional, used, frame
 
 
 def _canonical(raw: pd.DataFrame, study: MetricsStudy, source: str, summary: d.ReadSummary
                ) -> tuple[pd.DataFrame, pd.Series | None]:
     """Checked canonical columns of ``raw``'s responses (rows without a metric, weight or wave dropped and counted
     in ``summary``), and the customer ids as read (None without them)."""
-    metrics, segments, mapping, optional, used = _columns(raw, study, source)
-    frame, used = d.map_columns(raw, mapping, [*metrics, *segments], source, optional=optional)
+    metrics, segments, _, _, used, frame = _columns(raw, study, source)
     out = pd.DataFrame(index=frame.index)
     if "nps" in metrics:
         out["nps"] = _numeric(frame, "nps", source, used["nps"], whole=True)
@@ -113,10 +117,10 @@ def _canonical(raw: pd.DataFrame, study: MetricsStudy, source: str, summary: d.R
     else:
         out["weight"] = 1.0
     if "wave" in used:
-        out["wave"] = ordered_levels(frame["wave"])
+        out["wave"] = ordered_levels(d.labelled(frame, "wave"))
     ids = frame["customer_id"] if "customer_id" in used else None
-    for col in segments:
-        out[col] = ordered_levels(frame[col])
+    for col in segments:  # SPSS/Stata value labels name the levels, as in the other studies
+        out[col] = ordered_levels(d.labelled(frame, col))
     no_metric = out[metrics].isna().all(axis=1).to_numpy()
     if no_metric.any():
         summary.dropped["no metric answered"] = summary.dropped.get("no metric answered", 0) + int(no_metric.sum())
@@ -140,9 +144,10 @@ def read(study: MetricsStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     :class:`~cxlab.errors.DataError`. Rows without any metric, or missing the
     weight or the wave, are dropped and counted.
     """
-    raw, source = read_source(study.data, base_dir)
-    _, _, _, _, used = _columns(raw, study, source)
-    summary = d.ReadSummary(source=source, rows_read=len(raw), columns=used)
+    segments, mapping, optional = _plan(study)
+    raw, source = read_source(study.data, base_dir, d.source_columns(mapping, [*METRICS, *segments, *optional]))
+    *_, used, mapped = _columns(raw.iloc[:0], study, source)
+    summary = d.ReadSummary(source=source, rows_read=len(raw), columns=used, **mapped.attrs)
     out, ids = _canonical(raw, study, source, summary)
     del raw
     if ids is not None:   # identity only: an integer code, -1 when missing
@@ -185,7 +190,7 @@ def read_counts(study: MetricsStudy, base_dir: str | Path | None = None,
     except Exception as exc:  # pyarrow raises its own types for files that are not Parquet
         raise d.DataError(f"cannot be read as Parquet: {str(exc).splitlines()[0]}", path=source) from None
     d.check_unique_columns(list(header.columns), source)
-    _, _, _, _, used = _columns(header, study, source)
+    *_, used, _ = _columns(header, study, source)
     summary = d.ReadSummary(source=source, rows_read=file.metadata.num_rows, columns=used)
     if summary.rows_read == 0:
         raise d.DataError("the file has a header but no rows", path=source)

@@ -8,22 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 from ... import fmt
+from ...report import half_width
 from ...words import direction, significant
 from .analysis import NAMES, MetricsResult
 from .spec import MetricsStudy
 
 
-def score(x: float | None, digits: int = 0) -> str:
-    """An NPS (a proportion in [-1, 1]) on the usual -100 to +100 scale, signed: 0.142 -> "+14"."""
-    if x is None or x != x:
-        return fmt.UNDEFINED
-    text = fmt.number(100 * x, digits)
-    return text if text.startswith("-") or float(text.replace(",", "")) == 0 else "+" + text
-
-
 def nps_interval(f: dict[str, Any]) -> str:
     """"+14 (95% CI +13 to +15)"."""
-    return fmt.interval(f["nps"], f["ci_low"], f["ci_high"], score, level="95% CI ")
+    return fmt.interval(f["nps"], f["ci_low"], f["ci_high"], fmt.nps, level="95% CI ")
 
 
 def _value(metric: str, f: dict[str, Any]) -> str:
@@ -36,7 +29,7 @@ def _change(c: dict[str, Any], diff: str = "diff") -> str:
     """"+20.5 points (95% CI +17.3 to +23.7; p < 0.001)"."""
     if c["ci_low"] is None:
         return f"{fmt.points(c[diff])} (interval {fmt.UNDEFINED}; {fmt.p_value(c['p'])})"
-    return (f"{fmt.points(c[diff])} (95% CI {score(c['ci_low'], 1)} to {score(c['ci_high'], 1)}; "
+    return (f"{fmt.points(c[diff])} (95% CI {fmt.nps(c['ci_low'], 1)} to {fmt.nps(c['ci_high'], 1)}; "
             f"{fmt.p_value(c['p'])})")
 
 
@@ -71,7 +64,7 @@ def cohort_sentence(result: MetricsResult) -> str:
     cohort = _change(c, "change") if c["n"] else fmt.UNDEFINED
     moved = direction(c["change"], c["p"], "rose by", "fell by", "changed by a non-significant")
     return (f"Among the {fmt.plural(c['n'], 'customer')} who answered in both {c['from']} and {c['to']}, NPS went "
-            f"from {score(c['nps_first'])} to {score(c['nps_last'])} and {moved} {cohort}, against "
+            f"from {fmt.nps(c['nps_first'])} to {fmt.nps(c['nps_last'])} and {moved} {cohort}, against "
             f"{_change(c['all_respondents'])} among all respondents.")
 
 
@@ -96,19 +89,31 @@ def headline(result: MetricsResult, study: MetricsStudy) -> str:
     return text
 
 
-def headline_figures(result: MetricsResult) -> dict[str, float | None]:
-    """Headline numbers for the index: each metric overall, and the NPS change with its two parts."""
+def headline_figures(result: MetricsResult) -> dict[str, dict[str, Any]]:
+    """Headline figures for the index: each metric overall, the NPS change with its two parts, the cohort change.
+
+    Each figure carries its direction, format and interval half-width
+    (:func:`cxlab.batch.index.figure_spec`); the mix effect has no direction
+    (a change in who answered is neither better nor worse).
+    """
     res = result.results
-    out: dict[str, float | None] = {}
+    out: dict[str, dict[str, Any]] = {}
     for m, f in res["overall"].items():
-        out["NPS" if m == "nps" else f"{NAMES[m]} top box"] = f.get("nps", f.get("top_box"))
+        out["NPS" if m == "nps" else f"{NAMES[m]} top box"] = {
+            "value": f.get("nps", f.get("top_box")), "better": "higher", "format": "nps" if m == "nps" else "pct",
+            "half_width": half_width(f["ci_low"], f["ci_high"])}
     if res["first_to_last"] is not None:
-        out["NPS change, first to last wave"] = res["first_to_last"]["diff"]
+        c = res["first_to_last"]
+        out["NPS change, first to last wave"] = {"value": c["diff"], "better": "higher", "format": "points",
+                                                 "half_width": half_width(c["ci_low"], c["ci_high"])}
     if res["mix"] is not None:
-        out["mix effect"] = res["mix"]["mix_effect"]
-        out["within effect"] = res["mix"]["within_effect"]
+        mix = res["mix"]
+        out["mix effect"] = {"value": mix["mix_effect"], "better": None, "format": "points"}
+        out["within effect"] = {"value": mix["within_effect"], "better": "higher", "format": "points",
+                                "half_width": half_width(mix["within_ci_low"], mix["within_ci_high"])}
     if res["cohort"] is not None:
-        out["cohort NPS change"] = res["cohort"]["change"]
+        out["cohort NPS change"] = {"value": res["cohort"]["change"], "better": "higher", "format": "points",
+                                    "half_width": half_width(res["cohort"]["ci_low"], res["cohort"]["ci_high"])}
     return out
 
 

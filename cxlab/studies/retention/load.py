@@ -108,11 +108,11 @@ def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.
     dates = study.observation_end is not None
     timing = ["start_date", "end_date"] if dates else ["duration", "event"]
     wanted = ["experience", *timing, *study.covariates]
-    raw, source = read_source(spec, base_dir)
     mapping = dict(spec.columns)
     if study.value_per_period:
         mapping.setdefault("value", study.value_per_period)
         wanted.append("value")
+    raw, source = read_source(spec, base_dir, d.source_columns(mapping, wanted))
     if not dates and "duration" not in mapping and "duration" not in raw.columns and (
             mapping.get("start_date", "start_date") in raw.columns):
         raise DataError("the data have start dates but no duration column: set observation_end in the study file "

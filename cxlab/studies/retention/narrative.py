@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ... import fmt, words
+from ...report import half_width
 from ...report import text as md
 
 if TYPE_CHECKING:  # analysis imports the caveat rules from here
@@ -200,8 +201,7 @@ def headline(result: "RetentionResult", study: "RetentionStudy") -> str:
 
 
 def _half(row: dict[str, Any] | None) -> float | None:
-    low, high = (row or {}).get("ci_low"), (row or {}).get("ci_high")
-    return None if low is None or high is None else (high - low) / 2
+    return half_width((row or {}).get("ci_low"), (row or {}).get("ci_high"))
 
 
 def headline_figures(result: "RetentionResult") -> dict[str, dict]:
