@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import measure_study, write_parquet_chunks
+from common import measure_study, synth_parquet
 
 SIZES = (100, 10_000, 100_000, 1_000_000)
 BIG = 10_000_000
@@ -27,19 +27,10 @@ def study(n: int) -> dict:
             "outcomes": OUTCOMES}
 
 
-def customers_chunk(i: int, start: int, rows: int):
-    """Chunk ``i`` of the 10M customers: the embedded generator with its own seed, ids continued."""
-    from cxlab.synth.customers import customers
-
-    part = customers(rows, seed=1000 + i)
-    part["customer_id"] += start
-    return part
-
-
 def big_case(tmp: Path) -> dict:
-    """10M customers from a Parquet file (generated in chunks, deleted afterwards)."""
+    """10M customers from a Parquet file (written in chunks by `cxlab synth`, deleted afterwards)."""
     data = tmp / "customers-10m.parquet"
-    written = write_parquet_chunks(data, BIG, customers_chunk)
+    written = synth_parquet("customers", BIG, data)
     try:
         spec = {"study": "loyalty-10m-parquet", "notebook": "loyalty", "data": {"path": str(data)},
                 "outcomes": OUTCOMES}

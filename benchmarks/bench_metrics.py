@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import measure_study, write_parquet_chunks
+from common import measure_study, synth_parquet
 
 SIZES = (2_000, 100_000, 1_000_000)
 BIG = 10_000_000
@@ -27,20 +27,10 @@ def study(n: int) -> dict:
             "data": {"synthetic": "survey", "n": n, "seed": 1, "options": {"waves": 8, "scenario": "mix"}}, **SETUP}
 
 
-def survey_chunk(i: int, start: int, rows: int):
-    """Chunk ``i`` of the 10M responses: the embedded generator (8 waves) with its own seed and customers."""
-    from cxlab.synth.survey import survey
-
-    part = survey(rows, seed=2000 + i, waves=8, scenario="mix")
-    part["response_id"] += start
-    part["customer_id"] += 10_000_000 * i
-    return part
-
-
 def big_case(tmp: Path) -> dict:
-    """10M responses from a Parquet file (generated in chunks, deleted afterwards)."""
+    """10M responses from a Parquet file (written in chunks by `cxlab synth`, deleted afterwards)."""
     data = tmp / "survey-10m.parquet"
-    written = write_parquet_chunks(data, BIG, survey_chunk)
+    written = synth_parquet("survey", BIG, data, waves=8, scenario="mix")
     try:
         spec = {"study": "metrics-10m-parquet", "notebook": "metrics", "data": {"path": str(data)}, **SETUP}
         return {"n": BIG, "source": "parquet", "generate_s": round(written, 1),

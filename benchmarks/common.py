@@ -73,21 +73,11 @@ def measure_study(module: str, study: dict[str, Any], folder: Path, preload: str
     return row
 
 
-def write_parquet_chunks(path: Path, n: int, chunk: Callable[[int, int, int], Any], size: int = 1_000_000) -> float:
-    """Write ``n`` rows to Parquet one chunk at a time (``chunk(index, start, rows)`` returns a DataFrame);
-    the seconds it took. Memory stays that of one chunk. (Main's ``cxlab synth NAME --n N --out FILE`` does the
-    same for the embedded generators.)"""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+def synth_parquet(name: str, n: int, path: Path, seed: int = 1, **options: Any) -> float:
+    """Write ``n`` rows of the embedded generator ``name`` to Parquet with ``cxlab synth`` (chunk by chunk, so memory
+    stays that of one chunk); the seconds it took."""
+    cmd = [sys.executable, "-m", "cxlab.cli", "synth", name, "--n", str(n), "--out", str(path), "--seed", str(seed),
+           "--force", "--quiet", *[f"--option={k}={v}" for k, v in options.items()]]
     t = time.perf_counter()
-    writer = None
-    try:
-        for i, start in enumerate(range(0, n, size)):
-            table = pa.Table.from_pandas(chunk(i, start, min(size, n - start)), preserve_index=False)
-            writer = writer or pq.ParquetWriter(path, table.schema)
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
     return time.perf_counter() - t
