@@ -25,7 +25,7 @@ def loyalty_frame(n: int = N, seed: int = 15) -> pd.DataFrame:
       (about 20 yes in all: small expected counts, so the Monte Carlo p is computed);
     - ``freq``: frequency weights 1-4; ``samp``: sampling weights, gamma(2, 1.5), 0.2% missing.
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed + 1_000)   # not the generator's own stream (seed): independent draws
     frame = customers(n=min(n, 1_000_000), seed=seed).drop(columns="customer_id")
     x = frame["experience"].to_numpy(float)
     x = np.where((rng.random(n) < 0.05) & (x < 5), x + 0.5, x)
@@ -63,7 +63,7 @@ def metrics_frame(n: int = N, seed: int = 15) -> pd.DataFrame:
     NPS missing on 2% of the rows, a segment value missing on 1%, CSAT in half points on 3% (a non-integer
     rating), ``freq`` frequency weights 1-4 and ``samp`` sampling weights gamma(2, 1.5) (0.2% missing).
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed + 1_000)   # not the generator's own stream (seed): independent draws
     frame = survey(n=n, seed=seed, waves=4, scenario="mix").drop(columns="response_id")
     frame["nps"] = frame["nps"].astype(float)
     frame.loc[rng.random(n) < 0.02, "nps"] = np.nan

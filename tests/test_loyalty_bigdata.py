@@ -161,3 +161,15 @@ def test_streamed_parquet_names_the_file_row_of_a_bad_value(tmp_path):
         load.read(study, tmp_path)
     assert str(streamed.value) == str(whole.value)
     assert "row 1734" in str(streamed.value) and "repurchase" in str(streamed.value)
+
+
+def test_streamed_parquet_lists_a_rating_seen_only_without_weight_as_an_empty_tier(tmp_path):
+    frame = loyalty_frame(n=2_000)
+    frame.loc[frame["experience"] == 4.5, "samp"] = np.nan        # rating 4.5: only rows without a weight
+    frame.to_parquet(tmp_path / "data.parquet")
+    study = parse_study(loyalty_raw("ratings-sampling"), base_dir=tmp_path)
+    by_rows = analysis.analyze(load.read(study, tmp_path)[0], study)
+    streamed = analysis.analyze(load.read_cells(study, tmp_path, batch_rows=700)[0], study)
+    assert "4.5" in [t["tier"] for t in by_rows.results["outcomes"]["repurchase"]["tiers"]]
+    same(streamed.results, by_rows.results)
+    assert streamed.warnings == by_rows.warnings and any("4.5" in w for w in by_rows.warnings)

@@ -102,12 +102,14 @@ def aggregate(frame: pd.DataFrame, outcomes: Iterable[str], weighted: bool = Tru
 
 
 def from_counts(counts: pd.DataFrame, experience: ExperienceSpec, rows: Optional[int] = None,
-                source: str = "counts") -> LoyaltyCells:
+                source: str = "counts", ratings: Optional[np.ndarray] = None) -> LoyaltyCells:
     """Cells from an aggregated table with the columns of :data:`COUNT_COLUMNS` (e.g. a SQL ``GROUP BY``).
 
     Tiers are assigned to the ratings of the cells as :func:`cxlab.tiers.assign_tiers` assigns them to rows
-    (with ``tiers: null``, one tier per rating present). ``rows`` is the number of rows the counts came from
-    (default: the rated rows). Cells of the same (outcome, rating, y) are summed.
+    (with ``tiers: null``, one tier per rating present; ``ratings`` adds ratings seen only on rows left out of
+    every cell, such as rows without a weight, whose tiers are then listed empty as the row path lists them).
+    ``rows`` is the number of rows the counts came from (default: the rated rows). Cells of the same
+    (outcome, rating, y) are summed.
     """
     missing = [c for c in COUNT_COLUMNS if c not in counts.columns]
     if missing:
@@ -117,7 +119,10 @@ def from_counts(counts: pd.DataFrame, experience: ExperienceSpec, rows: Optional
     table = table.groupby(["outcome", "experience", "yk"], sort=False, as_index=False)[["rows", "w", "w2"]].sum()
     table["y"] = table.pop("yk").replace(-1.0, np.nan)
     table = table[table["rows"] > 0].reset_index(drop=True)
-    table.insert(2, "tier", assign_tiers(table["experience"].astype(float), experience, source).array)
+    values = table["experience"].astype(float)
+    extra = pd.Series(np.asarray(ratings if ratings is not None else [], dtype=float))
+    tiers = assign_tiers(pd.concat([values, extra], ignore_index=True), experience, source)
+    table.insert(2, "tier", tiers.array[:len(values)])
     table = table[["outcome", "experience", "tier", "y", "rows", "w", "w2"]]
     first = table["outcome"].iloc[0]
     rated = int(table.loc[table["outcome"] == first, "rows"].sum())

@@ -100,7 +100,7 @@ def read_cells(study: LoyaltyStudy, base_dir: str | Path | None = None,
     summary = d.ReadSummary(source=source, rows_read=file.metadata.num_rows, columns=used)
     if summary.rows_read == 0:
         raise d.DataError("the file has a header but no rows", path=source)
-    parts, offset, usable = [], 0, 0
+    parts, offset, usable, ratings = [], 0, 0, set()
     named = study.experience.tiers is not None
     for batch in file.iter_batches(batch_size=batch_rows, columns=list(dict.fromkeys(used.values()))):
         raw = batch.to_pandas()
@@ -110,6 +110,8 @@ def read_cells(study: LoyaltyStudy, base_dir: str | Path | None = None,
         del raw
         out = _canonical(frame, study, source, used)
         usable += int(d.count_missing(out, ["experience", "weight"], summary).sum())
+        if not named:
+            ratings.update(out["experience"].dropna().unique().tolist())
         out["tier"] = (assign_tiers(out["experience"], study.experience, source, used["experience"]) if named
                        else pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), categories=["all"]))
         parts.append(aggregate(out, study.outcomes, weighted).counts)
@@ -119,7 +121,7 @@ def read_cells(study: LoyaltyStudy, base_dir: str | Path | None = None,
     for name in study.outcomes:
         if not counts.loc[(counts["outcome"] == name) & counts["y"].notna(), "rows"].sum():
             raise d.DataError("no row has both a rating and a value of this outcome", path=source, column=used[name])
-    cells = from_counts(counts, study.experience, rows=offset, source=source)
+    cells = from_counts(counts, study.experience, rows=offset, source=source, ratings=np.array(sorted(ratings)))
     if cells.tiers_present().nunique() < 2:   # the row path names an example row
         frame, summary = read(study, base_dir)
         return aggregate(frame, study.outcomes, weighted), summary
