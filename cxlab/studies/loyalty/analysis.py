@@ -30,6 +30,7 @@ from ...stats.logistic import LogitFit, logistic_slope
 from ...stats.proportions import wilson_interval
 from ...stats.survey import rao_scott_f, svy_logit
 from ...stats.tables import chi2_independence, chi2_monte_carlo_p, cochran_armitage, small_expected
+from ...stats.weights import effective_n
 from ...tiers import warn_empty_tiers
 from .cells import LoyaltyCells, aggregate
 from .spec import LoyaltyStudy
@@ -86,8 +87,7 @@ def tier_table(cells: pd.DataFrame, categories: pd.Index, outcome: str, kind: Op
     labels = [str(t) for t in categories]
     table = pd.DataFrame({"outcome": outcome, "tier": pd.Categorical(labels, categories=labels, ordered=True)})
     if kind == "sampling":
-        s2 = total(w2)
-        n_eff = np.where(s2 > 0, wsum * wsum / np.where(s2 > 0, s2, 1), 0.0)
+        n_eff = effective_n(wsum, total(w2))
         table["n"], table["count"] = total(rows), total(rows * y)
         low, high = wilson_interval(np.nan_to_num(rate) * n_eff, n_eff)
     else:

@@ -27,6 +27,7 @@ from ...stats.means import mean_t_interval
 from ...stats.multitest import holm, level_labels, significance_letters
 from ...stats.nps import AdjustedNps, Difference, adjusted_wald, nps_difference
 from ...stats.proportions import newcombe_difference, wilson_interval
+from ...stats.weights import effective_n
 from .counts import MetricsCounts, aggregate
 from .spec import MetricsStudy
 
@@ -67,7 +68,7 @@ class Cell:
         self.metric, self.kind = metric, kind
         self.rows = int(sums["rows"])
         self.w, w2 = float(sums["w"]), float(sums["w2"])
-        self.n_eff = self.w * self.w / w2 if w2 > 0 else 0.0
+        self.n_eff = effective_n(self.w, w2)
         # the n of every interval and test: rows, the sum of frequency weights, or Kish's effective n
         self.n = {None: float(self.rows), "frequency": self.w, "sampling": self.n_eff}[kind]
         self.sums = sums
