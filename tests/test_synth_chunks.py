@@ -146,3 +146,11 @@ def test_pruned_parquet_gives_the_same_loyalty_data_as_csv(tmp_path):
                                          "outcomes: [repurchase, recommend]\n")
         frames.append(read(load_study_file(tmp_path / "s.yaml"), tmp_path)[0])
     pd.testing.assert_frame_equal(frames[0], frames[1], check_dtype=False)
+
+
+def test_every_row_wise_generator_can_be_chunked_and_names_real_id_columns():
+    assert set(synth.GENERATORS) - set(chunks.LIMITS) == {"panel"}
+    for name, (limit, ids) in chunks.LIMITS.items():
+        frame = synth.generate(name, 200, seed=0)
+        assert all(col in frame and frame[col].min() >= 1 for col in ids), name
+        assert limit >= 1_000_000
