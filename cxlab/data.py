@@ -314,4 +314,5 @@ def count_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSumm
 
 def drop_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSummary) -> pd.DataFrame:
     """Drop rows with a missing value in any of ``columns``, counting each reason once per row."""
-    return frame[count_missing(frame, columns, summary)]
+    keep = count_missing(frame, columns, summary)
+    return frame if keep.all() else frame[keep]     # nothing to drop: no copy of a large frame
