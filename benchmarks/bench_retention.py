@@ -1,10 +1,15 @@
-"""Benchmark: `cxlab run` on the retention study at 10k, 100k and 1M customers, and the analysis alone.
+"""Benchmark: the retention study at 10k, 100k and 1M customers (embedded data), and 10M from Parquet.
 
-The study is the default one (params/retention.yaml: durations derived from dates, a categorical
-covariate, value per period) with a larger n. Targets (2-core machine, issue 3): 1M customers end
-to end under 90 s with peak memory under 3 GB.
+The embedded cases use the default study (params/retention.yaml: durations derived from dates, a
+categorical covariate, value per period) with a larger n, end to end (`cxlab run`) and the analysis
+alone. The Parquet case (issue 15) writes 10,000,000 synthetic customers with `cxlab.synth.write_parquet`
+(chunked), then measures load + analysis in a fresh process for the study with a categorical covariate,
+once with durations and events read from the file and once with durations derived from the dates, and
+`cxlab run` end to end on the first; the file is deleted afterwards. Targets (2-core machine): 1M
+customers end to end under 90 s and 3 GB (issue 3); 10M from Parquet under 30 s and 2 GB (issue 15).
 
-    .venv/bin/python benchmarks/bench_retention.py [n ...]
+    .venv/bin/python benchmarks/bench_retention.py [n ...]        # embedded cases
+    .venv/bin/python benchmarks/bench_retention.py --parquet [n]  # Parquet case (default 10,000,000)
 """
 from __future__ import annotations
 
@@ -16,9 +21,10 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, measure_study  # noqa: E402
+from common import ROOT, analysis_alone, measure_command, measure_study, write_study, cxlab_run  # noqa: E402
 
 SIZES = (10_000, 100_000, 1_000_000)
+PARQUET_ROWS = 10_000_000
 
 
 def study(n: int) -> dict:
@@ -27,6 +33,41 @@ def study(n: int) -> dict:
     raw["data"]["n"] = n
     raw["data"]["seed"] = 1
     return raw
+
+
+def parquet_study(path: Path, dates: bool) -> dict:
+    raw = {"study": "retention-parquet" + ("-dates" if dates else ""), "notebook": "retention",
+           "title": "Retention, 10M customers from Parquet", "data": {"path": str(path)},
+           "experience": {"scale": [1, 5], "tiers": None}, "time_unit": "months", "horizons": [12, 24],
+           "rmst_tau": 60, "covariates": ["channel"]}
+    if dates:
+        raw["observation_end"] = "2025-12-31"
+    return raw
+
+
+def parquet_case(n: int = PARQUET_ROWS) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        path = tmp / "lifecycles.parquet"
+        gen = measure_command([sys.executable, "-c", "import sys; from cxlab import synth; "
+                               f"synth.write_parquet('lifecycles', {n}, {str(path)!r}, seed=1)"])
+        print(json.dumps({"case": "write parquet", "n": n, "seconds": round(gen["seconds"], 1),
+                          "peak_mb": round(gen["peak_mb"]), "bytes": path.stat().st_size}), flush=True)
+        try:
+            for dates in (False, True):
+                s = parquet_study(path, dates)
+                alone = analysis_alone("retention", s)
+                print(json.dumps({"case": "load + analysis", "n": n, "durations": "dates" if dates else "column",
+                                  "seconds": round(alone["seconds"], 1), "peak_mb": round(alone["peak_mb"])}),
+                      flush=True)
+            s = parquet_study(path, False)
+            file = write_study(tmp / "params", s)
+            e2e = measure_command(cxlab_run(str(file), "--out", str(tmp / "out"), "--force", "--jobs", "1"))
+            print(json.dumps({"case": "cxlab run end to end", "n": n, "seconds": round(e2e["seconds"], 1),
+                              "peak_mb": round(e2e["peak_mb"]), "ok": e2e["rc"] == 0,
+                              **({"error": e2e["err"]} if e2e["rc"] else {})}), flush=True)
+        finally:
+            path.unlink(missing_ok=True)
 
 
 def main(sizes: tuple[int, ...] = SIZES) -> None:
@@ -42,4 +83,8 @@ def main(sizes: tuple[int, ...] = SIZES) -> None:
 
 
 if __name__ == "__main__":
-    main(tuple(int(a) for a in sys.argv[1:]) or SIZES)
+    args = sys.argv[1:]
+    if args[:1] == ["--parquet"]:
+        parquet_case(int(args[1]) if len(args) > 1 else PARQUET_ROWS)
+    else:
+        main(tuple(int(a) for a in args) or SIZES)

@@ -265,14 +265,16 @@ def as_binary(frame: pd.DataFrame, column: str, source: str, label: str | None =
         raw = labelled(frame, column)  # SPSS/Stata yes/no labels name the outcome's levels (1 = Yes, 2 = No)
     elif pd.api.types.is_numeric_dtype(raw) and (raw.isin((0, 1)) | raw.isna()).all():
         return raw.astype(float)  # typed 0/1 (Parquet, SPSS, Stata, SQL): nothing to parse
-    text = raw.astype("string").str.strip().str.lower()
-    out = pd.Series(np.nan, index=raw.index, dtype=float)
-    out[text.isin(TRUE_WORDS).fillna(False).to_numpy(bool)] = 1.0
-    out[text.isin(FALSE_WORDS).fillna(False).to_numpy(bool)] = 0.0
-    bad = out.isna() & text.notna() & (text != "")
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)   # the text work once per distinct value
+    text = pd.Series(np.asarray(uniques, dtype=object)).astype("string").str.strip().str.lower()
+    value = np.full(len(uniques) + 1, np.nan)               # the last entry: missing (code -1)
+    value[:-1][text.isin(TRUE_WORDS).fillna(False).to_numpy(bool)] = 1.0
+    value[:-1][text.isin(FALSE_WORDS).fillna(False).to_numpy(bool)] = 0.0
+    bad = np.isnan(value[:-1]) & text.notna().to_numpy(bool) & (text != "").fillna(False).to_numpy(bool)
     if bad.any():
-        fail_at(bad, raw, "is not binary (use 0/1, true/false or yes/no)", source, label or column)
-    return out
+        fail_at(np.isin(codes, np.flatnonzero(bad)), raw, "is not binary (use 0/1, true/false or yes/no)", source,
+                label or column)
+    return pd.Series(value[codes], index=raw.index, dtype=float)
 
 
 def as_int(frame: pd.DataFrame, column: str, source: str, label: str | None = None) -> pd.Series:
@@ -292,14 +294,25 @@ def check_range(values: pd.Series, low: float, high: float, source: str, column:
         fail_at(bad, raw if raw is not None else values, f"is outside the scale [{low:g}, {high:g}]", source, column)
 
 
-def drop_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSummary) -> pd.DataFrame:
-    """Drop rows with a missing value in any of ``columns``, counting each reason once per row."""
-    keep = pd.Series(True, index=frame.index)
+def count_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSummary,
+                  among: np.ndarray | None = None) -> np.ndarray:
+    """Count rows with a missing value in any of ``columns`` in ``summary.dropped`` (each reason once per row)
+    and return the mask of the complete rows, without copying the frame.
+
+    ``among`` restricts the count to those rows (a boolean mask; the others are not kept either).
+    """
+    keep = np.ones(len(frame), dtype=bool) if among is None else np.array(among, dtype=bool)
     for col in columns:
-        miss = frame[col].isna() & keep
+        miss = frame[col].isna().to_numpy() & keep
         if miss.any():
             summary.dropped[f"missing {col}"] = summary.dropped.get(f"missing {col}", 0) + int(miss.sum())
             keep &= ~miss
     if not keep.all():
         log.info("%s: dropped %d rows with missing values", summary.source, int((~keep).sum()))
-    return frame[keep]
+    return keep
+
+
+def drop_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSummary) -> pd.DataFrame:
+    """Drop rows with a missing value in any of ``columns``, counting each reason once per row."""
+    keep = count_missing(frame, columns, summary)
+    return frame if keep.all() else frame[keep]     # nothing to drop: no copy of a large frame

@@ -84,6 +84,10 @@ class CovariateWarning(CxlabWarning):
     """A covariate was left out of the adjusted Cox model (constant, or a single level)."""
 
 
+class RowLevelWarning(CxlabWarning):
+    """A figure was computed from the individual rows because it cannot come from aggregated counts."""
+
+
 class ModelWarning(CxlabWarning):
     """A model library (lifelines) cautioned about a fit or an approximation."""
 

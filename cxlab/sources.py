@@ -162,6 +162,18 @@ def read_source(spec: Any, base_dir: str | Path | None,
     return read_file(spec, base, columns=columns)
 
 
+def parquet_path(spec: Any, base_dir: str | Path | None) -> Path | None:
+    """The Parquet file a data spec names (for readers that stream it in batches), or None for any other source.
+
+    An empty or missing file is None too: the whole-file reader explains what is wrong with it.
+    """
+    if getattr(spec, "path", None) is None or spec.synthetic is not None or getattr(spec, "format", None):
+        return None
+    path = (Path(base_dir) if base_dir is not None else Path(".")) / spec.path
+    parquet = path.suffix.lower() in (".parquet", ".pq") and path.is_file() and path.stat().st_size > 0
+    return path if parquet else None
+
+
 def sql_files(query: str, base_dir: str | Path) -> list[str]:
     """The files a query names in quoted literals (globs expanded), relative to ``base_dir`` when inside it.
 

@@ -72,7 +72,7 @@ def test_median_interval_equals_r_survfit_loglog(t, e, median, low, high):
 
 def test_band_equals_r_and_lifelines():
     t, e = np.array(FIXTURES[0][0], float), np.array(FIXTURES[0][1], float)
-    band = survival.km_band(survival.km_table(t, e)).set_index("time")
+    band = survival.km_table(t, e).set_index("time")
     for time, (lo, hi) in R_BAND.items():
         assert band.loc[time, "ci_low"] == pytest.approx(lo, rel=1e-9)
         assert band.loc[time, "ci_high"] == pytest.approx(hi, rel=1e-9)

@@ -7,8 +7,10 @@ tested against an independent computation (scipy, statsmodels, lifelines, R):
 - :mod:`~cxlab.stats.tables`: contingency-table tests (chi-square, its Monte Carlo p, Cochran-Armitage);
 - :mod:`~cxlab.stats.logistic`: logistic regression on one rating, separation;
 - :mod:`~cxlab.stats.multitest`: multiple-comparison adjustment (Holm), significance letters;
-- :mod:`~cxlab.stats.survival`: Kaplan-Meier, RMST, log-rank;
-- :mod:`~cxlab.stats.cox`: Cox proportional hazards, Schoenfeld residuals;
+- :mod:`~cxlab.stats.counts`: survival rows aggregated to counts per (time, covariate pattern);
+- :mod:`~cxlab.stats.survival`: Kaplan-Meier, RMST, log-rank, from counts (lifelines, counts as weighted rows);
+- :mod:`~cxlab.stats.cox`: Cox proportional hazards on aggregated risk sets (Efron), lifelines on rows, PH test;
+- :mod:`~cxlab.stats.covariates`: the adjusted Cox model (rating and covariates, one-hot design);
 - :mod:`~cxlab.stats.groups`: two-group comparisons (Welch, Hedges' g, bootstrap);
 - :mod:`~cxlab.stats.weights`: Kish's effective sample size;
 - :mod:`~cxlab.stats.survey`: design-based estimators for sampling weights (Rao-Scott F, svyglm-style

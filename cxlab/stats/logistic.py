@@ -58,7 +58,9 @@ def logistic_slope(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = Non
 
     Observations are first collapsed to distinct ``(x, y)`` cells, so a million
     rows with a five-point scale cost five binomial cells. ``weight`` are
-    frequency weights. The odds ratio per unit of ``x`` is ``exp(b)`` with a
+    frequency weights; aggregated data are passed as one entry per ``(x, y)``
+    cell with its count (or sum of weights) as the weight, which gives the same
+    estimate and standard error as the rows (the likelihood is the same). The odds ratio per unit of ``x`` is ``exp(b)`` with a
     95% Wald interval. Under (quasi-)complete separation the estimate does not
     exist: ``separation`` is True and the figures are None.
     """

@@ -37,7 +37,8 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, int]:
     return codes.ravel(), len(levels)
 
 
-def rao_scott_f(rows: np.ndarray, cols: np.ndarray, w: np.ndarray) -> dict[str, float | None]:
+def rao_scott_f(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, w2: np.ndarray | None = None,
+                n: int | None = None) -> dict[str, float | None]:
     """Rao-Scott second-order corrected F test of independence of ``rows`` and ``cols`` under sampling weights.
 
     Follows ``survey:::svychisq.survey.design`` with ``statistic = "F"`` on
@@ -47,12 +48,23 @@ def rao_scott_f(rows: np.ndarray, cols: np.ndarray, w: np.ndarray) -> dict[str, 
     ``Delta`` the design-effect matrix of the interaction contrasts (design
     variance of the cell shares against their multinomial variance).
 
+    The statistic needs only, per (row, column) cell, the sum of the weights and
+    the sum of their squares, and the number of observations ``n``: pass one
+    entry per observation (``w2`` and ``n`` left out), or one entry per cell of
+    aggregated data (``w`` and ``w2`` the cell's sums, ``n`` the total count;
+    several entries may share a cell). The figures are the same.
+
     Parameters
     ----------
     rows, cols : array-like
-        Category of each row (only levels present count, as R's ``factor``).
+        Category of each observation or cell (only levels present count, as R's
+        ``factor``: leave out cells without observations).
     w : array-like
-        Sampling weights (> 0).
+        Sampling weights (> 0), or their sums per cell.
+    w2 : array-like, optional
+        Sums of the squared weights per cell (default ``w**2``: one entry per observation).
+    n : int, optional
+        Number of observations (default ``len(w)``).
 
     Returns
     -------
@@ -62,15 +74,16 @@ def rao_scott_f(rows: np.ndarray, cols: np.ndarray, w: np.ndarray) -> dict[str, 
     r, nr = _codes(rows)
     c, nc = _codes(cols)
     w = np.asarray(w, dtype=float)
+    w2 = w * w if w2 is None else np.asarray(w2, dtype=float)
+    n = len(w) if n is None else int(n)
     none = {"statistic": None, "dof": None, "dof2": None, "p": None}
-    if nr < 2 or nc < 2 or len(w) < 2:
+    if nr < 2 or nc < 2 or n < 2:
         return none
-    n = len(w)
     cell = r + nr * c                                      # R's interaction(): the first factor varies fastest
     k = nr * nc
     total = w.sum()
     mean2 = np.bincount(cell, weights=w, minlength=k) / total
-    s2 = np.bincount(cell, weights=w * w, minlength=k)
+    s2 = np.bincount(cell, weights=w2, minlength=k)
     centred = np.eye(k) - mean2[None, :]                   # row j: e_j - p
     V = n / (n - 1) * (centred.T * s2) @ centred / total ** 2
     # Pearson X^2 of the weighted table scaled to n rows (svytable(..., Ntotal = n))
@@ -99,7 +112,8 @@ def rao_scott_f(rows: np.ndarray, cols: np.ndarray, w: np.ndarray) -> dict[str, 
     return {"statistic": statistic, "dof": d0, "dof2": dof2, "p": float(sps.f.sf(statistic, d0, dof2))}
 
 
-def svy_logit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> LogitFit:
+def svy_logit(x: np.ndarray, y: np.ndarray, w: np.ndarray, w2: np.ndarray | None = None,
+              n: int | None = None) -> LogitFit:
     """Weighted logistic regression ``logit P(y=1) = a + b x`` with design-based standard errors.
 
     The estimate is the weighted maximum-likelihood one (:func:`logistic_slope`);
@@ -109,18 +123,25 @@ def svy_logit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> LogitFit:
     ``svydesign(ids = ~1, weights = ~w)``. Interval and Wald test use the normal
     distribution. Separation or a constant outcome give None figures as in
     :func:`logistic_slope`.
+
+    Each observation's score ``w (y - mu) (1, x)`` depends only on its ``(x, y, w)``,
+    so ``B`` sums, per ``(x, y)`` cell, the cell's sum of squared weights: on
+    aggregated data pass one entry per cell, ``w`` and ``w2`` the sums of the
+    weights and of their squares and ``n`` the number of observations (the
+    defaults, ``w**2`` and ``len(x)``, are those of one entry per observation).
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     w = np.asarray(w, dtype=float)
+    w2 = w * w if w2 is None else np.asarray(w2, dtype=float)
     fit = logistic_slope(x, y, w)
     if fit.coef is None or fit.intercept is None:
         return fit
-    n = len(x)
+    n = len(x) if n is None else int(n)
     levels, inv_x = np.unique(x, return_inverse=True)
     cell = inv_x.ravel() * 2 + (y > 0.5)                   # (x level, outcome) cells: 2 per level
     sw = np.bincount(cell, weights=w, minlength=2 * len(levels))
-    sw2 = np.bincount(cell, weights=w * w, minlength=2 * len(levels))
+    sw2 = np.bincount(cell, weights=w2, minlength=2 * len(levels))
     xs, ys = np.repeat(levels, 2), np.tile([0.0, 1.0], len(levels))
     centre = float(np.average(xs, weights=sw))
     X = np.column_stack([np.ones_like(xs), xs - centre])

@@ -1,23 +1,37 @@
 """Survival estimators: Kaplan-Meier with its log(-log) band and median interval, restricted mean survival
 time, log-rank tests, and durations from dates (calendar months).
 
-lifelines does the fitting where it gives the figure DESIGN defines; the RMST
-and its variance are computed here (lifelines' RMST variance is wrong, see
-STACK.md). lifelines' statistical warnings become cxlab caveats
-(:func:`lifelines_caveats`).
+Every estimator works on counts: per distinct time, the rows observed until
+then (events and censored) and the events then (:func:`tally` from rows,
+:mod:`cxlab.stats.counts` for millions of rows). lifelines computes the
+figures it has, on the counts passed as weighted rows (per time, one row of
+the events and one of the censored, weighted by their integer counts, which
+lifelines tabulates exactly as the replicated rows):
+
+- Kaplan-Meier survival, its at-risk and event tables and its log(-log) band
+  (Greenwood variance): ``KaplanMeierFitter.fit(..., weights=)``;
+- the RMST point estimate: ``lifelines.utils.restricted_mean_survival_time``;
+- the log-rank tests: ``multivariate_logrank_test(..., weights=)`` and
+  ``logrank_test(..., weights_A=, weights_B=)``.
+
+cxlab's own code is kept only where lifelines lacks the figure or gets it
+wrong: the RMST variance (lifelines' is wrong, STACK.md), the band where S = 0
+(NaN, as R; lifelines sets 0), DESIGN's median (first time S <= 0.5 within
+1e-9) and its interval rule, survival past follow-up (undefined), Holm's
+adjustment of the pairwise tests, ``log10_p``, and calendar-month durations.
 """
 from __future__ import annotations
 
 import math
-import warnings
-from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import logrank_test, multivariate_logrank_test
+from lifelines.utils import restricted_mean_survival_time
 from scipy import stats as sps
 
-from ..errors import ModelWarning, warn
 from . import Z95
 from .multitest import holm
 from .tables import log10_chi2_sf
@@ -27,66 +41,46 @@ MIN_AT_RISK_DRAWN = 10
 """Kaplan-Meier curves are drawn only while at least this many customers of the tier are at risk."""
 
 
-@contextmanager
-def lifelines_caveats() -> Iterator[None]:
-    """Turn lifelines' statistical warnings raised in the block into cxlab caveat sentences.
+def tally(duration: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows to counts: distinct sorted times, rows observed until each (events and censored), events at each."""
+    t = np.asarray(duration, dtype=float)
+    times, inverse = np.unique(t, return_inverse=True)
+    removed = np.bincount(inverse, minlength=len(times)).astype(float)
+    deaths = np.bincount(inverse, weights=np.asarray(event, dtype=float), minlength=len(times))
+    return times, removed, deaths
 
-    lifelines reports statistical trouble (a poor approximation, a fit that
-    struggles) with its own warning classes; here they become
-    :class:`~cxlab.errors.ModelWarning` sentences that the report shows.
-    Other warnings pass through unchanged.
+
+def km_fit(times: np.ndarray, removed: np.ndarray, deaths: np.ndarray) -> KaplanMeierFitter:
+    """lifelines' ``KaplanMeierFitter`` on counts: per distinct time, one row of the events and one of the
+    censored, weighted by their (integer) counts, which lifelines tabulates exactly as the replicated rows."""
+    t, e, w = _weighted_rows(times, removed, deaths)
+    return KaplanMeierFitter().fit(t, e, weights=w)
+
+
+def km_events(kmf: KaplanMeierFitter) -> pd.DataFrame:
+    """lifelines' Kaplan-Meier estimate (:func:`km_fit`) at its event times.
+
+    Returns a frame with columns ``time``, ``at_risk``, ``events``, ``survival`` (S just after ``time``)
+    and ``ci_low``, ``ci_high`` (lifelines' pointwise 95% band on the log(-log) scale, Greenwood variance),
+    one row per time with at least one event. Where S = 0 (the last customer at risk churned) the band is
+    undefined: NaN here, as in R's ``survfit(conf.type = "log-log")`` (lifelines sets it to 0, which would
+    end the median's upper limit there).
     """
-    from lifelines.exceptions import (
-        ApproximationWarning,
-        ConvergenceWarning,
-        StatisticalWarning,
-    )
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    for w in caught:
-        if issubclass(w.category, (ApproximationWarning, ConvergenceWarning, StatisticalWarning)):
-            text = " ".join(str(w.message).split())
-            warn(ModelWarning, f"lifelines cautions: {text[:300]}")
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    table = kmf.event_table
+    keep = table["observed"].to_numpy() > 0
+    at = table.index.to_numpy(float)[keep]
+    surv = kmf.survival_function_.iloc[:, 0].loc[at].to_numpy(float)
+    band = kmf.confidence_interval_.loc[at].to_numpy(float)
+    dead = surv <= 0
+    return pd.DataFrame({"time": at, "at_risk": table["at_risk"].to_numpy(float)[keep],
+                         "events": table["observed"].to_numpy(float)[keep], "survival": surv,
+                         "ci_low": np.where(dead, np.nan, band[:, 0]), "ci_high": np.where(dead, np.nan, band[:, 1])})
 
 
 def km_table(duration: np.ndarray, event: np.ndarray) -> pd.DataFrame:
-    """Kaplan-Meier estimate at each distinct event time.
-
-    Returns a frame with columns ``time``, ``at_risk``, ``events``,
-    ``survival`` (S just after ``time``), one row per time with at least one event.
-    """
-    t = np.asarray(duration, dtype=float)
-    e = np.asarray(event, dtype=float)
-    times, inverse = np.unique(t, return_inverse=True)
-    removed = np.bincount(inverse, minlength=len(times)).astype(float)
-    deaths = np.bincount(inverse, weights=e, minlength=len(times))
-    at_risk = len(t) - np.concatenate([[0.0], np.cumsum(removed)[:-1]])
-    keep = deaths > 0
-    at_risk, deaths, times = at_risk[keep], deaths[keep], times[keep]
-    surv = np.cumprod(1.0 - deaths / at_risk)
-    return pd.DataFrame({"time": times, "at_risk": at_risk, "events": deaths, "survival": surv})
-
-
-def km_band(table: pd.DataFrame) -> pd.DataFrame:
-    """Pointwise 95% band of a :func:`km_table` on the log(-log) scale (lifelines' default, R's
-    ``survfit(conf.type = "log-log")``): columns ``ci_low`` and ``ci_high`` added.
-
-    With Greenwood's V = sum d / (n (n - d)) over event times up to t, the band is
-    S^exp(+-z sqrt(V) / log S). Where S = 0 (the last customer at risk churned) the band is undefined
-    (NaN), as in R; lifelines sets it to 0 there.
-    """
-    surv = table["survival"].to_numpy(float)
-    n, dd = table["at_risk"].to_numpy(float), table["events"].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        greenwood = np.cumsum(np.where(n > dd, dd / (n * (n - dd)), np.inf))
-        half = Z95 * np.sqrt(greenwood) / np.abs(np.log(surv))
-        low = np.where(surv > 0, surv ** np.exp(half), np.nan)
-        high = np.where(surv > 0, surv ** np.exp(-half), np.nan)
-    return table.assign(ci_low=np.where(surv >= 1, 1.0, low), ci_high=np.where(surv >= 1, 1.0, high))
+    """Kaplan-Meier estimate at each distinct event time from rows: :func:`km_events` of :func:`km_fit` of
+    their :func:`tally`."""
+    return km_events(km_fit(*tally(duration, event)))
 
 
 def _first_at_or_below_half(times: np.ndarray, values: np.ndarray) -> float | None:
@@ -100,17 +94,18 @@ def km_median(table: pd.DataFrame) -> float | None:
 
 
 def km_median_ci(table: pd.DataFrame) -> tuple[float | None, float | None]:
-    """95% interval of the KM median from the log(-log) band (:func:`km_band`).
+    """95% interval of the KM median from the log(-log) band of a :func:`km_events` table (DESIGN 5.2, wave 2).
 
     The lower limit is the first time at which the lower band is at or below
     0.5, the upper limit the first time at which the upper band is; None when
     not reached (as R's ``quantile.survfit`` on ``conf.type = "log-log"``,
-    including its NA where the curve reaches 0).
+    including its NA where the curve reaches 0). lifelines has no such rule (its
+    ``median_survival_time_`` has no interval, and its ``qth_survival_time`` is exact
+    at 0.5, without DESIGN's tolerance), so it is applied here to lifelines' band.
     """
-    band = km_band(table)
-    times = band["time"].to_numpy()
-    return (_first_at_or_below_half(times, band["ci_low"].to_numpy()),
-            _first_at_or_below_half(times, band["ci_high"].to_numpy()))
+    times = table["time"].to_numpy()
+    return (_first_at_or_below_half(times, table["ci_low"].to_numpy()),
+            _first_at_or_below_half(times, table["ci_high"].to_numpy()))
 
 
 def survival_at(table: pd.DataFrame, horizon: float, last_time: float) -> float | None:
@@ -126,62 +121,68 @@ def survival_at(table: pd.DataFrame, horizon: float, last_time: float) -> float 
     return value
 
 
-def rmst(table: pd.DataFrame, tau: float) -> tuple[float, float]:
-    """Restricted mean survival time up to ``tau`` and its Greenwood-type variance.
+def rmst(kmf: KaplanMeierFitter, tau: float) -> tuple[float, float]:
+    """Restricted mean survival time up to ``tau`` (lifelines' ``restricted_mean_survival_time``, exact for
+    Kaplan-Meier: the integral of the step function, flat after the last event time) and its Greenwood-type
+    variance, computed here because lifelines' is wrong (STACK.md; lifelines #1682, #1277).
 
-    RMST = integral of the KM step function from 0 to tau (flat after the last
-    event time). Variance = sum over event times t_i <= tau of
-    A_i^2 d_i / (n_i (n_i - d_i)), A_i the area under S from t_i to tau
-    (terms with n_i = d_i have A_i = 0 and contribute nothing).
+    Variance = sum over event times t_i <= tau of A_i^2 d_i / (n_i (n_i - d_i)), A_i the area under S from t_i
+    to tau (terms with n_i = d_i have A_i = 0 and contribute nothing), on lifelines' table.
     """
-    tab = table[table["time"] <= tau]
+    area = float(restricted_mean_survival_time(kmf, t=tau))
+    tab = km_events(kmf)
+    tab = tab[tab["time"] <= tau]
     times = tab["time"].to_numpy()
     surv = tab["survival"].to_numpy()
     grid = np.concatenate([[0.0], times, [tau]])
-    level = np.concatenate([[1.0], surv])
-    pieces = level * np.diff(grid)
-    area = float(pieces.sum())
-    # A_i: area from t_i to tau = sum of the pieces after the i-th knot
-    tail = np.cumsum(pieces[::-1])[::-1][1:]
+    pieces = np.concatenate([[1.0], surv]) * np.diff(grid)
+    tail = np.cumsum(pieces[::-1])[::-1][1:]                # A_i: the pieces after the i-th event time
     n, dd = tab["at_risk"].to_numpy(), tab["events"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(tail > 0, tail ** 2 * dd / (n * (n - dd)), 0.0)
     return area, float(terms.sum())
 
 
-def km_curves(frame: pd.DataFrame) -> pd.DataFrame:
-    """Tidy Kaplan-Meier curves by tier with lifelines' 95% bands (log(-log) scale, Greenwood variance).
+Tally = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""(distinct sorted times, rows removed at each, events at each): a group's counts (:func:`tally`)."""
 
-    Columns: tier, time, survival, ci_low, ci_high, at_risk (customers of the
-    tier with duration >= time); a row at time 0 with survival 1 per tier.
+
+def km_curves(fits: dict[str, KaplanMeierFitter | None]) -> pd.DataFrame:
+    """Tidy Kaplan-Meier curves by tier with their 95% bands, as lifelines tabulates them.
+
+    ``fits`` maps each tier, in order, to its :func:`km_fit` (None for an empty tier, skipped). Columns:
+    tier, time, survival, ci_low, ci_high (lifelines' ``survival_function_`` and ``confidence_interval_``:
+    log(-log) band, 0 where survival reaches 0), at_risk (lifelines' ``event_table``: customers of the tier
+    with duration >= time); one row at time 0 and one at each distinct time of the tier.
     """
-    from lifelines import KaplanMeierFitter
-
     parts = []
-    for label, sub in frame.groupby("tier", observed=False):
-        if sub.empty:
+    for label, kmf in fits.items():
+        if kmf is None:
             continue
-        with lifelines_caveats():
-            km = KaplanMeierFitter().fit(sub["duration"].to_numpy(), sub["event"].to_numpy())
-        ci = km.confidence_interval_
-        times = km.survival_function_.index.to_numpy(float)
-        dur = np.sort(sub["duration"].to_numpy(float))
-        parts.append(pd.DataFrame({"tier": str(label), "time": times,
-                                   "survival": km.survival_function_.iloc[:, 0].to_numpy(),
-                                   "ci_low": ci.iloc[:, 0].to_numpy(), "ci_high": ci.iloc[:, 1].to_numpy(),
-                                   "at_risk": len(dur) - np.searchsorted(dur, times, side="left")}))
+        band = kmf.confidence_interval_.to_numpy(float)
+        at_risk = kmf.event_table["at_risk"].reindex(kmf.survival_function_.index).to_numpy(float)
+        parts.append(pd.DataFrame({"tier": label, "time": kmf.survival_function_.index.to_numpy(float),
+                                   "survival": kmf.survival_function_.iloc[:, 0].to_numpy(float),
+                                   "ci_low": band[:, 0], "ci_high": band[:, 1],
+                                   "at_risk": np.round(at_risk).astype(np.int64)}))
     out = pd.concat(parts, ignore_index=True)
-    labels = [str(c) for c in frame["tier"].cat.categories]
-    out["tier"] = pd.Categorical(out["tier"], categories=labels, ordered=True)
+    out["tier"] = pd.Categorical(out["tier"], categories=list(fits), ordered=True)
     return out
 
 
-def at_risk_table(frame: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
-    """Number at risk (duration >= t) per tier (rows) at each of ``times`` (columns)."""
+def at_risk_table(fits: dict[str, KaplanMeierFitter | None], times: Sequence[float]) -> pd.DataFrame:
+    """Number at risk (duration >= t) per tier (rows) at each of ``times`` (columns), from lifelines'
+    ``event_table`` of each :func:`km_fit` (the at-risk count at the first tabulated time >= t; 0 past the
+    last; an empty tier, None, has 0)."""
     rows = {}
-    for label, sub in frame.groupby("tier", observed=False):
-        dur = np.sort(sub["duration"].to_numpy())
-        rows[str(label)] = len(dur) - np.searchsorted(dur, np.asarray(times, float), side="left")
+    grid = np.asarray(times, float)
+    for label, kmf in fits.items():
+        if kmf is None:
+            rows[label] = np.zeros(len(grid), int)
+            continue
+        table = kmf.event_table
+        at = np.append(table["at_risk"].to_numpy(float), 0.0)
+        rows[label] = np.round(at[np.searchsorted(table.index.to_numpy(float), grid, side="left")]).astype(int)
     table = pd.DataFrame(rows, index=list(times)).T
     table.index.name = "tier"
     return table
@@ -194,41 +195,58 @@ def _test_dict(statistic: float, dof: int) -> dict[str, Any]:
     return {"statistic": float(statistic), "dof": dof, "p": p, "log10_p": log10_chi2_sf(statistic, dof)}
 
 
-def logrank(duration: np.ndarray, event: np.ndarray, group: np.ndarray) -> dict[str, Any]:
-    """Multivariate log-rank test across the groups (lifelines): ``{statistic, dof, p, log10_p}``.
+def _weighted_rows(time: np.ndarray, removed: np.ndarray, deaths: np.ndarray, *more: np.ndarray
+                   ) -> tuple[np.ndarray, ...]:
+    """Cells as lifelines' weighted rows: per cell one row of its events and one of its censored (zero weights
+    dropped); ``more`` arrays (e.g. a group per cell) are repeated alongside."""
+    removed, deaths = np.asarray(removed, float), np.asarray(deaths, float)
+    w = np.concatenate([deaths, removed - deaths])
+    keep = w > 0
+    e = np.repeat([1.0, 0.0], len(deaths))
+    two = lambda a: np.concatenate([np.asarray(a), np.asarray(a)])[keep]  # noqa: E731
+    return (two(time), e[keep], w[keep], *(two(a) for a in more))
 
+
+def logrank_counts(time: np.ndarray, group: np.ndarray, removed: np.ndarray, deaths: np.ndarray) -> dict[str, Any]:
+    """Multivariate log-rank test across groups from counts: ``{statistic, dof, p, log10_p}``.
+
+    ``time``, ``group``, ``removed``, ``deaths`` are parallel arrays of cells (a time, a group, the rows
+    observed until then and the events then; a time may repeat across groups). The statistic is lifelines'
+    ``multivariate_logrank_test`` on the cells as weighted rows (integer weights: the replicated rows'
+    statistic); p and log10_p from it (:func:`cxlab.stats.tables.log10_chi2_sf`, which does not underflow).
     All None (dof as computed) with fewer than two groups or no events.
     """
-    from lifelines.statistics import multivariate_logrank_test
-
-    group = np.asarray(group)
-    k = len(pd.unique(group))
-    if k < 2 or np.sum(event) == 0:
+    k = len(np.unique(np.asarray(group)))
+    if k < 2 or np.asarray(deaths, float).sum() == 0:
         return _test_dict(float("nan"), max(k - 1, 0))
-    with lifelines_caveats():
-        res = multivariate_logrank_test(np.asarray(duration, float), group, np.asarray(event, float))
-    return _test_dict(float(res.test_statistic), k - 1)
+    t, e, w, g = _weighted_rows(time, removed, deaths, group)
+    result = multivariate_logrank_test(t, g, e, weights=w)
+    return _test_dict(float(result.test_statistic), k - 1)
 
 
-def pairwise_logrank(frame: pd.DataFrame, versus: str) -> pd.DataFrame:
-    """Log-rank test of each non-empty tier against the tier ``versus``, with Holm-adjusted p-values.
+def logrank(duration: np.ndarray, event: np.ndarray, group: np.ndarray) -> dict[str, Any]:
+    """Multivariate log-rank test across the groups of rows (:func:`logrank_counts` on each row as a cell)."""
+    return logrank_counts(duration, group, np.ones(len(np.asarray(duration))), event)
+
+
+def pairwise_logrank(tallies: dict[str, Tally], versus: str) -> pd.DataFrame:
+    """Log-rank test of each non-empty tier against the tier ``versus`` (lifelines' ``logrank_test`` on the
+    counts as weighted rows), with Holm-adjusted p-values (lifelines' ``pairwise_logrank_test`` adjusts none).
 
     Columns: tier, versus, statistic, p, p_holm, log10_p.
     """
-    from lifelines.statistics import logrank_test
-
-    ref = frame[frame["tier"] == versus]
+    ref = tallies[versus]
+    tb, eb, wb = _weighted_rows(*ref)
     rows = []
-    for label, sub in frame.groupby("tier", observed=False):
-        if str(label) == versus or sub.empty:
+    for label, tab in tallies.items():
+        if label == versus or tab[1].sum() == 0:
             continue
-        if sub["event"].sum() + ref["event"].sum() == 0:
-            stat = float("nan")
+        if tab[2].sum() + ref[2].sum() == 0:
+            t = _test_dict(float("nan"), 1)
         else:
-            with lifelines_caveats():
-                stat = float(logrank_test(sub["duration"], ref["duration"], sub["event"], ref["event"]).test_statistic)
-        t = _test_dict(stat, 1)
-        rows.append({"tier": str(label), "versus": versus, "statistic": t["statistic"], "p": t["p"],
+            ta, ea, wa = _weighted_rows(*tab)
+            t = _test_dict(float(logrank_test(ta, tb, ea, eb, weights_A=wa, weights_B=wb).test_statistic), 1)
+        rows.append({"tier": label, "versus": versus, "statistic": t["statistic"], "p": t["p"],
                      "log10_p": t["log10_p"]})
     table = pd.DataFrame(rows, columns=["tier", "versus", "statistic", "p", "log10_p"])
     table.insert(4, "p_holm", holm(table["p"].tolist()))
@@ -254,8 +272,18 @@ def calendar_months(start: pd.Series, end: pd.Series) -> pd.Series:
     k + (end - anniversary k) / (anniversary k+1 - anniversary k), both in days
     (fractional days when the dates carry a time of day).
     """
-    s = pd.to_datetime(start).to_numpy("datetime64[ns]")
-    e = pd.to_datetime(end).to_numpy("datetime64[ns]")
+    s_all = pd.to_datetime(start).to_numpy("datetime64[ns]")
+    e_all = pd.to_datetime(end).to_numpy("datetime64[ns]")
+    out = np.empty(len(s_all))
+    for i in range(0, len(s_all), CHUNK):    # elementwise, in slices: temporaries stay small at 10^7 rows
+        out[i:i + CHUNK] = _calendar_months(s_all[i:i + CHUNK], e_all[i:i + CHUNK])
+    return pd.Series(out, index=getattr(end, "index", None), name="duration")
+
+
+CHUNK = 1_000_000
+
+
+def _calendar_months(s: np.ndarray, e: np.ndarray) -> np.ndarray:
     s_day = s.astype("datetime64[D]")
     s_month = s.astype("datetime64[M]")
     day_of_month = (s_day - s_month.astype("datetime64[D]")).astype(np.int64)   # 0-based
@@ -272,7 +300,7 @@ def calendar_months(start: pd.Series, end: pd.Series) -> pd.Series:
     lo, hi = anniversary(k), anniversary(k + 1)
     frac = (e - lo).astype("timedelta64[ns]").astype(np.float64) / (hi - lo).astype("timedelta64[ns]").astype(
         np.float64)
-    return pd.Series(k + frac, index=getattr(end, "index", None), name="duration")
+    return k + frac
 
 
 def duration_between(start: pd.Series, end: pd.Series, time_unit: str) -> pd.Series:

@@ -1,5 +1,14 @@
 """Loyalty figures: rates by tier with Wilson intervals, association and trend tests, odds ratio per point.
 
+Every figure is computed from the sufficient statistics of :mod:`.cells` (per
+outcome and (rating, outcome value) cell: rows, sum of weights, sum of squared
+weights), so rows are first collapsed to cells and one implementation serves
+rows and aggregated data alike: rates, Wilson intervals, Kish n and trend
+scores are sums over a tier's cells; chi-square, its Monte Carlo p and
+Cochran-Armitage use the tier x outcome table; the logistic regression's
+likelihood on cells weighted by their counts is that of the rows; Rao-Scott and
+the sandwich errors need, per cell, the sums of weights and squared weights.
+
 Unweighted and frequency-weighted data use Pearson's chi-square (with a Monte
 Carlo permutation p under small expected counts), the Cochran-Armitage trend
 test and the maximum-likelihood logistic regression; sampling weights use the
@@ -21,8 +30,9 @@ from ...stats.logistic import LogitFit, logistic_slope
 from ...stats.proportions import wilson_interval
 from ...stats.survey import rao_scott_f, svy_logit
 from ...stats.tables import chi2_independence, chi2_monte_carlo_p, cochran_armitage, small_expected
-from ...stats.weights import kish_n
+from ...stats.weights import effective_n
 from ...tiers import warn_empty_tiers
+from .cells import LoyaltyCells, aggregate
 from .spec import LoyaltyStudy
 
 log = logging.getLogger(__name__)
@@ -51,35 +61,38 @@ class LoyaltyResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def rates_by_tier(frame: pd.DataFrame, outcome: str, kind: Optional[str] = None) -> pd.DataFrame:
+def tier_table(cells: pd.DataFrame, categories: pd.Index, outcome: str, kind: Optional[str] = None) -> pd.DataFrame:
     """Rate of ``outcome`` per tier (worst to best) with Wilson 95% intervals and the tier's trend score.
 
-    ``frame`` holds the rows used for the outcome (columns ``tier``,
-    ``experience``, ``weight``, the outcome). ``kind`` is the weight kind:
-    None (weights are 1) or ``frequency``: ``n`` and ``count`` are weighted
-    totals, as in the expanded data; ``sampling``: ``n`` and ``count`` are row
-    counts, ``rate`` the weighted share, ``n_eff`` the Kish effective n and the
-    interval Wilson's with the effective n. ``score`` is the tier's weighted
-    mean rating (NaN for an empty tier).
+    ``cells`` are the outcome's used cells (``y`` 0 or 1; see :mod:`.cells`).
+    ``kind`` is the weight kind: None (weights are 1) or ``frequency``: ``n``
+    and ``count`` are weighted totals, as in the expanded data; ``sampling``:
+    ``n`` and ``count`` are row counts, ``rate`` the weighted share, ``n_eff``
+    the Kish effective n (sum of weights squared over the sum of squared
+    weights) and the interval Wilson's with the effective n. ``score`` is the
+    tier's weighted mean rating (NaN for an empty tier). All are sums over the
+    tier's cells.
     """
-    w = frame["weight"].to_numpy(float)
-    y = frame[outcome].to_numpy(float)
-    parts = pd.DataFrame({"tier": frame["tier"], "w": w, "wy": w * y, "wx": w * frame["experience"].to_numpy(float),
-                          "w2": w * w, "rows": 1.0, "ones": y})
-    agg = parts.groupby("tier", observed=False).sum()
-    wsum = agg["w"].to_numpy(float)
+    codes = cells["tier"].cat.codes.to_numpy()
+    y, x = cells["y"].to_numpy(float), cells["experience"].to_numpy(float)
+    rows, w, w2 = (cells[c].to_numpy(float) for c in ("rows", "w", "w2"))
+
+    def total(v: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=v, minlength=len(categories))
+
+    wsum, wy = total(w), total(w * y)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(wsum > 0, agg["wy"].to_numpy(float) / np.where(wsum > 0, wsum, 1), np.nan)
-        score = np.where(wsum > 0, agg["wx"].to_numpy(float) / np.where(wsum > 0, wsum, 1), np.nan)
-    labels = [str(t) for t in agg.index]
+        rate = np.where(wsum > 0, wy / np.where(wsum > 0, wsum, 1), np.nan)
+        score = np.where(wsum > 0, total(w * x) / np.where(wsum > 0, wsum, 1), np.nan)
+    labels = [str(t) for t in categories]
     table = pd.DataFrame({"outcome": outcome, "tier": pd.Categorical(labels, categories=labels, ordered=True)})
     if kind == "sampling":
-        n_eff = np.array([kish_n(frame.loc[frame["tier"] == t, "weight"].to_numpy(float)) for t in agg.index])
-        table["n"], table["count"] = agg["rows"].to_numpy(float), agg["ones"].to_numpy(float)
+        n_eff = effective_n(wsum, total(w2))
+        table["n"], table["count"] = total(rows), total(rows * y)
         low, high = wilson_interval(np.nan_to_num(rate) * n_eff, n_eff)
     else:
-        table["n"], table["count"] = wsum, agg["wy"].to_numpy(float)
-        low, high = wilson_interval(table["count"].to_numpy(), wsum)
+        table["n"], table["count"] = wsum, wy
+        low, high = wilson_interval(wy, wsum)
     table["rate"], table["ci_low"], table["ci_high"], table["score"] = rate, low, high, score
     table["weight_sum"] = wsum
     if np.all(table["n"] == np.round(table["n"])) and np.all(table["count"] == np.round(table["count"])):
@@ -87,6 +100,12 @@ def rates_by_tier(frame: pd.DataFrame, outcome: str, kind: Optional[str] = None)
     if kind == "sampling":
         table["n_eff"] = n_eff
     return table
+
+
+def rates_by_tier(frame: pd.DataFrame, outcome: str, kind: Optional[str] = None) -> pd.DataFrame:
+    """:func:`tier_table` of the rows of ``frame`` (columns ``tier``, ``experience``, ``weight``, the outcome)."""
+    cells = aggregate(frame, [outcome], weighted=kind is not None).outcome(outcome)
+    return tier_table(cells[cells["y"].notna()], frame["tier"].cat.categories, outcome, kind)
 
 
 def _integral(x: float) -> float | int:
@@ -97,36 +116,51 @@ def _none(x: Any) -> Any:
     return None if x is None or (isinstance(x, float) and np.isnan(x)) else x
 
 
-def association(table: pd.DataFrame, used: pd.DataFrame, outcome: str, kind: Optional[str]) -> dict[str, Any]:
+def association(table: pd.DataFrame, cells: pd.DataFrame, kind: Optional[str]) -> dict[str, Any]:
     """The tier x outcome test on the non-empty tiers: Pearson chi-square (Monte Carlo p under small
-    expected counts) or, with sampling weights, the Rao-Scott second-order corrected F test."""
+    expected counts) or, with sampling weights, the Rao-Scott second-order corrected F test.
+
+    Chi-square and its Monte Carlo p need the tier x outcome table of counts
+    (the permutation distribution of a table depends only on its cells: scipy
+    expands the table itself); Rao-Scott needs per (tier, outcome) cell the sum
+    of weights and of squared weights, and the row count.
+    """
     full = table[table["weight_sum"] > 0]
     counts = np.column_stack([full["count"], full["n"] - full["count"]])
     small = small_expected(counts)
     if kind == "sampling":
-        rows = used[used["tier"].isin(full["tier"])]
-        test = rao_scott_f(rows["tier"].cat.codes.to_numpy(), rows[outcome].to_numpy(), rows["weight"].to_numpy(float))
+        sel = cells[cells["tier"].astype(str).isin(full["tier"].astype(str))]
+        test = rao_scott_f(sel["tier"].cat.codes.to_numpy(), sel["y"].to_numpy(), sel["w"].to_numpy(float),
+                           sel["w2"].to_numpy(float), n=int(sel["rows"].sum()))
         return {**test, "small_expected": small, "mc_p": None}
     test = chi2_independence(counts)
     mc_p = chi2_monte_carlo_p(counts) if small else None
     return {**test, "small_expected": small, "mc_p": mc_p}
 
 
-def trend_test(table: pd.DataFrame, used: pd.DataFrame, outcome: str, kind: Optional[str]) -> dict[str, Any]:
+def _logit(x: np.ndarray, cells: pd.DataFrame, kind: Optional[str]) -> LogitFit:
+    """Logistic regression of the cells' outcome on ``x`` (one value per cell); the cells' weight sums are
+    frequency weights (the likelihood of the rows), with sampling weights the design-based (sandwich) errors
+    from the cells' sums of squared weights."""
+    y, w = cells["y"].to_numpy(float), cells["w"].to_numpy(float)
+    if kind == "sampling":
+        return svy_logit(x, y, w, cells["w2"].to_numpy(float), n=int(cells["rows"].sum()))
+    return logistic_slope(x, y, w)
+
+
+def trend_test(table: pd.DataFrame, cells: pd.DataFrame, kind: Optional[str]) -> dict[str, Any]:
     """Trend across the non-empty tiers scored by their mean ratings: Cochran-Armitage, or with sampling
     weights the Wald z of the design-based logistic regression on the scores (null under separation)."""
     full = table[table["weight_sum"] > 0]
     if kind == "sampling":
-        scores = full.set_index("tier")["score"]
-        x = used["tier"].map(scores).astype(float).to_numpy()
-        return svy_logit(x, used[outcome].to_numpy(float), used["weight"].to_numpy(float)).wald()
+        scores = table["score"].to_numpy(float)
+        return _logit(scores[cells["tier"].cat.codes.to_numpy()], cells, kind).wald()
     return cochran_armitage(full["count"].to_numpy(float), full["n"].to_numpy(float), full["score"].to_numpy(float))
 
 
-def odds_ratio(used: pd.DataFrame, outcome: str, kind: Optional[str]) -> LogitFit:
+def odds_ratio(cells: pd.DataFrame, kind: Optional[str]) -> LogitFit:
     """Logistic regression of the outcome on the rating (design-based standard errors with sampling weights)."""
-    x, y, w = used["experience"].to_numpy(float), used[outcome].to_numpy(float), used["weight"].to_numpy(float)
-    return svy_logit(x, y, w) if kind == "sampling" else logistic_slope(x, y, w)
+    return _logit(cells["experience"].to_numpy(float), cells, kind)
 
 
 def _tier_rows(table: pd.DataFrame, kind: Optional[str]) -> list[dict[str, Any]]:
@@ -140,30 +174,29 @@ def _tier_rows(table: pd.DataFrame, kind: Optional[str]) -> list[dict[str, Any]]
     return rows
 
 
-def analyze_outcome(frame: pd.DataFrame, name: str, kind: Optional[str]) -> tuple[dict[str, Any], pd.DataFrame]:
-    """DESIGN 5.1 figures of one outcome on the rows where the rating, the outcome and the weight are present."""
-    keep = frame["experience"].notna() & frame["weight"].notna() & frame[name].notna()
-    used = frame[keep]
-    table = rates_by_tier(used, name, kind)
-    present = frame.loc[frame["experience"].notna() & frame["weight"].notna(), "tier"].value_counts()
-    emptied = [str(t) for t, n in zip(table["tier"], table["weight_sum"]) if n == 0 and present.get(t, 0) > 0]
+def analyze_outcome(data: LoyaltyCells, name: str, kind: Optional[str]) -> tuple[dict[str, Any], pd.DataFrame]:
+    """DESIGN 5.1 figures of one outcome on the cells where the rating, the outcome and the weight are present."""
+    cells = data.outcome(name)
+    used = cells[cells["y"].notna()]
+    table = tier_table(used, data.categories, name, kind)
+    present = cells.groupby("tier", observed=False)["rows"].sum().to_numpy()
+    emptied = [str(t) for t, n, rows in zip(table["tier"], table["weight_sum"], present) if n == 0 and rows > 0]
     for label in emptied:
         warn(EmptyTierWarning, f"Tier {label} has no customers with a recorded {name!r}; it is listed with "
                                f"n = 0 and left out of the {name!r} tests.")
     full = table[table["weight_sum"] > 0]
     top, bottom = full.iloc[-1], full.iloc[0]
-    y = used.loc[used["weight"] > 0, name]
-    constant = y.nunique() < 2
-    chi2 = association(table, used, name, kind)
-    if constant:
+    seen = used.loc[used["w"] > 0, "y"].unique()
+    chi2 = association(table, used, kind)
+    if len(seen) < 2:
         warn(ConstantOutcomeWarning,
-             f"Every customer with a recorded {name!r} had the same outcome ({'yes' if y.iloc[0] == 1 else 'no'}), "
+             f"Every customer with a recorded {name!r} had the same outcome ({'yes' if seen[0] == 1 else 'no'}), "
              "so there is no association, trend or odds ratio to estimate.")
         trend: dict[str, Any] = {"z": None, "p": None}
         fit = LogitFit(None, None, None, False)
     else:
-        trend = trend_test(table, used, name, kind)
-        fit = odds_ratio(used, name, kind)
+        trend = trend_test(table, used, kind)
+        fit = odds_ratio(used, kind)
         if fit.separation:
             warn(SeparationWarning,
                  f"The rating separates {name!r} (quasi-)perfectly: on one side of a rating every customer had the "
@@ -175,8 +208,9 @@ def analyze_outcome(frame: pd.DataFrame, name: str, kind: Optional[str]) -> tupl
                     " (no permutation p-value: the frequency weights are not whole numbers)" if kind == "frequency"
                     else " (the Rao-Scott F test is a large-sample approximation)"))
         warn(SmallExpectedWarning, f"Some expected counts of the tier by {name!r} table are below 5: {tail}.")
+    n_used = int(used["rows"].sum())
     figures = {
-        "n_used": int(keep.sum()), "n_dropped": int((~keep).sum()),
+        "n_used": n_used, "n_dropped": data.rows - n_used,
         "tiers": _tier_rows(table, kind),
         "top_vs_bottom": {"top": _none(top["rate"]), "bottom": _none(bottom["rate"]),
                           "ratio": top["rate"] / bottom["rate"] if bottom["rate"] > 0 else None,
@@ -186,15 +220,22 @@ def analyze_outcome(frame: pd.DataFrame, name: str, kind: Optional[str]) -> tupl
     return figures, table.drop(columns="weight_sum")
 
 
-def analyze(frame: pd.DataFrame, study: LoyaltyStudy) -> LoyaltyResult:
-    """Compute DESIGN 5.1 for every outcome of ``study`` on a frame from :func:`~.load.read`."""
+def analyze(data: pd.DataFrame | LoyaltyCells, study: LoyaltyStudy) -> LoyaltyResult:
+    """Compute DESIGN 5.1 for every outcome of ``study``.
+
+    ``data`` is a frame from :func:`~.load.read` (collapsed to cells first by
+    :func:`~.cells.aggregate`) or the cells themselves (:func:`~.cells.from_counts`,
+    :func:`~.load.read_cells`): the figures are the same.
+    """
     kind = study.weight.kind if study.weight else None
+    if isinstance(data, pd.DataFrame):
+        data = aggregate(data, study.outcomes, weighted=kind is not None)
     outcomes: dict[str, Any] = {}
     rate_tables, test_rows = [], []
     with collecting_warnings() as sentences:
-        warn_empty_tiers(frame.loc[frame["experience"].notna() & frame["weight"].notna(), "tier"])
+        warn_empty_tiers(data.tiers_present())
         for name in study.outcomes:
-            figures, table = analyze_outcome(frame, name, kind)
+            figures, table = analyze_outcome(data, name, kind)
             outcomes[name] = figures
             rate_tables.append(table)
             chi2, trend, logit = figures["chi2"], figures["trend"], figures["logit"]
@@ -204,9 +245,8 @@ def analyze(frame: pd.DataFrame, study: LoyaltyStudy) -> LoyaltyResult:
                               "trend_z": trend["z"], "trend_p": trend["p"], "odds_ratio": logit["odds_ratio"],
                               "or_ci_low": logit["ci_low"], "or_ci_high": logit["ci_high"],
                               "separation": logit["separation"]})
-    rated = int((frame["experience"].notna() & frame["weight"].notna()).sum())
-    results = {"n": rated, "weight": kind, "outcomes": outcomes}
-    log.info("loyalty: analysed %d rows, %d outcomes", len(frame), len(study.outcomes))
+    results = {"n": data.rated(), "weight": kind, "outcomes": outcomes}
+    log.info("loyalty: analysed %d rows (%d cells), %d outcomes", data.rows, len(data.counts), len(study.outcomes))
     rates = pd.concat(rate_tables, ignore_index=True)
     rates["tier"] = pd.Categorical(rates["tier"].astype(str), categories=rate_tables[0]["tier"].cat.categories,
                                    ordered=True)

@@ -3,33 +3,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ... import data as d
-from ...sources import read_source
+from ...sources import parquet_path, read_source
 from ...tiers import assign_tiers, require_two_tiers
+from .cells import LoyaltyCells, aggregate, from_counts
 from .spec import LoyaltyStudy
 
 
-def read(study: LoyaltyStudy, base_dir: str | Path | None = None) -> tuple[pd.DataFrame, d.ReadSummary]:
-    """Read the study's data as canonical columns: ``experience``, ``tier``, the outcomes (0/1), ``weight``.
+BATCH_ROWS = 1_000_000
+"""Rows per batch when :func:`read_cells` streams a Parquet file."""
 
-    Every row read is returned, missing values as NaN: missing values are
-    dropped per outcome by the analysis (DESIGN 5.1 revision), so a row missing
-    one outcome still counts for the others. The summary counts the rows that
-    no outcome can use (missing rating or weight). Non-numeric or out-of-scale
-    ratings, non-binary outcomes and negative weights are a
-    :class:`~cxlab.errors.DataError`, and so is an outcome without any usable row.
-    """
-    spec = study.data
-    wanted = ["experience", *study.outcomes]
-    optional = ["weight"] if study.weight else []
-    mapping = dict(spec.columns)
+
+def _mapping(study: LoyaltyStudy) -> tuple[dict[str, str], list[str], list[str]]:
+    mapping = dict(study.data.columns)
     if study.weight:
         mapping.setdefault("weight", study.weight.column)
-    raw, source = read_source(spec, base_dir, d.source_columns(mapping, [*wanted, *optional]))
-    frame, used = d.map_columns(raw, mapping, wanted, source, optional=optional)
-    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)
+    return mapping, ["experience", *study.outcomes], ["weight"] if study.weight else []
+
+
+def _canonical(frame: pd.DataFrame, study: LoyaltyStudy, source: str, used: dict[str, str]) -> pd.DataFrame:
+    """The mapped columns as checked canonical columns (``experience``, the outcomes as 0/1, ``weight``)."""
     out = pd.DataFrame(index=frame.index)
     out["experience"] = d.as_numeric(frame, "experience", source, used["experience"])
     for name in study.outcomes:
@@ -43,12 +39,90 @@ def read(study: LoyaltyStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
         out["weight"] = 1.0
     lo, hi = study.experience.scale
     d.check_range(out["experience"], lo, hi, source, used["experience"], raw=frame["experience"])
-    usable = d.drop_missing(out, ["experience", "weight"], summary)
-    if usable.empty:
+    return out
+
+
+def read(study: LoyaltyStudy, base_dir: str | Path | None = None) -> tuple[pd.DataFrame, d.ReadSummary]:
+    """Read the study's data as canonical columns: ``experience``, ``tier``, the outcomes (0/1), ``weight``.
+
+    Every row read is returned, missing values as NaN: missing values are
+    dropped per outcome by the analysis (DESIGN 5.1 revision), so a row missing
+    one outcome still counts for the others. The summary counts the rows that
+    no outcome can use (missing rating or weight). Non-numeric or out-of-scale
+    ratings, non-binary outcomes and negative weights are a
+    :class:`~cxlab.errors.DataError`, and so is an outcome without any usable row.
+    """
+    spec = study.data
+    mapping, wanted, optional = _mapping(study)
+    raw, source = read_source(spec, base_dir, d.source_columns(mapping, [*wanted, *optional]))
+    frame, used = d.map_columns(raw, mapping, wanted, source, optional=optional)
+    del raw
+    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)
+    out = _canonical(frame, study, source, used)
+    usable = d.count_missing(out, ["experience", "weight"], summary)
+    if not usable.any():
         raise d.DataError("no rows left after dropping rows with a missing rating or weight", path=source)
     for name in study.outcomes:
-        if usable[name].isna().all():
+        if not (usable & out[name].notna().to_numpy()).any():
             raise d.DataError("no row has both a rating and a value of this outcome", path=source, column=used[name])
     out["tier"] = assign_tiers(out["experience"], study.experience, source, used["experience"])
     require_two_tiers(out["tier"], out["experience"], source, used["experience"])
     return out, summary
+
+
+def read_cells(study: LoyaltyStudy, base_dir: str | Path | None = None,
+               batch_rows: int = BATCH_ROWS) -> tuple[LoyaltyCells, d.ReadSummary]:
+    """The study's data as sufficient statistics (:class:`~.cells.LoyaltyCells`), with the summary of :func:`read`.
+
+    A Parquet file is streamed in batches of ``batch_rows`` rows of the needed
+    columns only: each batch is checked as :func:`read` checks the rows (bad
+    values are reported with their row in the file) and collapsed to cells, so
+    memory stays that of one batch whatever the size of the file. Other sources
+    are read whole by :func:`read` and collapsed. The figures are those of
+    :func:`read` followed by the analysis.
+    """
+    path = parquet_path(study.data, base_dir)
+    weighted = study.weight is not None
+    if path is None:
+        frame, summary = read(study, base_dir)
+        return aggregate(frame, study.outcomes, weighted), summary
+    import pyarrow.parquet as pq
+
+    source = str(path)
+    mapping, wanted, optional = _mapping(study)
+    try:
+        file = pq.ParquetFile(path)
+        header = file.schema_arrow.empty_table().to_pandas()
+    except Exception as exc:  # pyarrow raises its own types for files that are not Parquet
+        raise d.DataError(f"cannot be read as Parquet: {str(exc).splitlines()[0]}", path=source) from None
+    d.check_unique_columns(list(header.columns), source)
+    _, used = d.map_columns(header, mapping, wanted, source, optional=optional)
+    summary = d.ReadSummary(source=source, rows_read=file.metadata.num_rows, columns=used)
+    if summary.rows_read == 0:
+        raise d.DataError("the file has a header but no rows", path=source)
+    parts, offset, usable, ratings = [], 0, 0, set()
+    named = study.experience.tiers is not None
+    for batch in file.iter_batches(batch_size=batch_rows, columns=list(dict.fromkeys(used.values()))):
+        raw = batch.to_pandas()
+        raw.index = pd.RangeIndex(offset, offset + len(raw))
+        offset += len(raw)
+        frame, _ = d.map_columns(raw, mapping, wanted, source, optional=optional)
+        del raw
+        out = _canonical(frame, study, source, used)
+        usable += int(d.count_missing(out, ["experience", "weight"], summary).sum())
+        if not named:
+            ratings.update(out["experience"].dropna().unique().tolist())
+        out["tier"] = (assign_tiers(out["experience"], study.experience, source, used["experience"]) if named
+                       else pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), categories=["all"]))
+        parts.append(aggregate(out, study.outcomes, weighted).counts)
+    if not usable:
+        raise d.DataError("no rows left after dropping rows with a missing rating or weight", path=source)
+    counts = pd.concat(parts, ignore_index=True)
+    for name in study.outcomes:
+        if not counts.loc[(counts["outcome"] == name) & counts["y"].notna(), "rows"].sum():
+            raise d.DataError("no row has both a rating and a value of this outcome", path=source, column=used[name])
+    cells = from_counts(counts, study.experience, rows=offset, source=source, ratings=np.array(sorted(ratings)))
+    if cells.tiers_present().nunique() < 2:   # the row path names an example row
+        frame, summary = read(study, base_dir)
+        return aggregate(frame, study.outcomes, weighted), summary
+    return cells, summary

@@ -1,7 +1,10 @@
 """CX metrics figures (DESIGN 5.4): NPS, CSAT and CES overall, by segment, by wave, and why NPS moved.
 
-Every figure comes from weighted sums per group (one pass over the rows), so a
-million responses cost a few group-bys. Without weights ``n`` is the number of
+Every figure except the fixed cohort comes from the counts of :mod:`.counts`
+(per group and rating value: responses, sum of weights, sum of squared
+weights), so the rows are collapsed once and a million responses cost a few
+``bincount`` passes; aggregated data give the same figures. The fixed cohort
+needs each customer's answers and stays row-level. Without weights ``n`` is the number of
 responses; with frequency weights the sum of the weights (the figures of the
 expanded data); with sampling weights every interval and test uses Kish's
 effective n (``n_eff``) while ``n`` stays the row count.
@@ -24,7 +27,9 @@ from ...stats.means import mean_t_interval
 from ...stats.multitest import holm, level_labels, significance_letters
 from ...stats.nps import AdjustedNps, Difference, adjusted_wald, nps_difference
 from ...stats.proportions import newcombe_difference, wilson_interval
-from .spec import METRICS, MetricsStudy
+from ...stats.weights import effective_n
+from .counts import MetricsCounts, aggregate
+from .spec import MetricsStudy
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +68,7 @@ class Cell:
         self.metric, self.kind = metric, kind
         self.rows = int(sums["rows"])
         self.w, w2 = float(sums["w"]), float(sums["w2"])
-        self.n_eff = self.w * self.w / w2 if w2 > 0 else 0.0
+        self.n_eff = effective_n(self.w, w2)
         # the n of every interval and test: rows, the sum of frequency weights, or Kish's effective n
         self.n = {None: float(self.rows), "frequency": self.w, "sampling": self.n_eff}[kind]
         self.sums = sums
@@ -107,45 +112,40 @@ def compare(a: Cell, b: Cell) -> Difference:
     return newcombe_difference(a.share("top") * a.n, a.n, b.share("top") * b.n, b.n)
 
 
-def cells(frame: pd.DataFrame, metric: str, study: MetricsStudy, by: list[str]) -> dict[Any, Cell]:
-    """Weighted sums of ``metric`` per group of ``by`` (every category, empty ones included) as Cells.
+def cells(data: MetricsCounts, metric: str, study: MetricsStudy, by: tuple[str, ...]) -> dict[Any, Cell]:
+    """The Cells of ``metric`` per group of ``by`` (every level, empty ones included), from the counts per value.
 
-    Keys are the category (one column) or the tuple of categories (several); with
-    ``by`` empty, one Cell under the key ``None``. Rows missing a ``by`` value are left out.
+    Keys are the level (one column) or the tuple of levels (several); with
+    ``by`` empty, one Cell under the key ``None``. Each Cell's sums add the
+    counts of its values: promoters are the weight of the values >= the
+    promoter threshold, the mean's sums are sum w x and sum w x^2 over values.
     """
-    x = frame[metric].to_numpy(float)
-    keep = ~np.isnan(x)
-    group = np.zeros(len(frame), dtype=np.int64)
-    sizes = []
-    for col in by:
-        codes = frame[col].cat.codes.to_numpy(np.int64)
-        keep &= codes >= 0
-        k = len(frame[col].cat.categories)
-        group = group * k + codes
-        sizes.append(k)
-    x, w, group = x[keep], frame["weight"].to_numpy(float)[keep], group[keep]
-    cols: dict[str, np.ndarray] = {"rows": np.ones(len(x)), "w": w, "w2": w * w}
+    table = data.table(metric, by)
+    v, w = table["value"].to_numpy(float), table["w"].to_numpy(float)
+    cols: dict[str, np.ndarray] = {"rows": table["rows"].to_numpy(float), "w": w, "w2": table["w2"].to_numpy(float)}
     if metric == "nps":
-        cols["pro"] = w * (x >= study.nps.promoter_from)
-        cols["det"] = w * (x <= study.nps.detractor_to)
-        cols["pas"] = w - cols["pro"] - cols["det"]   # exact per row: 0 or w
+        pro, det = v >= study.nps.promoter_from, v <= study.nps.detractor_to
+        cols.update(pro=w * pro, det=w * det, pas=w * ~(pro | det))
     else:
         spec = getattr(study, metric)
         lo, hi = spec.scale
-        box = x <= lo + spec.top - 1 if spec.reverse else x >= hi - spec.top + 1
-        cols.update(top=w * box, wx=w * x, wx2=w * x * x)
+        box = v <= lo + spec.top - 1 if spec.reverse else v >= hi - spec.top + 1
+        cols.update(top=w * box, wx=w * v, wx2=w * v * v)
+    group = np.zeros(len(table), dtype=np.int64)
+    sizes = [len(data.levels[col]) for col in by]
+    for col, size in zip(by, sizes):
+        group = group * size + table[col].cat.codes.to_numpy(np.int64)
     total = int(np.prod(sizes)) if sizes else 1
-    table = pd.DataFrame({k: np.bincount(group, weights=v, minlength=total) for k, v in cols.items()})
+    sums = pd.DataFrame({k: np.bincount(group, weights=c, minlength=total) for k, c in cols.items()})
     kind = study.weight.kind if study.weight else None
     if not by:
-        return {None: Cell(metric, table.iloc[0], kind)}
-    keys = pd.MultiIndex.from_product([frame[col].cat.categories for col in by]) if len(by) > 1 \
-        else frame[by[0]].cat.categories
-    return {key: Cell(metric, row, kind) for key, (_, row) in zip(keys, table.iterrows())}
+        return {None: Cell(metric, sums.iloc[0], kind)}
+    keys = pd.MultiIndex.from_product([data.levels[col] for col in by]) if len(by) > 1 else data.levels[by[0]]
+    return {key: Cell(metric, row, kind) for key, (_, row) in zip(keys, sums.iterrows())}
 
 
-def _segment(frame: pd.DataFrame, column: str, metric: str, study: MetricsStudy) -> dict[str, Any]:
-    by_level = cells(frame, metric, study, [column])
+def _segment(data: MetricsCounts, column: str, metric: str, study: MetricsStudy) -> dict[str, Any]:
+    by_level = cells(data, metric, study, (column,))
     levels = [str(k) for k in by_level]
     figures = [{"level": lv, **c.figures()} for lv, c in zip(levels, by_level.values())]
     for lv, c in zip(levels, by_level.values()):
@@ -165,32 +165,32 @@ def _segment(frame: pd.DataFrame, column: str, metric: str, study: MetricsStudy)
     return {"levels": figures, "pairs": pairs, "letters": letters}
 
 
-def _waves(frame: pd.DataFrame, metrics: list[str], study: MetricsStudy
+def _waves(data: MetricsCounts, metrics: list[str], study: MetricsStudy
            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, dict[Any, Cell]]]:
-    by_wave = {m: cells(frame, m, study, ["wave"]) for m in metrics}
-    names = [str(w) for w in frame["wave"].cat.categories]
+    by_wave = {m: cells(data, m, study, ("wave",)) for m in metrics}
+    names = [str(w) for w in data.levels["wave"]]
     waves = [{"wave": name, **{m: by_wave[m][key].figures() for m in metrics}}
-             for name, key in zip(names, frame["wave"].cat.categories)]
+             for name, key in zip(names, data.levels["wave"])]
     for m in metrics:
         for name, c in zip(names, by_wave[m].values()):
             if c.rows == 0:
                 warn(FewResponsesWarning, f"Wave {name!r} has no {NAMES[m]} responses: its {NAMES[m]} figures and "
                                           "the changes to and from it are not defined.")
     changes = []
-    keys = list(frame["wave"].cat.categories)
+    keys = list(data.levels["wave"])
     for (n0, k0), (n1, k1) in zip(zip(names, keys), zip(names[1:], keys[1:])):
         for m in metrics:
             changes.append({"from": n0, "to": n1, "metric": m, **compare(by_wave[m][k1], by_wave[m][k0]).to_dict()})
     return waves, changes, by_wave
 
 
-def _mix(frame: pd.DataFrame, study: MetricsStudy, first: Any, last: Any) -> dict[str, Any] | None:
+def _mix(data: MetricsCounts, study: MetricsStudy, first: Any, last: Any) -> dict[str, Any] | None:
     column = study.mix_by
-    grid = cells(frame, "nps", study, ["wave", column])
-    levels = list(frame[column].cat.categories)
+    grid = cells(data, "nps", study, ("wave", column))
+    levels = list(data.levels[column])
     kept = [lv for lv in levels if grid[(first, lv)].n > 0 and grid[(last, lv)].n > 0]
     excluded = [str(lv) for lv in levels if lv not in kept]
-    missing = int(frame["nps"].notna().sum() - frame.loc[frame["nps"].notna(), column].notna().sum())
+    missing = int(data.table("nps", ())["rows"].sum() - data.table("nps", (column,))["rows"].sum())
     if excluded:
         warn(DecompositionWarning, f"Levels of {column!r} without NPS responses in both {first} and {last} are left "
                                    f"out of the mix decomposition: {', '.join(excluded)}.")
@@ -216,11 +216,12 @@ def _mix(frame: pd.DataFrame, study: MetricsStudy, first: Any, last: Any) -> dic
             "excluded": excluded}
 
 
-def _cohort(frame: pd.DataFrame, study: MetricsStudy, first: Any, last: Any,
+def _cohort(rows: pd.DataFrame, levels: list[Any], study: MetricsStudy, first: Any, last: Any,
             all_change: Difference) -> dict[str, Any] | None:
-    nps, ids = frame["nps"].to_numpy(float), frame["customer_id"].to_numpy(np.int64)
-    wave = frame["wave"].cat.codes.to_numpy(np.int64)
-    cats = list(frame["wave"].cat.categories)
+    """The fixed-cohort change: row-level (each customer's category scores in the first and last wave)."""
+    nps, ids = rows["nps"].to_numpy(float), rows["customer_id"].to_numpy(np.int64)
+    wave = rows["wave"].to_numpy(np.int64)
+    cats = list(levels)
     c0, c1 = cats.index(first), cats.index(last)
     keep = ~np.isnan(nps) & (ids >= 0) & ((wave == c0) | (wave == c1))
     score = np.where(nps[keep] >= study.nps.promoter_from, 1.0, np.where(nps[keep] <= study.nps.detractor_to, -1.0, 0.0))
@@ -276,25 +277,28 @@ def _tidy_levels(segments: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def analyze(frame: pd.DataFrame, study: MetricsStudy) -> MetricsResult:
-    """Compute DESIGN 5.4 on a frame from :func:`~cxlab.studies.metrics.load.read`."""
-    metrics = [m for m in METRICS if m in frame]
-    results: dict[str, Any] = {"n": int(len(frame)), "metrics": metrics,
+def analyze(data: pd.DataFrame | MetricsCounts, study: MetricsStudy) -> MetricsResult:
+    """Compute DESIGN 5.4 on a frame from :func:`~cxlab.studies.metrics.load.read` (collapsed first by
+    :func:`~.counts.aggregate`) or on its counts: the figures are the same."""
+    if isinstance(data, pd.DataFrame):
+        data = aggregate(data, study)
+    metrics = data.metrics
+    results: dict[str, Any] = {"n": int(data.n), "metrics": metrics,
                                "weight": study.weight.model_dump() if study.weight else None}
     trend_rows: list[dict[str, Any]] = []
     with collecting_warnings() as sentences:
-        results["overall"] = {m: cells(frame, m, study, [])[None].figures() for m in metrics}
-        results["segments"] = {col: {m: _segment(frame, col, m, study) for m in metrics} for col in study.segments}
+        results["overall"] = {m: cells(data, m, study, ())[None].figures() for m in metrics}
+        results["segments"] = {col: {m: _segment(data, col, m, study) for m in metrics} for col in study.segments}
         for key in ("waves", "changes", "first_to_last", "mix", "cohort"):
             results[key] = None
-        if "wave" in frame:
-            results["waves"], results["changes"], by_wave = _waves(frame, metrics, study)
+        if "wave" in data.levels:
+            results["waves"], results["changes"], by_wave = _waves(data, metrics, study)
             for w in results["waves"]:
                 for m in metrics:
                     f = w[m]
                     trend_rows.append({"wave": w["wave"], "metric": m, "value": f.get("nps", f.get("top_box")),
                                        "ci_low": f["ci_low"], "ci_high": f["ci_high"], "n": f["n"]})
-            waves = list(frame["wave"].cat.categories)
+            waves = list(data.levels["wave"])
             if "nps" in metrics and len(waves) >= 2:
                 first, last = waves[0], waves[-1]
                 ends = by_wave["nps"][first], by_wave["nps"][last]
@@ -305,10 +309,11 @@ def analyze(frame: pd.DataFrame, study: MetricsStudy) -> MetricsResult:
                     results["first_to_last"] = {"from": str(first), "to": str(last), "metric": "nps",
                                                 **compare(ends[1], ends[0]).to_dict()}
                     if study.mix_by is not None:
-                        results["mix"] = _mix(frame, study, first, last)
-                    if "customer_id" in frame:
-                        results["cohort"] = _cohort(frame, study, first, last, compare(ends[1], ends[0]))
+                        results["mix"] = _mix(data, study, first, last)
+                    if data.cohort is not None:
+                        results["cohort"] = _cohort(data.cohort, waves, study, first, last,
+                                                    compare(ends[1], ends[0]))
         elif study.mix_by is not None:
             warn(DecompositionWarning, "mix_by needs a wave column: the mix decomposition is not computed.")
-    log.info("metrics: analysed %d responses, metrics %s", len(frame), ", ".join(metrics))
+    log.info("metrics: analysed %d responses, metrics %s", data.n, ", ".join(metrics))
     return MetricsResult(results, _tidy_levels(results["segments"]), pd.DataFrame(trend_rows), sentences)

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 
 from ... import data as d
-from ...sources import read_source
+from ...sources import parquet_path, read_source
+from .counts import MetricsCounts, aggregate, combine
 from .spec import METRICS, MetricsStudy
 
 
@@ -62,27 +63,22 @@ def metrics_present(raw: pd.DataFrame, study: MetricsStudy) -> list[str]:
     return [m for m in METRICS if m in study.data.columns or m in raw.columns]
 
 
-def read(study: MetricsStudy, base_dir: str | Path | None = None) -> tuple[pd.DataFrame, d.ReadSummary]:
-    """Read the study's responses as canonical columns.
-
-    Columns: each metric present (``nps``, ``csat``, ``ces``; NaN where a
-    response skipped it), ``wave`` (ordered categorical) and ``customer_id``
-    (an integer code per customer, -1 when missing) when present, one column
-    per segment (its file name, an ordered categorical), and ``weight``.
-    An NPS value that is not a whole number inside its 11-point scale, a
-    rating outside its scale and a negative weight are a
-    :class:`~cxlab.errors.DataError`. Rows without any metric, or missing the
-    weight or the wave, are dropped and counted.
-    """
-    spec = study.data
+def _plan(study: MetricsStudy) -> tuple[list[str], dict[str, str], list[str]]:
+    """The segment columns (``mix_by`` included), the column mapping and the optional canonical columns."""
     segments = list(study.segments)
     if study.mix_by is not None and study.mix_by not in segments:
         segments.append(study.mix_by)
-    mapping = dict(spec.columns)
+    mapping = dict(study.data.columns)
     if study.weight:
         mapping.setdefault("weight", study.weight.column)
-    optional = ["wave", "customer_id"] + (["weight"] if study.weight else [])
-    raw, source = read_source(spec, base_dir, d.source_columns(mapping, [*METRICS, *segments, *optional]))
+    return segments, mapping, ["wave", "customer_id"] + (["weight"] if study.weight else [])
+
+
+def _columns(raw: pd.DataFrame, study: MetricsStudy, source: str
+             ) -> tuple[list[str], list[str], dict[str, str], list[str], dict[str, str], pd.DataFrame]:
+    """The metrics and segments the study reads, the mapping, the optional columns, the columns used and
+    ``raw``'s columns mapped to canonical names (with their labels in ``attrs``)."""
+    segments, mapping, optional = _plan(study)
     metrics = metrics_present(raw, study)
     if not metrics:
         shown = ", ".join(map(str, d.header(raw)[:12]))
@@ -95,7 +91,14 @@ def read(study: MetricsStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     frame, used = d.map_columns(raw, mapping, [*metrics, *segments], source, optional=optional)
     if study.weight and "weight" not in used:
         raise d.DataError("weight column is missing", path=source, column=study.weight.column)
-    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)
+    return metrics, segments, mapping, optional, used, frame
+
+
+def _canonical(raw: pd.DataFrame, study: MetricsStudy, source: str, summary: d.ReadSummary
+               ) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Checked canonical columns of ``raw``'s responses (rows without a metric, weight or wave dropped and counted
+    in ``summary``), and the customer ids as read (None without them)."""
+    metrics, segments, _, _, used, frame = _columns(raw, study, source)
     out = pd.DataFrame(index=frame.index)
     if "nps" in metrics:
         out["nps"] = _numeric(frame, "nps", source, used["nps"], whole=True)
@@ -115,17 +118,119 @@ def read(study: MetricsStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
         out["weight"] = 1.0
     if "wave" in used:
         out["wave"] = ordered_levels(d.labelled(frame, "wave"))
-    if "customer_id" in used:
-        out["customer_id"] = factor(frame["customer_id"])[0]   # identity only: an integer code, -1 when missing
+    ids = frame["customer_id"] if "customer_id" in used else None
     for col in segments:  # SPSS/Stata value labels name the levels, as in the other studies
         out[col] = ordered_levels(d.labelled(frame, col))
-    no_metric = out[metrics].isna().all(axis=1)
+    no_metric = out[metrics].isna().all(axis=1).to_numpy()
     if no_metric.any():
-        summary.dropped["no metric answered"] = int(no_metric.sum())
-        out = out[~no_metric]
-    out = d.drop_missing(out, ["weight", *(["wave"] if "wave" in used else [])], summary)
-    if out.empty:
-        raise d.DataError("no responses left after dropping rows without a metric, weight or wave", path=source)
+        summary.dropped["no metric answered"] = summary.dropped.get("no metric answered", 0) + int(no_metric.sum())
+    keep = d.count_missing(out, ["weight", *(["wave"] if "wave" in used else [])], summary, among=~no_metric)
+    if not keep.all():
+        out = out[keep]
     for col in segments:  # a wave stays even when none of its rows is left: the analysis reports it as empty
         out[col] = out[col].cat.remove_unused_categories()
+    return out, (ids[keep] if ids is not None and not keep.all() else ids)
+
+
+def read(study: MetricsStudy, base_dir: str | Path | None = None) -> tuple[pd.DataFrame, d.ReadSummary]:
+    """Read the study's responses as canonical columns.
+
+    Columns: each metric present (``nps``, ``csat``, ``ces``; NaN where a
+    response skipped it), ``wave`` (ordered categorical) and ``customer_id``
+    (an integer code per customer, -1 when missing) when present, one column
+    per segment (its file name, an ordered categorical), and ``weight``.
+    An NPS value that is not a whole number inside its 11-point scale, a
+    rating outside its scale and a negative weight are a
+    :class:`~cxlab.errors.DataError`. Rows without any metric, or missing the
+    weight or the wave, are dropped and counted.
+    """
+    segments, mapping, optional = _plan(study)
+    raw, source = read_source(study.data, base_dir, d.source_columns(mapping, [*METRICS, *segments, *optional]))
+    *_, used, mapped = _columns(raw.iloc[:0], study, source)
+    summary = d.ReadSummary(source=source, rows_read=len(raw), columns=used, **mapped.attrs)
+    out, ids = _canonical(raw, study, source, summary)
+    del raw
+    if ids is not None:   # identity only: an integer code, -1 when missing
+        out.insert(list(out.columns).index("weight") + 1 + ("wave" in out), "customer_id", factor(ids)[0])
+    if out.empty:
+        raise d.DataError("no responses left after dropping rows without a metric, weight or wave", path=source)
     return out, summary
+
+
+BATCH_ROWS = 1_000_000
+"""Rows per batch when :func:`read_counts` streams a Parquet file."""
+
+
+def to_common(codes: dict[str, int], labels: list[str]) -> np.ndarray:
+    """Codes common to every batch for a batch's ``labels`` (new labels get the next code), -1 appended for missing."""
+    return np.array([codes.setdefault(label, len(codes)) for label in labels] + [-1], dtype=np.int64)
+
+
+def read_counts(study: MetricsStudy, base_dir: str | Path | None = None,
+                batch_rows: int = BATCH_ROWS) -> tuple[MetricsCounts, d.ReadSummary]:
+    """The study's responses as counts per group and rating value (:class:`~.counts.MetricsCounts`).
+
+    A Parquet file is streamed in batches of ``batch_rows`` rows of the needed
+    columns: each batch is checked as :func:`read` checks it (a bad value is
+    reported with its row in the file) and collapsed to counts; only the fixed
+    cohort's columns (customer, wave, NPS) are kept row by row. Other sources
+    are read whole by :func:`read`. The figures are those of :func:`read`
+    followed by the analysis.
+    """
+    path = parquet_path(study.data, base_dir)
+    if path is None:
+        frame, summary = read(study, base_dir)
+        return aggregate(frame, study), summary
+    import pyarrow.parquet as pq
+
+    source = str(path)
+    try:
+        file = pq.ParquetFile(path)
+        header = file.schema_arrow.empty_table().to_pandas()
+    except Exception as exc:  # pyarrow raises its own types for files that are not Parquet
+        raise d.DataError(f"cannot be read as Parquet: {str(exc).splitlines()[0]}", path=source) from None
+    d.check_unique_columns(list(header.columns), source)
+    *_, used, _ = _columns(header, study, source)
+    summary = d.ReadSummary(source=source, rows_read=file.metadata.num_rows, columns=used)
+    if summary.rows_read == 0:
+        raise d.DataError("the file has a header but no rows", path=source)
+    parts, offset = [], 0
+    ids: dict[str, int] = {}
+    waves: dict[str, int] = {}
+    cohort: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def order(labels: list[str]) -> list[str]:
+        return list(ordered_levels(pd.Series(labels, dtype=object)).cat.categories)
+
+    for batch in file.iter_batches(batch_size=batch_rows, columns=list(dict.fromkeys(used.values()))):
+        raw = batch.to_pandas()
+        raw.index = pd.RangeIndex(offset, offset + len(raw))
+        offset += len(raw)
+        out, batch_ids = _canonical(raw, study, source, summary)
+        del raw
+        parts.append(aggregate(out, study))
+        if batch_ids is not None and "wave" in out and "nps" in out:
+            # the cohort needs the rows of the first and last wave only: keep those of the first and last seen so far
+            to_wave = to_common(waves, list(out["wave"].cat.categories))
+            ends = order(list(waves))
+            wave = to_wave[out["wave"].cat.codes.to_numpy()]
+            keep = out["nps"].notna().to_numpy() & np.isin(wave, [waves[ends[0]], waves[ends[-1]]])
+            if pd.api.types.is_numeric_dtype(batch_ids) and not pd.api.types.is_bool_dtype(batch_ids):
+                who = batch_ids.to_numpy()[keep]          # numbers are their own identity (NaN: missing)
+            else:
+                codes, labels = factor(batch_ids)
+                who = to_common(ids, labels)[codes[keep]].astype(float)
+                who[who < 0] = np.nan
+            cohort.append((who, wave[keep], out["nps"].to_numpy(np.float32)[keep]))
+    data = combine(parts, order)
+    if not data.n:
+        raise d.DataError("no responses left after dropping rows without a metric, weight or wave", path=source)
+    if cohort:
+        rank = {label: i for i, label in enumerate(data.levels["wave"])}
+        to_rank = np.array([rank[label] for label in waves], dtype=np.int64)
+        who, wave, nps = (np.concatenate([part[i] for part in cohort]) for i in range(3))
+        del cohort
+        code = pd.factorize(who, use_na_sentinel=True)[0]
+        keep = code >= 0
+        data.cohort = pd.DataFrame({"customer_id": code[keep], "wave": to_rank[wave[keep]], "nps": nps[keep]})
+    return data, summary

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
@@ -14,23 +15,29 @@ from ...errors import (
     NoEventsWarning,
     PenalizedFitWarning,
     ProportionalHazardsWarning,
+    RowLevelWarning,
     collecting_warnings,
     warn,
 )
 from ...stats import Z95
-from ...stats.cox import PENALIZER, cox_adjusted, cox_rating
+from ...stats.counts import Cells, rows_as_cells, weighted_median
+from ...stats.covariates import cox_adjusted
+from ...stats.cox import PENALIZER, rating_model
 from ...stats.survival import (
+    Tally,
     at_risk_table,
     km_curves,
+    km_events,
+    km_fit,
     km_median,
     km_median_ci,
-    km_table,
-    logrank,
+    logrank_counts,
     pairwise_logrank,
     rmst,
     survival_at,
 )
 from ...tiers import warn_empty_tiers
+from . import counts
 from . import narrative as words
 from .spec import RetentionStudy
 
@@ -72,6 +79,12 @@ class RetentionResult:
     warnings: list[str] = field(default_factory=list)
 
 
+def tally_all(cells: Cells) -> Tally:
+    """Rows removed and events per distinct time over all patterns."""
+    times, inverse = np.unique(cells.time, return_inverse=True)
+    return times, np.bincount(inverse, cells.n, len(times)), np.bincount(inverse, cells.d, len(times))
+
+
 def _key(h: float) -> str:
     return f"{h:g}"
 
@@ -83,19 +96,20 @@ def _tick_times(last: float) -> list[float]:
     return [float(step * i) for i in range(int(last // step) + 1)]
 
 
-def rmst_window(frame: pd.DataFrame, requested: float | None, unit: str) -> float:
+def rmst_window(longest: dict[str, float], requested: float | None, unit: str) -> float:
     """The RMST window (DESIGN 5.2, wave 2): at most the shortest, over tiers, of a tier's longest observed time.
 
-    With no window requested, that limit (survRM2's rule); a requested window
-    above it is capped to it with a :class:`~cxlab.errors.FollowUpWarning`
-    naming both values, so that nothing is extrapolated past a tier's data.
+    ``longest`` maps each non-empty tier, in order, to its longest observed time. With no window
+    requested, that limit (survRM2's rule); a requested window above it is capped to it with a
+    :class:`~cxlab.errors.FollowUpWarning` naming both values, so that nothing is extrapolated past a
+    tier's data.
     """
-    longest = frame.groupby("tier", observed=True)["duration"].max()
-    limit = float(longest.min())
+    shortest = min(longest, key=longest.get)            # the first tier with the shortest follow-up
+    limit = float(longest[shortest])
     if requested is None:
         return limit
     if requested > limit:
-        warn(FollowUpWarning, words.tau_capped(float(requested), limit, str(longest.idxmin()), unit))
+        warn(FollowUpWarning, words.tau_capped(float(requested), limit, shortest, unit))
         return limit
     return float(requested)
 
@@ -113,30 +127,47 @@ def _difference(r: pd.Series, b: pd.Series) -> dict[str, Any]:
 
 
 def analyze(frame: pd.DataFrame, study: RetentionStudy) -> RetentionResult:
-    """Compute DESIGN 5.2 (with its wave-2 revisions) and the issue's additions on a frame from :func:`load`."""
+    """Compute DESIGN 5.2 (with its wave-2 revisions) and the issue's additions on a frame from :func:`load`.
+
+    The rows are first aggregated to counts per time and pattern (:func:`counts.summarise`); every figure
+    comes from those counts (:func:`analyze_counts`), except the adjusted Cox model with a continuous
+    covariate, which lifelines fits on the rows (and the report says so).
+    """
+    return analyze_counts(counts.summarise(frame, study.covariates, bool(study.value_per_period)), study)
+
+
+def analyze_counts(data: counts.RetentionCounts, study: RetentionStudy) -> RetentionResult:
+    """DESIGN 5.2 figures from the study's counts (:class:`counts.RetentionCounts`)."""
     unit = study.time_unit
+    cells = data.cells
+    labels = data.labels
+    tier_of = cells.patterns["tier"].to_numpy(np.int64)
+    by_code = cells.split(tier_of)
+    empty: Tally = (np.zeros(0), np.zeros(0), np.zeros(0))
+    tallies = {label: by_code.get(code, empty) for code, label in enumerate(labels)}
     with collecting_warnings() as sentences:
-        warn_empty_tiers(frame["tier"])
-        labels = [str(c) for c in frame["tier"].cat.categories]
-        nonempty = [str(t) for t, c in frame["tier"].value_counts(sort=False).items() if c > 0]
+        present = [label for label, tab in tallies.items() if tab[1].sum() > 0]
+        warn_empty_tiers(pd.Series(pd.Categorical(present, categories=labels)))
+        nonempty = present
         best, worst = nonempty[-1], nonempty[0]
-        total_events = int(frame["event"].sum())
-        tau = rmst_window(frame, study.rmst_tau, unit)
+        total_events = int(round(cells.d.sum()))
+        n_rows = data.n
+        tau = rmst_window({label: tallies[label][0][-1] for label in nonempty}, study.rmst_tau, unit)
         if total_events == 0:
-            warn(NoEventsWarning, words.no_events(len(frame)))
-        groups = {str(k): g for k, g in frame.groupby("tier", observed=False)}
+            warn(NoEventsWarning, words.no_events(n_rows))
         rows, tier_results = [], []
+        fits = {label: km_fit(*tallies[label]) if label in nonempty else None for label in labels}
         for label in labels:
-            sub = groups[label]
-            n, ev = len(sub), int(sub["event"].sum())
+            times, removed, deaths = tallies[label]
+            n, ev = int(round(removed.sum())), int(round(deaths.sum()))
             row: dict[str, Any] = {"tier": label, "n": n, "events": ev, "censored": n - ev}
             if n == 0:
                 row.update({"median": None, "median_ci_low": None, "median_ci_high": None, "rmst": None,
                             "rmst_se": None, "last_time": None, **{f"S({_key(h)})": None for h in study.horizons}})
             else:
-                tab = km_table(sub["duration"].to_numpy(), sub["event"].to_numpy())
-                last = float(sub["duration"].max())
-                area, var = rmst(tab, tau)
+                tab = km_events(fits[label])
+                last = float(times[-1])
+                area, var = rmst(fits[label], tau)
                 low, high = km_median_ci(tab)
                 row.update({"median": km_median(tab), "median_ci_low": low, "median_ci_high": high, "rmst": area,
                             "rmst_se": math.sqrt(var), "last_time": last})
@@ -159,17 +190,25 @@ def analyze(frame: pd.DataFrame, study: RetentionStudy) -> RetentionResult:
         b = tiers.set_index("tier").loc[best]
         diffs = [_difference(r, b) for _, r in tiers.iterrows() if r["tier"] != best and r["n"] > 0]
 
-        live = frame[frame["tier"].astype(str).isin(nonempty)]
-        lr = logrank(live["duration"].to_numpy(), live["event"].to_numpy(), live["tier"].astype(str).to_numpy())
+        live = {label: tallies[label] for label in nonempty}
+        lr = logrank_counts(cells.time, tier_of[cells.pattern], cells.n, cells.d)
         pairwise = pairwise_logrank(live, best) if len(nonempty) > 1 else pd.DataFrame(
             columns=["tier", "versus", "statistic", "p", "p_holm", "log10_p"])
-        cox = cox_rating(frame["duration"].to_numpy(), frame["event"].to_numpy(), frame["experience"].to_numpy())
+        cox = rating_model(cells, cells.patterns["experience"].to_numpy(float))
         if cox["separation"]:
             warn(PenalizedFitWarning, words.separation(PENALIZER))
         if cox["ph_violated"]:
             warn(ProportionalHazardsWarning, words.ph_violated(cox["ph_p"]))
-        adjusted = cox_adjusted(frame, study.covariates) if total_events > 0 else None
-        value = _value_at_stake(frame, tiers, diffs, best, worst, tau, study) if study.value_per_period else None
+        adjusted = None
+        if total_events > 0 and study.covariates:
+            if data.continuous:
+                warn(RowLevelWarning, words.row_level(data.continuous))
+                rows_frame = data.rows
+                adjusted = cox_adjusted(rows_as_cells(rows_frame["duration"], rows_frame["event"]), rows_frame,
+                                        study.covariates, row_level=True)
+            else:
+                adjusted = cox_adjusted(cells, cells.patterns, study.covariates)
+        value = _value_at_stake(data, tiers, diffs, best, worst, tau, study) if study.value_per_period else None
 
     hr_rows = []
     if cox["hazard_ratio"] is not None or cox["penalised_hazard_ratio"] is not None:
@@ -188,17 +227,17 @@ def analyze(frame: pd.DataFrame, study: RetentionStudy) -> RetentionResult:
                                                    "p"]).astype({c: float for c in ("hazard_ratio", "ci_low",
                                                                                    "ci_high", "p")})
 
-    dur = frame["duration"]
-    censoring = {"n": int(len(frame)), "events": total_events, "censored": int(len(frame) - total_events),
-                 "censored_share": float(1 - total_events / len(frame)),
-                 "followup_min": float(dur.min()), "followup_max": float(dur.max()),
-                 "followup_median": float(dur.median()),
-                 "censored_followup_median": float(dur[frame["event"] == 0].median()) if total_events < len(frame)
-                 else None}
+    times, removed, deaths = tally_all(cells)
+    censored = removed - deaths
+    censoring = {"n": n_rows, "events": total_events, "censored": n_rows - total_events,
+                 "censored_share": float(1 - total_events / n_rows),
+                 "followup_min": float(times[0]), "followup_max": float(times[-1]),
+                 "followup_median": weighted_median(times, removed),
+                 "censored_followup_median": weighted_median(times, censored) if total_events < n_rows else None}
     cox_design = {k: cox[k] for k in ("hazard_ratio", "ci_low", "ci_high", "penalizer", "separation", "ph_p",
                                       "ph_violated", "penalised_hazard_ratio")}
     results = {
-        "n": int(len(frame)), "events": total_events, "time_unit": unit, "horizons": list(study.horizons),
+        "n": n_rows, "events": total_events, "time_unit": unit, "horizons": list(study.horizons),
         "rmst_tau": tau, "rmst_tau_requested": study.rmst_tau, "best_tier": best, "worst_tier": worst,
         "tiers": tier_results,
         "logrank": lr,
@@ -211,24 +250,27 @@ def analyze(frame: pd.DataFrame, study: RetentionStudy) -> RetentionResult:
         "cox_covariates": adjusted,
         "value": value,
         "censoring": censoring,
+        "computation": {"path": "counts", "rows": n_rows, "cells": len(cells),
+                        "row_level": ["cox_covariates"] if adjusted is not None and data.continuous else [],
+                        "continuous_covariates": list(data.continuous)},
     }
-    last = float(dur.max())
-    at_risk = at_risk_table(frame, _tick_times(last))
-    curves = km_curves(frame)
-    log.info("retention: analysed %d rows, %d events", len(frame), total_events)
+    at_risk = at_risk_table(fits, _tick_times(float(times[-1])))
+    curves = km_curves(fits)
+    log.info("retention: analysed %d rows (%d cells), %d events", n_rows, len(cells), total_events)
     return RetentionResult(results, tiers, curves, at_risk, pairwise, hazard_ratios, sentences)
 
 
-def _value_at_stake(frame: pd.DataFrame, tiers: pd.DataFrame, diffs: list[dict[str, Any]], best: str, worst: str,
+def _value_at_stake(data: counts.RetentionCounts, tiers: pd.DataFrame, diffs: list[dict[str, Any]], best: str, worst: str,
                     tau: float, study: RetentionStudy) -> dict[str, Any]:
     """Value within the first tau time units, undiscounted, by tier (RMST x mean value per period), and what
     the worst tier's difference in retention from the best is worth (at the worst tier's value per period)."""
-    means = frame.groupby("tier", observed=False)["value"].mean()
+    rows = data.tier_rows()
+    means = pd.Series(np.where(rows > 0, data.value_sum / np.where(rows > 0, rows, 1), np.nan), index=data.labels)
     out = []
     for _, r in tiers.iterrows():
         if r["n"] == 0:
             continue
-        mv = float(means.loc[r["tier"]])
+        mv = float(means.loc[str(r["tier"])])
         out.append({"tier": str(r["tier"]), "value_per_period": mv, "expected_value": r["rmst"] * mv,
                     "ci_low": r["rmst_ci_low"] * mv, "ci_high": r["rmst_ci_high"] * mv})
     gain = None

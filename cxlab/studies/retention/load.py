@@ -77,6 +77,8 @@ def derive_durations(start: pd.Series, end: pd.Series, observation_end: str | pd
 def _covariate(frame: pd.DataFrame, column: str, source: str, label: str) -> pd.Series:
     """Numeric when every non-empty value is a number, else categorical text (stripped); value labels name levels."""
     raw = d.labelled(frame, column)
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        return _categorical_covariate(raw)
     if pd.api.types.is_bool_dtype(raw):
         return raw.astype(float)
     if pd.api.types.is_numeric_dtype(raw):
@@ -87,6 +89,26 @@ def _covariate(frame: pd.DataFrame, column: str, source: str, label: str) -> pd.
         return values.astype(float)
     text = raw.astype("string").str.strip()
     return text.where(present.to_numpy(), None).astype(object)
+
+
+def _categorical_covariate(raw: pd.Series) -> pd.Series:
+    """:func:`_covariate` for a categorical column (a Parquet dictionary column), worked on its categories
+    only: numeric when every category is a number, else categorical text (stripped; empty is missing)."""
+    cats = pd.Series(raw.cat.categories)
+    codes = raw.cat.codes.to_numpy()
+    text = cats.astype("string").str.strip()
+    values = pd.to_numeric(cats, errors="coerce")
+    present = cats.notna() & (text != "")
+    if (values.notna() == present).all():
+        lookup = np.append(values.to_numpy(float), np.nan)                   # code -1 (missing) -> NaN
+        return pd.Series(lookup[codes], index=raw.index, dtype=float)
+    levels, remap = np.unique(text.where(present, "").to_numpy(str), return_inverse=True)
+    remap = np.where(present.to_numpy(), remap, -1)
+    new = np.where(codes >= 0, np.append(remap, -1)[codes], -1)
+    keep = levels != ""
+    renum = np.cumsum(keep) - 1
+    new = np.where(new >= 0, np.where(keep[np.maximum(new, 0)], renum[np.maximum(new, 0)], -1), -1)
+    return pd.Series(pd.Categorical.from_codes(new, categories=levels[keep]), index=raw.index)
 
 
 def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.DataFrame, d.ReadSummary]:
@@ -118,6 +140,7 @@ def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.
         raise DataError("the data have start dates but no duration column: set observation_end in the study file "
                         "to derive durations from start_date and end_date", path=source, column="duration")
     frame, used = d.map_columns(raw, mapping, wanted, source)
+    del raw                     # the mapped copy is all that is needed from here (10^7 rows: hundreds of MB)
     summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)
     out = pd.DataFrame(index=frame.index)
     out["experience"] = d.as_numeric(frame, "experience", source, used["experience"])

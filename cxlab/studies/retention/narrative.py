@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ... import fmt, words
 from ...report import half_width
 from ...report import text as md
+from .counts import MAX_LEVELS
 
 if TYPE_CHECKING:  # analysis imports the caveat rules from here
     from .analysis import RetentionResult
@@ -161,6 +162,15 @@ def separation(penalizer: float) -> str:
             "who left had the most extreme rating among those still at risk). A refit with a ridge penalty of "
             f"{fmt.number(penalizer, 1)} is reported as a penalised hazard ratio: it is shrunk toward 1 and has no "
             "confidence interval, so read its direction, not its size; the headline uses the RMST difference.")
+
+
+def row_level(continuous: list[str]) -> str:
+    """The note that the adjusted Cox model was fitted on the rows (a continuous covariate)."""
+    names = ", ".join(repr(c) for c in continuous)
+    which = "covariate " + names + (" is" if len(continuous) == 1 else " are")
+    return (f"The adjusted Cox model used the row-level path because {which} continuous (more than "
+            f"{MAX_LEVELS} distinct values): its figures need the individual rows. Every other figure comes "
+            "from counts per time, tier and covariate pattern, which give the same figures.")
 
 
 def no_events(n: int) -> str:
