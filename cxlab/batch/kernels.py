@@ -228,8 +228,10 @@ class ForkedKernel:
 async def launch(manager: Any, kernel_cmd: list[str], kw: dict[str, Any], log_path: Path) -> bool:
     """Have the server fork the kernel of ``manager`` (a jupyter_client KernelManager); False: launch it cold."""
     server = current()
-    if server is None or "ipykernel_launcher" not in kernel_cmd[:3] or kernel_cmd[1:2] != ["-m"]:
+    if server is None or kernel_cmd[1:3] != ["-m", "ipykernel_launcher"]:
         return False
+    if os.path.realpath(kernel_cmd[0]) != os.path.realpath(sys.executable):
+        return False  # a kernel spec on another interpreter: the server's imports are not its own
     args = kernel_cmd[kernel_cmd.index("ipykernel_launcher") + 1:]
     env = dict(kw.get("env") or os.environ)
     cwd = str(kw.get("cwd") or os.getcwd())
