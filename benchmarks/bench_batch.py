@@ -5,7 +5,8 @@
 (b) `cxlab run --jobs 2 --force`;
 (c) `cxlab run` again with nothing changed.
 
-Targets on a 2-core machine: (b) at least 3x faster than (a); (c) under 2 s.
+Targets on a 2-core machine: (b) at least 5x faster than (a) (issue 15: warm kernels, one browser for the
+PDFs, shared rendering); (c) under 2 s.
 
     .venv/bin/python benchmarks/bench_batch.py
 """
@@ -53,7 +54,7 @@ def main() -> None:
            "c_up_to_date_s": round(c["seconds"], 2), "speedup_a_over_b": round(a / b["seconds"], 2),
            "b_peak_mb": round(b["peak_mb"]), "ok": b["rc"] == 0 and c["rc"] == 0}
     print(json.dumps(row))
-    print(f"(b) is {row['speedup_a_over_b']}x faster than (a) (target >= 3); (c) took {row['c_up_to_date_s']} s (target < 2)")
+    print(f"(b) is {row['speedup_a_over_b']}x faster than (a) (target >= 5); (c) took {row['c_up_to_date_s']} s (target < 2)")
 
 
 if __name__ == "__main__":

@@ -114,6 +114,9 @@ def _stop(progress: _Progress, line: str, status: int) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .batch import kernels
+    if args.force and not args.scheduler:
+        kernels.start()  # every study will run: the kernel server imports while this process plans the run
     from .batch.plan import discover
     from .batch.pdf import chromium, skipped_line
     from .batch.run import Interrupted, run
@@ -127,6 +130,7 @@ def _run(args: argparse.Namespace) -> int:
                      scheduler=args.scheduler, notebooks_dir=args.notebooks, on_finish=progress.finish,
                      on_start=progress.start)
     except CxlabError as exc:
+        kernels.stop()
         progress.close()
         print(f"cxlab: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START

@@ -168,15 +168,22 @@ def test_forked_workers_close_the_lock_descriptor(tmp_path):
 
     def child(q):
         _worker_start(os.getppid())
-        q.put(sorted(int(fd) for fd in os.listdir("/proc/self/fd")))
+        targets = []
+        for fd in os.listdir("/proc/self/fd"):  # by what they open: listdir's own fd may reuse the lock's number
+            try:
+                targets.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                pass
+        q.put(targets)
 
     with OutputLock(tmp_path, wait=False) as lock:
         q = mp.get_context("fork").Queue()
         p = mp.get_context("fork").Process(target=child, args=(q,))
         p.start()
-        fds = q.get(timeout=30)
+        targets = q.get(timeout=30)
         p.join()
-        assert lock.fd not in fds
+        assert os.readlink(f"/proc/self/fd/{lock.fd}") == str(lock.path)  # the parent holds it
+        assert str(lock.path) not in targets
 
 
 # 4. data-derived text is inert ------------------------------------------------------------------------------------

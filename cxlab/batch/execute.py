@@ -1,5 +1,9 @@
 """Executing one study: papermill runs the notebook in a fresh kernel, then both HTML pages are rendered.
 
+The kernel is forked by the run's kernel server when there is one (:mod:`.kernels`),
+else started cold. The PDF is printed afterwards by the run's process, in one
+browser for the whole run (:func:`add_pdf`).
+
 :func:`execute_study` is a pure function of a :class:`~.jobs.Job` returning an
 :class:`~.jobs.Outcome` with the content (no files), so it runs in-process, in a
 worker process or on a Dask worker alike.
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..record import read_results
+from . import kernels
 from .jobs import Job, Outcome, error_text, now, provenance
 
 log = logging.getLogger(__name__)
@@ -39,6 +44,8 @@ def ipc_kernel_manager(sock_dir: Path) -> type:
             self.ip = str(sock_dir / "kernel")
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            if await kernels.launch(self, kernel_cmd, kw, sock_dir / KERNEL_LOG):
+                return  # forked, imports done, by the run's kernel server
             with open(sock_dir / KERNEL_LOG, "ab") as log_file:  # the child keeps its own copy
                 kw["stdout"] = kw["stderr"] = log_file
                 await super()._async_launch_kernel(kernel_cmd, **kw)
@@ -66,8 +73,9 @@ def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
     import papermill as pm
 
     from ..exports import EXPORTS, read_folder
-    from .pdf import print_pdf
-    from .render import render_html
+    from .render import prewarm, render_html
+
+    prewarm()  # the exporters load their templates while the kernel runs
 
     executed = work / f"{job.study}.ipynb"
     results_path = work / "recorded.json"
@@ -100,7 +108,14 @@ def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
             out.status, out.error = "failed", f"rendering failed: {error_text(exc)}"
     if out.status == "ok":
         out.exports = read_folder(work / EXPORTS)
-        pdf = print_pdf(out.report_html) if out.report_html else None
-        if pdf is not None:
-            out.exports[f"{job.study}.pdf"] = pdf
     return out
+
+
+def add_pdf(job: Job, outcome: Outcome) -> None:
+    """Add the PDF of a successful report to its exports (printed by the run's browser; none without Chromium)."""
+    from .pdf import print_pdf
+
+    if outcome.status == "ok" and outcome.report_html:
+        pdf = print_pdf(outcome.report_html)
+        if pdf is not None:
+            outcome.exports[f"{job.study}.pdf"] = pdf

@@ -7,7 +7,6 @@ at its default and ignores Ctrl-C (the run stops them itself).
 """
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
@@ -16,26 +15,16 @@ from typing import Iterator
 
 from .execute import execute_study
 from .jobs import Job, Outcome, error_text, now
+from .kernels import die_with_parent
 from .lock import close_inherited
+from .pdf import forget_inherited
 
 log = logging.getLogger(__name__)
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(parent: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies; exit now if it already has."""
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):  # not glibc/musl: the lock is still not inherited
-            log.debug("prctl unavailable; workers will not follow their parent")
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def _worker_start(parent: int) -> None:
     close_inherited()
+    forget_inherited()
     die_with_parent(parent)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)

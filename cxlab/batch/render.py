@@ -18,14 +18,17 @@ import ast
 import copy
 import functools
 import html
+import json
 import logging
 import pprint
 import re
+import threading
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..report import escape
 
+log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent.parent / "templates"
 
 HIDE_IN_REPORT = "remove_cell"
@@ -49,9 +52,12 @@ _IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp)[;,]")
 _HARMFUL = re.compile(r"^(javascript|vbscript|data|livescript|file|blob|filesystem):")
 
 
+_INVISIBLE = dict.fromkeys([*range(0x21), 0x7F, 0xA0, 0x200B, 0xFEFF])
+
+
 def _compact(value: str) -> str:
     """A URL as a browser reads its scheme: control characters and whitespace removed, lower case."""
-    return "".join(ch for ch in value if ord(ch) > 0x20 and ch not in "\u007f\u00a0\u200b\ufeff").lower()
+    return value.translate(_INVISIBLE).lower()
 
 
 def _url_allowed(tag: str, attr: str, value: str, rel: Any) -> bool:
@@ -108,13 +114,41 @@ def provenance_box(provenance: Mapping[str, Any]) -> str:
             "</details>")
 
 
+@functools.lru_cache(maxsize=512)
+def _clean_html(html_text: Any) -> str:
+    """nbconvert's ``clean_html`` (bleach), once per distinct text: the two pages share their cells' HTML."""
+    from nbconvert.filters import clean_html
+    return clean_html(html_text)
+
+
+@functools.lru_cache(maxsize=512)
+def _markdown(source: str, attachments: str, path: str) -> str:
+    exporter = _exporter(True)
+    context = {"cell": {"attachments": json.loads(attachments)}, "resources": {"metadata": {"path": path}}}
+    return exporter.markdown2html(context, source)
+
+
+def _shared_markdown(context: Any, source: str) -> str:
+    """nbconvert's ``markdown2html``, once per distinct (text, attachments, path) for both pages."""
+    cell = context.get("cell", {}) or {}
+    path = (context.get("resources", {}) or {}).get("metadata", {}).get("path", "")
+    return _markdown(source, json.dumps(cell.get("attachments", {}) or {}, sort_keys=True), str(path or ""))
+
+
 @functools.lru_cache(maxsize=2)
 def _exporter(code: bool) -> Any:
-    """One HTML exporter per rendering kind and process (loading the templates is the slow part)."""
+    """One HTML exporter per rendering kind and process (loading the templates is the slow part).
+
+    Both share the memoised ``clean_html`` and ``markdown2html`` filters, so a page's markdown and
+    HTML outputs are converted and cleaned once for the two renderings.
+    """
+    from jinja2 import pass_context
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     exporter = HTMLExporter(template_name="cxlab", extra_template_basedirs=[str(TEMPLATES)])
+    exporter.register_filter("clean_html", _clean_html)
+    exporter.register_filter("markdown2html", pass_context(_shared_markdown))
     exporter.exclude_input = not code
     exporter.exclude_input_prompt = not code
     exporter.exclude_output_prompt = True
@@ -211,6 +245,36 @@ def add_contents(body: str) -> str:
     return body[:first] + nav + body[first:]
 
 
+_PREWARM: threading.Thread | None = None
+
+
+def prewarm() -> None:
+    """Import nbconvert and load both exporters' templates in a background thread (the caller waits on its
+    kernel meanwhile; :func:`render_html` waits for the thread)."""
+    global _PREWARM
+    if _PREWARM is not None or _exporter.cache_info().currsize == 2:
+        return
+    def load() -> None:
+        from nbformat.v4 import new_notebook
+
+        for code in (False, True):
+            try:
+                _exporter(code).from_notebook_node(new_notebook(), resources={"cxlab_provenance": "",
+                                                                               "cxlab_csp": CSP_META})
+            except Exception:  # noqa: BLE001  the real rendering reports any problem
+                log.debug("prewarming the %s exporter failed", "code" if code else "report", exc_info=True)
+
+    _PREWARM = threading.Thread(target=load, name="cxlab-prewarm", daemon=True)
+    _PREWARM.start()
+
+
+def _join_prewarm() -> None:
+    global _PREWARM
+    if _PREWARM is not None:
+        _PREWARM.join()
+        _PREWARM = None
+
+
 def render_html(notebook: Any, *, code: bool, provenance: Mapping[str, Any] | None = None,
                 title: str | None = None) -> str:
     """Render an executed notebook node to one self-contained HTML page.
@@ -233,6 +297,7 @@ def render_html(notebook: Any, *, code: bool, provenance: Mapping[str, Any] | No
     add_alt_text(nb)
     if code:
         tidy_parameters(nb)
+    _join_prewarm()
     exporter = _exporter(code)
     resources = {"cxlab_provenance": provenance_box(provenance) if provenance else "", "cxlab_csp": CSP_META,
                  "metadata": {"name": title or "cxlab report"}}

@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import CxlabError, RunnerError
+from . import kernels
 from .cache import decide, mark_checked
+from .execute import add_pdf
 from .index import write_index
 from .jobs import Job, Outcome, now
 from .lock import OutputLock
+from .pdf import start_browser, stop_browser
 from .plan import plan
 from .publish import PublishError, check_place, collect_garbage, publish, results_document
 
@@ -110,14 +113,27 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
                 on_finish(row)
         if on_start:
             on_start(len(todo))
-        for job, outcome in _executor(todo, n_jobs, scheduler):
-            outcome = _publish(job, outcome, out, unpublished)
-            row = {"study": job.study, "status": outcome.status, "seconds": round(outcome.seconds, 1),
-                   "error": outcome.error}
-            rows.append(row)
-            _index(out, unpublished)
-            if on_finish:
-                on_finish(row)
+        if todo and not scheduler:
+            server = kernels.start()  # warm kernels for a local run (the CLI may have started it already)
+            if server is not None:
+                server.eager = len(todo) == 1
+        else:
+            kernels.stop()
+        if todo:
+            start_browser()  # one Chromium prints every PDF of the run
+        try:
+            for job, outcome in _executor(todo, n_jobs, scheduler):
+                add_pdf(job, outcome)
+                outcome = _publish(job, outcome, out, unpublished)
+                row = {"study": job.study, "status": outcome.status, "seconds": round(outcome.seconds, 1),
+                       "error": outcome.error}
+                rows.append(row)
+                _index(out, unpublished)
+                if on_finish:
+                    on_finish(row)
+        finally:
+            kernels.stop()
+            stop_browser()
         _index(out, unpublished)
         collect_garbage(out)
     order = {job.study: i for i, job in enumerate(jobs)}
