@@ -44,6 +44,8 @@ def test_loyalty_run_end_to_end(tmp_path):
         assert not re.search(r"""(src|href)=["']https?://""", report), "report fetches from the network"
         assert "Provenance" in report and "parse_study" not in report  # code hidden
         assert "parse_study" in (folder / f"{study}-code.html").read_text()
+        stored = (folder / f"{study}.ipynb").read_text()  # reruns in JupyterLab: no temporary file of the run
+        assert "cxlab-" + study not in stored and "results_path = None" in stored
     telco = json.loads((out / "telco-loyalty" / "results.json").read_text())
     assert set(telco["provenance"]["inputs"]) == {"data/telco-survey.csv"}
     assert [t["tier"] for t in telco["results"]["outcomes"]["repurchase"]["tiers"]] == ["detractor", "passive", "promoter"]

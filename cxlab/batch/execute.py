@@ -73,7 +73,7 @@ def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
     import papermill as pm
 
     from ..exports import EXPORTS, read_folder
-    from .render import prewarm, render_html
+    from .render import prewarm, render_html, rerunnable_parameters
 
     prewarm()  # the exporters load their templates while the kernel runs
 
@@ -99,6 +99,7 @@ def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
         out.log_text = kernel_log.read_text(encoding="utf-8", errors="replace")[-200_000:] or None
     if executed.is_file():
         nb = nbformat.read(executed, as_version=4)
+        rerunnable_parameters(nb)
         out.notebook_json = nbformat.writes(nb)
         prov = provenance(job, out)
         try:

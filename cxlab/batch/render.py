@@ -199,6 +199,26 @@ def add_alt_text(notebook: Any) -> None:
                 section = found[-1][1]
 
 
+def rerunnable_parameters(notebook: Any) -> None:
+    """In the executed notebook that is published, point ``results_path`` away from the run's temporary file.
+
+    The published ``.ipynb`` keeps ``study_dir`` (the study's own folder, so that it reruns in
+    JupyterLab) and sets ``results_path = None`` (a rerun records nothing over the published report),
+    in the parameters cell and in papermill's metadata (whose ``output_path`` becomes the file's own name).
+    """
+    meta = notebook.metadata.get("papermill", {})
+    if "results_path" in meta.get("parameters", {}):
+        meta["parameters"]["results_path"] = None
+    if meta.get("output_path"):
+        meta["output_path"] = Path(meta["output_path"]).name
+    for cell in notebook.cells:
+        if "injected-parameters" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        cell.source = re.sub(r"(?m)^results_path = .*$",
+                             "results_path = None  # `cxlab run` recorded to a temporary file; a rerun records nothing",
+                             cell.source)
+
+
 def tidy_parameters(notebook: Any) -> None:
     """Pretty-print the injected-parameters cell; omit its machine paths (``study_dir``, ``results_path``)."""
     for cell in notebook.cells:
