@@ -19,11 +19,11 @@ import glob
 import json
 import re
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
-from .data import read_table
+from .data import check_unique_columns, read_table
 from .errors import DataError
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -172,6 +172,37 @@ def parquet_path(spec: Any, base_dir: str | Path | None) -> Path | None:
     path = (Path(base_dir) if base_dir is not None else Path(".")) / spec.path
     parquet = path.suffix.lower() in (".parquet", ".pq") and path.is_file() and path.stat().st_size > 0
     return path if parquet else None
+
+
+def parquet_header(path: Path) -> tuple[Any, pd.DataFrame]:
+    """A Parquet file opened for batches (pyarrow ``ParquetFile``) and its header as an empty frame.
+
+    Raises
+    ------
+    DataError
+        The file is not Parquet, names a column twice, or has no rows.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path)
+        header = file.schema_arrow.empty_table().to_pandas()
+    except Exception as exc:  # pyarrow raises its own types for files that are not Parquet
+        raise DataError(f"cannot be read as Parquet: {_first_line(exc)}", path=str(path)) from None
+    check_unique_columns(list(header.columns), str(path))
+    if file.metadata.num_rows == 0:
+        raise DataError("the file has a header but no rows", path=str(path))
+    return file, header
+
+
+def parquet_batches(file: Any, columns: Iterable[str], batch_rows: int) -> Iterator[pd.DataFrame]:
+    """The rows of ``columns`` in batches of ``batch_rows``, each indexed by its 0-based row in the file."""
+    offset = 0
+    for batch in file.iter_batches(batch_size=batch_rows, columns=list(dict.fromkeys(columns))):
+        raw = batch.to_pandas()
+        raw.index = pd.RangeIndex(offset, offset + len(raw))
+        offset += len(raw)
+        yield raw
 
 
 def sql_files(query: str, base_dir: str | Path) -> list[str]:

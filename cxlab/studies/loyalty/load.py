@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ... import data as d
-from ...sources import parquet_path, read_source
+from ...sources import parquet_batches, parquet_header, parquet_path, read_source
 from ...tiers import assign_tiers, require_two_tiers
 from .cells import LoyaltyCells, aggregate, from_counts
 from .spec import LoyaltyStudy
@@ -86,26 +86,14 @@ def read_cells(study: LoyaltyStudy, base_dir: str | Path | None = None,
     if path is None:
         frame, summary = read(study, base_dir)
         return aggregate(frame, study.outcomes, weighted), summary
-    import pyarrow.parquet as pq
-
     source = str(path)
     mapping, wanted, optional = _mapping(study)
-    try:
-        file = pq.ParquetFile(path)
-        header = file.schema_arrow.empty_table().to_pandas()
-    except Exception as exc:  # pyarrow raises its own types for files that are not Parquet
-        raise d.DataError(f"cannot be read as Parquet: {str(exc).splitlines()[0]}", path=source) from None
-    d.check_unique_columns(list(header.columns), source)
+    file, header = parquet_header(path)
     _, used = d.map_columns(header, mapping, wanted, source, optional=optional)
     summary = d.ReadSummary(source=source, rows_read=file.metadata.num_rows, columns=used)
-    if summary.rows_read == 0:
-        raise d.DataError("the file has a header but no rows", path=source)
-    parts, offset, usable, ratings = [], 0, 0, set()
+    parts, usable, ratings = [], 0, set()
     named = study.experience.tiers is not None
-    for batch in file.iter_batches(batch_size=batch_rows, columns=list(dict.fromkeys(used.values()))):
-        raw = batch.to_pandas()
-        raw.index = pd.RangeIndex(offset, offset + len(raw))
-        offset += len(raw)
+    for raw in parquet_batches(file, used.values(), batch_rows):
         frame, _ = d.map_columns(raw, mapping, wanted, source, optional=optional)
         del raw
         out = _canonical(frame, study, source, used)
@@ -121,7 +109,7 @@ def read_cells(study: LoyaltyStudy, base_dir: str | Path | None = None,
     for name in study.outcomes:
         if not counts.loc[(counts["outcome"] == name) & counts["y"].notna(), "rows"].sum():
             raise d.DataError("no row has both a rating and a value of this outcome", path=source, column=used[name])
-    cells = from_counts(counts, study.experience, rows=offset, source=source, ratings=np.array(sorted(ratings)))
+    cells = from_counts(counts, study.experience, rows=summary.rows_read, source=source, ratings=np.array(sorted(ratings)))
     if cells.tiers_present().nunique() < 2:   # the row path names an example row
         frame, summary = read(study, base_dir)
         return aggregate(frame, study.outcomes, weighted), summary

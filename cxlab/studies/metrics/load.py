@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ... import data as d
-from ...sources import parquet_path, read_source
+from ...sources import parquet_batches, parquet_header, parquet_path, read_source
 from .counts import MetricsCounts, aggregate, combine
 from .spec import METRICS, MetricsStudy
 
@@ -181,20 +181,11 @@ def read_counts(study: MetricsStudy, base_dir: str | Path | None = None,
     if path is None:
         frame, summary = read(study, base_dir)
         return aggregate(frame, study), summary
-    import pyarrow.parquet as pq
-
     source = str(path)
-    try:
-        file = pq.ParquetFile(path)
-        header = file.schema_arrow.empty_table().to_pandas()
-    except Exception as exc:  # pyarrow raises its own types for files that are not Parquet
-        raise d.DataError(f"cannot be read as Parquet: {str(exc).splitlines()[0]}", path=source) from None
-    d.check_unique_columns(list(header.columns), source)
+    file, header = parquet_header(path)
     *_, used, _ = _columns(header, study, source)
     summary = d.ReadSummary(source=source, rows_read=file.metadata.num_rows, columns=used)
-    if summary.rows_read == 0:
-        raise d.DataError("the file has a header but no rows", path=source)
-    parts, offset = [], 0
+    parts = []
     ids: dict[str, int] = {}
     waves: dict[str, int] = {}
     cohort: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -202,10 +193,7 @@ def read_counts(study: MetricsStudy, base_dir: str | Path | None = None,
     def order(labels: list[str]) -> list[str]:
         return list(ordered_levels(pd.Series(labels, dtype=object)).cat.categories)
 
-    for batch in file.iter_batches(batch_size=batch_rows, columns=list(dict.fromkeys(used.values()))):
-        raw = batch.to_pandas()
-        raw.index = pd.RangeIndex(offset, offset + len(raw))
-        offset += len(raw)
+    for raw in parquet_batches(file, used.values(), batch_rows):
         out, batch_ids = _canonical(raw, study, source, summary)
         del raw
         parts.append(aggregate(out, study))
