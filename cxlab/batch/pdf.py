@@ -70,6 +70,7 @@ class Browser:
             os.dup2(to_browser, 3)
             os.dup2(from_browser, 4)
             die_with_parent(parent)
+            os.nice(10)  # it starts while kernels run: their CPU first, the browser's start in the slack
 
         self.proc = subprocess.Popen(
             [exe, *ARGS, f"--user-data-dir={self.tmp}/profile", "--remote-debugging-pipe", "about:blank"],
