@@ -154,3 +154,22 @@ def test_index_links_and_exports(served, browser):
         pngs = sorted(p.stem for p in (folder / "figures").glob("*.png"))
         assert pngs and pngs == sorted(p.stem for p in (folder / "figures").glob("*.svg")), slug
     page.close()
+
+
+def test_one_tab_prints_each_page_its_own_pdf():
+    """The run's browser prints every report in one tab: each PDF is of its own page, never the last one."""
+    _need_chromium()
+    from cxlab.batch.pdf import Browser, chromium
+
+    browser = Browser(chromium() or CHROMIUM)
+    try:
+        titles = ["Loyalty &amp; churn", "Retention by tier", "Loyalty &amp; churn"]
+        pdfs = [browser.print_page(f"<html><head><title>{t}</title></head><body><h1>{t}</h1></body></html>")
+                for t in titles]
+        left = list(Path(browser.tmp).glob("report-*.html"))
+    finally:
+        browser.close()
+    for title, data in zip(titles, pdfs):
+        assert data[:5] == b"%PDF-"
+        assert f"/Title ({title.replace('&amp;', '&')})".encode() in data, title
+    assert not left  # each page's file is removed once printed
