@@ -47,18 +47,20 @@ def use_style() -> None:
         pass
 
 
-def png_bytes(fig: Any, dpi: int = DPI) -> bytes:
-    """The figure as PNG bytes at ``dpi``."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
-    return buf.getvalue()
+def figure_bytes(fig: Any, dpi: int = DPI) -> tuple[bytes, bytes]:
+    """The figure as PNG bytes at ``dpi`` and as SVG bytes (text kept as text), both cropped to its tight box.
 
+    The figure is laid out once for both (``bbox_inches="tight"`` would lay it out again for each format:
+    a fifth of the export's time).
+    """
+    import matplotlib as mpl
 
-def svg_bytes(fig: Any) -> bytes:
-    """The figure as SVG bytes (text kept as text)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", facecolor="white")
-    return buf.getvalue()
+    fig.draw_without_rendering()
+    box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(mpl.rcParams["savefig.pad_inches"])
+    png, svg = io.BytesIO(), io.BytesIO()
+    fig.savefig(png, format="png", dpi=dpi, bbox_inches=box, facecolor="white")
+    fig.savefig(svg, format="svg", bbox_inches=box, facecolor="white")
+    return png.getvalue(), svg.getvalue()
 
 
 def show(fig: Any, name: str, alt: str) -> None:
@@ -80,8 +82,8 @@ def show(fig: Any, name: str, alt: str) -> None:
     fig = getattr(fig, "figure", fig)
     if not alt or not alt.strip():
         raise ValueError("a figure needs an alt text saying what it shows")
-    png = png_bytes(fig)
-    exports.add_figure(name, png, svg_bytes(fig))
+    png, svg = figure_bytes(fig)
+    exports.add_figure(name, png, svg)
     width = int(round(fig.get_size_inches()[0] * 100))
     display(Image(data=png, format="png", width=width, metadata={"alt": alt}))
     plt.close(fig)

@@ -177,7 +177,7 @@ def test_exports_write_every_table_and_figure(tmp_path):
     exports.add_table("a name that is far too long for an excel sheet: x", pd.DataFrame({"n": [1]}))
     fig, ax = plt.subplots()
     ax.plot([1, 2], [3, 4])
-    exports.add_figure("Rates by tier", plots.png_bytes(fig), plots.svg_bytes(fig))
+    exports.add_figure("Rates by tier", *plots.figure_bytes(fig))
     written = exports.write(tmp_path)
     assert {p.relative_to(tmp_path).as_posix() for p in written} == {
         "tables.xlsx", "figures/rates-by-tier.png", "figures/rates-by-tier.svg"}
@@ -190,6 +190,34 @@ def test_exports_write_every_table_and_figure(tmp_path):
     assert exports.read_folder(tmp_path).keys() == {"tables.xlsx", "figures/rates-by-tier.png",
                                                     "figures/rates-by-tier.svg"}
     exports.clear()
+
+
+def test_figure_exports_crop_like_savefig_tight():
+    """PNG and SVG come from one layout, cropped to the box ``bbox_inches="tight"`` finds (a legend outside
+    the axes included), within a pixel or two of rounding."""
+    import io
+    import re as re_
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from cxlab import plots
+
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot([1, 2], [3, 4], label="a long legend label outside the axes")
+    ax.set_title("A title")
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
+    png, svg = plots.figure_bytes(fig)
+    tight = io.BytesIO()
+    fig.savefig(tight, format="png", dpi=plots.DPI, bbox_inches="tight", facecolor="white")
+    plt.close(fig)
+    width, height = Image.open(io.BytesIO(png)).size
+    ref_width, ref_height = Image.open(tight).size
+    assert abs(width - ref_width) <= 0.01 * ref_width and abs(height - ref_height) <= 0.01 * ref_height
+    assert width > 6 * plots.DPI  # the legend outside the axes widens the crop beyond the figure
+    svg_w, svg_h = (float(v) for v in re_.search(rb'width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
+    assert svg_w / 72 == pytest.approx(width / plots.DPI, abs=0.02)  # the same box, in inches
+    assert svg_h / 72 == pytest.approx(height / plots.DPI, abs=0.02)
 
 
 # --- methods ----------------------------------------------------------------------------------------------

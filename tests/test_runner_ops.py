@@ -174,6 +174,9 @@ def test_kernel_death_and_timeout_fail_only_their_study(tmp_path, write_study, n
     hangs = check_results_doc(out / "hangs.failed" / "results.json", "hangs", "loyalty", status="failed")
     assert "timed out" in hangs["error"].lower() or "timeout" in hangs["error"].lower()
     check_results_doc(out / "healthy" / "results.json", "healthy", "loyalty")
+    for slug, ran in (("hangs", [1, 2, 3, None]), ("dies", [1, 2, None, None])):  # as far as it ran
+        cells = nbformat.read(out / f"{slug}.failed" / f"{slug}.ipynb", as_version=4).cells
+        assert [c.get("execution_count") for c in cells if c.cell_type == "code"][:4] == ran, slug
     failures = [l for l in res.stderr.splitlines() if ": failed" in l]
     assert len(failures) == 2
 
@@ -214,3 +217,25 @@ def test_dask_local_cluster_matches_local_run(tmp_path, write_study):
         check_results_doc(dask / f"d{i}" / "results.json", f"d{i}", "loyalty")
     # the notebooks really ran in worker processes, not in the client
     assert_consistent(dask)
+
+
+def test_longest_studies_start_first(tmp_path):
+    """A run starts its longest studies first: by the seconds of their published reports, else (never run
+    here) first of all, by their notebook's number of code cells."""
+    from cxlab.batch.jobs import Job
+    from cxlab.batch.plan import longest_first
+
+    def job(slug: str, notebook: str) -> Job:
+        return Job(slug, slug, notebook, str(ROOT / "notebooks" / f"{notebook}.ipynb"), "", "", {}, {}, "")
+
+    def cells(notebook: str) -> int:
+        return sum(c.cell_type == "code" for c in nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", 4).cells)
+
+    for slug, seconds in (("short", 1.5), ("long", 9.0), ("odd", "n/a")):
+        (tmp_path / slug).mkdir()
+        (tmp_path / slug / "results.json").write_text(json.dumps({"provenance": {"seconds": seconds}}))
+    jobs = [job("short", "loyalty"), job("new-loyalty", "loyalty"), job("long", "loyalty"), job("odd", "drivers"),
+            job("new-leaders", "leaders")]
+    assert cells("leaders") > cells("drivers") > cells("loyalty")
+    order = [j.study for j in longest_first(jobs, tmp_path)]
+    assert order == ["new-leaders", "odd", "new-loyalty", "long", "short"]

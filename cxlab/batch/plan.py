@@ -13,6 +13,7 @@ from typing import Iterable
 from .. import __version__
 from ..errors import StudyFileError
 from ..params import load_study_file, study_dict
+from ..record import read_results
 from ..registry import STUDIES
 from ..sources import input_files
 from .jobs import Job
@@ -87,3 +88,29 @@ def plan(study_files: Iterable[str | Path], notebooks_dir: str | Path | None = N
                         study_dir=str(path.parent.resolve()), parameters=parameters, inputs=inputs,
                         fingerprint=h.hexdigest(), timeout=timeout, packages=versions))
     return jobs
+
+
+def longest_first(jobs: list[Job], out_dir: Path) -> list[Job]:
+    """The jobs, longest expected first: on a few workers the run then ends soonest.
+
+    A study's expected length is the seconds of its report published in ``out_dir``
+    (``provenance.seconds``). Studies without one come first (they may be the longest), ordered
+    by their notebook's number of code cells. Ties keep the planned order.
+    """
+    def seconds(job: Job) -> float | None:
+        doc = read_results(out_dir / job.study / "results.json") or {}
+        value = (doc.get("provenance") or {}).get("seconds") if isinstance(doc, dict) else None
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    def code_cells(job: Job) -> int:
+        try:
+            cells = json.loads(Path(job.notebook_path).read_text(encoding="utf-8")).get("cells", [])
+        except (OSError, ValueError, AttributeError):
+            return 0
+        return sum(1 for cell in cells if isinstance(cell, dict) and cell.get("cell_type") == "code")
+
+    def key(job: Job) -> tuple[int, float]:
+        known = seconds(job)
+        return (0, -code_cells(job)) if known is None else (1, -known)
+
+    return sorted(jobs, key=key)

@@ -17,7 +17,7 @@ from .index import write_index
 from .jobs import Job, Outcome, now
 from .lock import OutputLock
 from .pdf import start_browser, stop_browser
-from .plan import plan
+from .plan import longest_first, plan
 from .publish import PublishError, check_place, collect_garbage, publish, results_document
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,7 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
             rows.append(row)
             if on_finish:
                 on_finish(row)
+        todo = longest_first(todo, out)
         if on_start:
             on_start(len(todo))
         if todo and not scheduler:
