@@ -274,5 +274,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CANNOT_START
 
 
+def entry() -> None:
+    """The ``cxlab`` console script (and ``python -m cxlab.cli``): :func:`main`, then exit at once.
+
+    When :func:`main` returns, every file is written and closed, the output folder's lock
+    released, and kernels, workers, clusters and the browser stopped. What remains is the
+    interpreter's teardown of the libraries a run imports (papermill, nbconvert, jinja2,
+    pygments, bs4): about 0.25 s of freeing memory at exit that no one waits for.
+    """
+    status = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

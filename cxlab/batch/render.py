@@ -269,18 +269,22 @@ _PREWARM: threading.Thread | None = None
 
 
 def prewarm() -> None:
-    """Import nbconvert and load both exporters' templates in a background thread (the caller waits on its
-    kernel meanwhile; :func:`render_html` waits for the thread)."""
+    """Import nbconvert, load both exporters' templates and compile their filters (markdown, the Python
+    lexer) in a background thread (the caller waits on its kernel meanwhile; :func:`render_html` waits for
+    the thread)."""
     global _PREWARM
     if _PREWARM is not None or _exporter.cache_info().currsize == 2:
         return
     def load() -> None:
-        from nbformat.v4 import new_notebook
+        from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+        # a markdown cell, and a code cell with an output: the Python lexer and the filters compile now too
+        notebook = new_notebook(cells=[new_markdown_cell("## Warm-up\n\nSome *text*."), new_code_cell(
+            "x = {'a': 1}  # comment", outputs=[new_output("execute_result", {"text/plain": "1"}, execution_count=1)])],
+            metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}})
         for code in (False, True):
             try:
-                _exporter(code).from_notebook_node(new_notebook(), resources={"cxlab_provenance": "",
-                                                                               "cxlab_csp": CSP_META})
+                _exporter(code).from_notebook_node(notebook, resources={"cxlab_provenance": "", "cxlab_csp": CSP_META})
             except Exception:  # noqa: BLE001  the real rendering reports any problem
                 log.debug("prewarming the %s exporter failed", "code" if code else "report", exc_info=True)
 
