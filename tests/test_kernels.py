@@ -115,3 +115,46 @@ def test_forked_pool_workers_use_the_runs_kernel_server(tmp_path, write_study):
     for i in range(3):
         seen = json.loads((tmp_path / f"probe-w{i}.json").read_text())
         assert seen["warm"] and seen["seaborn_preloaded"], f"w{i} ran in a cold kernel"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("warm", [True, False])
+def test_engine_loses_no_output_and_leaves_no_kernel(tmp_path, monkeypatch, warm):
+    """The run's engine: the first output of a kernel just started arrives (IOPub is connected before the
+    first cell, although the start-up wait is short), the notebook is written once, when it ends, and
+    the kernel, killed at once when the notebook is done, is gone when the call returns."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from cxlab.batch import kernels
+    from cxlab.batch.engine import execute_notebook
+
+    monkeypatch.setenv("CXLAB_WARM", "1" if warm else "0")
+    notebook = new_notebook(cells=[new_code_cell("study = None", metadata={"tags": ["parameters"]}),
+                                   new_code_cell("import os\nprint('first', os.getpid())"),
+                                   new_code_cell("print('second', study['study'])")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    source = tmp_path / "probe.ipynb"
+    nbformat.write(notebook, source)
+    server = kernels.start()
+    assert (server is not None) == warm
+    if server is not None:
+        server.eager = False
+    try:
+        for i in range(3):
+            work = tmp_path / f"work{i}"
+            work.mkdir()
+            executed = tmp_path / f"executed{i}.ipynb"
+            execute_notebook(str(source), executed, {"study": {"study": f"s{i}"}}, cwd=str(tmp_path), timeout=60,
+                             work=work)
+            cells = nbformat.read(executed, as_version=4).cells
+            first = "".join(o.get("text", "") for o in cells[2].outputs).split()
+            assert first[0] == "first" and "".join(o.get("text", "") for o in cells[3].outputs) == f"second s{i}\n"
+            pid = int(first[1])
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                state = "gone"
+            assert state in ("gone", "Z"), (pid, state)  # dead (a zombie only until its parent reaps it)
+    finally:
+        kernels.stop()
