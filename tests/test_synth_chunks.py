@@ -32,7 +32,7 @@ def test_plan_splits_evenly_within_the_limit():
 
 def test_one_chunk_is_exactly_the_generator():
     a = synth.generate("customers", 5_000, seed=3)
-    pd.testing.assert_frame_equal(a, synth.customers(n=5_000, seed=3))
+    pd.testing.assert_frame_equal(a, synth.GENERATORS["customers"](n=5_000, seed=3))
 
 
 def test_chunks_are_the_generator_with_derived_seeds_and_continued_ids(small_chunks):
@@ -43,7 +43,7 @@ def test_chunks_are_the_generator_with_derived_seeds_and_continued_ids(small_chu
     assert sizes == [834, 833, 833]
     start = 0
     for i, rows in enumerate(sizes):
-        expected = synth.lifecycles(n=rows, seed=chunks.chunk_seed(7, i))
+        expected = synth.GENERATORS["lifecycles"](n=rows, seed=chunks.chunk_seed(7, i))
         expected["customer_id"] += start
         got = frame.iloc[start:start + rows].reset_index(drop=True)
         pd.testing.assert_frame_equal(got, expected)
@@ -84,7 +84,7 @@ def test_cli_writes_a_file_and_never_replaces_one(tmp_path):
     res = _cli("customers", "--n", "1500", "--out", "c.parquet", "--seed", "2", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "1,500 of 1,500 rows" in res.stderr and "wrote 1,500 rows" in res.stdout
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "c.parquet"), synth.customers(n=1_500, seed=2))
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "c.parquet"), synth.GENERATORS["customers"](n=1_500, seed=2))
     before = (tmp_path / "c.parquet").read_bytes()
     res = _cli("customers", "--n", "900", "--out", "c.parquet", cwd=tmp_path)
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "--force" in res.stderr
@@ -122,7 +122,7 @@ def test_parquet_read_for_the_needed_columns_only(tmp_path):
 def test_a_missing_column_still_names_the_whole_header(tmp_path):
     from cxlab.params import load_study_file
     from cxlab.studies.loyalty.load import read
-    data = synth.customers(n=500, seed=1)
+    data = synth.GENERATORS["customers"](n=500, seed=1)
     data["unused"] = 1.0
     data.drop(columns="refer").to_parquet(tmp_path / "d.parquet")
     (tmp_path / "s.yaml").write_text("study: s\nnotebook: loyalty\ndata: {path: d.parquet}\n"
@@ -136,7 +136,7 @@ def test_a_missing_column_still_names_the_whole_header(tmp_path):
 def test_pruned_parquet_gives_the_same_loyalty_data_as_csv(tmp_path):
     from cxlab.params import load_study_file
     from cxlab.studies.loyalty.load import read
-    data = synth.customers(n=2_000, seed=4)
+    data = synth.GENERATORS["customers"](n=2_000, seed=4)
     data["note"] = "free text " * 5
     data.to_parquet(tmp_path / "d.parquet")
     data.to_csv(tmp_path / "d.csv", index=False)

@@ -49,10 +49,11 @@ WARM_MODULES = (
     "ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "IPython.display", "numpy", "pandas", "matplotlib",
     "matplotlib.pyplot", "matplotlib.backends.backend_agg", "matplotlib_inline.backend_inline", "pydantic", "yaml",
     "cxlab", "cxlab.params", "cxlab.record", "cxlab.report", "cxlab.plots", "cxlab.exports", "cxlab.fmt",
-    "cxlab.words", "cxlab.tiers", "cxlab.data", "cxlab.synth", "scipy.stats", "scipy.special", "scipy.optimize",
+    "cxlab.words", "cxlab.tiers", "cxlab.data", "cxlab.synth", "cxlab.synth.chunks", "cxlab.synth.customers",
+    "cxlab.synth.survey", "cxlab.synth.panel", "scipy.stats", "scipy.special", "scipy.optimize",
     "seaborn", "statsmodels.regression.linear_model", "statsmodels.stats.proportion",
     "statsmodels.stats.multitest", "pingouin", "lifelines", "lifelines.statistics", "lifelines.exceptions", "pyarrow",
-    "openpyxl")
+    "openpyxl", "cxlab.synth.drivers", "cxlab.synth.lifecycles", "ipykernel.debugger")
 #: Not ``figures``: importing a figure module sets matplotlib's ``text.parse_math`` (:mod:`cxlab.plotting`),
 #: which must stay a step of the notebooks that import one (it is cheap: the libraries are warm).
 STUDY_PARTS = ("spec", "load", "analysis", "narrative")

@@ -1,13 +1,15 @@
 """Embedded data sets with documented ground truth, deterministic by seed.
 
 Each generator's docstring states the truth it was drawn from; its ``TRUTH``
-constant holds the same numbers for tests and reports.
+constant holds the same numbers for tests and reports. Each lives in the module
+of its name, imported on first use (:data:`GENERATORS`): checking a study file's
+options needs a signature, not scipy, lifelines and the drivers' truth.
 
-- :func:`customers` - loyalty outcomes by experience rating (loyalty study).
-- :func:`lifecycles` - customer tenures with a known hazard ratio (retention study).
-- :func:`panel` - a company panel with a known leader premium (leaders study).
-- :func:`survey` - survey waves with a known NPS per plan and wave (metrics study).
-- :func:`drivers` - survey ratings with known population relative weights (drivers study).
+- ``customers`` - loyalty outcomes by experience rating (loyalty study).
+- ``lifecycles`` - customer tenures with a known hazard ratio (retention study).
+- ``panel`` - a company panel with a known leader premium (leaders study).
+- ``survey`` - survey waves with a known NPS per plan and wave (metrics study).
+- ``drivers`` - survey ratings with known population relative weights (drivers study).
 
 Row-wise generators go up to 100,000,000 rows, drawn in chunks
 (:mod:`cxlab.synth.chunks`); :func:`write_parquet` writes such a set straight
@@ -15,21 +17,35 @@ to a Parquet file (``cxlab synth NAME --n N --out FILE.parquet``).
 """
 from __future__ import annotations
 
+import importlib
 import inspect
 import typing
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import StudyFileError
-from . import chunks as _chunks
-from .customers import customers
-from .drivers import drivers
-from .lifecycles import lifecycles
-from .panel import panel
-from .survey import survey
 
-GENERATORS: dict[str, Callable[..., Any]] = {
-    "customers": customers, "lifecycles": lifecycles, "panel": panel, "survey": survey, "drivers": drivers}
+NAMES = ("customers", "lifecycles", "panel", "survey", "drivers")
+"""The embedded generators: each is the function of that name in the module of that name."""
+
+
+class _Generators(Mapping[str, Callable[..., Any]]):
+    """The generators by name, each module imported when its generator is first asked for."""
+
+    def __getitem__(self, name: str) -> Callable[..., Any]:
+        if name not in NAMES:
+            raise KeyError(name)
+        return getattr(importlib.import_module(f"{__name__}.{name}"), name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(NAMES)
+
+    def __len__(self) -> int:
+        return len(NAMES)
+
+
+GENERATORS: Mapping[str, Callable[..., Any]] = _Generators()
 
 
 def _checked(name: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +73,9 @@ def generate(name: str, n: int | None = None, seed: int = 0, **options: Any) -> 
     func = GENERATORS[name]
     if n is None:
         return func(seed=seed, **options)
-    parts = list(_chunks.chunks(func, name, n, seed, **options))
+    from . import chunks
+
+    parts = list(chunks.chunks(func, name, n, seed, **options))
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
@@ -69,11 +87,13 @@ def write_parquet(name: str, n: int, path: str | Path, seed: int = 0,
     stays at one chunk. Raises :class:`StudyFileError` for an unknown
     generator, a generator that is not row-wise (``panel``) or a bad option.
     """
+    from . import chunks
+
     options = _checked(name, options)
-    if name not in _chunks.LIMITS:
+    if name not in chunks.LIMITS:
         raise StudyFileError(f"synthetic {name!r} draws companies, not rows: it cannot be written in chunks "
-                             f"(row-wise generators: {', '.join(_chunks.LIMITS)})")
-    return _chunks.write_parquet(GENERATORS[name], name, n, path, seed, progress, **options)
+                             f"(row-wise generators: {', '.join(chunks.LIMITS)})")
+    return chunks.write_parquet(GENERATORS[name], name, n, path, seed, progress, **options)
 
 
 def check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -118,4 +138,4 @@ def describe(name: str) -> str:
     return doc.split("\nParameters")[0].strip()
 
 
-__all__ = ["customers", "lifecycles", "panel", "survey", "drivers", "generate", "write_parquet", "describe", "GENERATORS"]
+__all__ = ["NAMES", "GENERATORS", "generate", "write_parquet", "describe", "check_options"]
