@@ -34,19 +34,20 @@ QUIET = 0.01
 
 @functools.lru_cache(maxsize=1)
 def engine() -> str:
-    """Register, once per process, papermill's nbclient engine writing the notebook when it ends.
+    """Register, once per process, papermill's nbclient engine writing the notebook once, when it ends.
 
     papermill writes the whole notebook (serialised and validated) before and after every cell,
     about 8 ms each time: a third of a second per study that nobody reads, since the notebook is
-    read only when it ends. This engine writes it once, when execution ends, as papermill itself
-    does after a failing cell, a timeout or a dead kernel; the notebook as far as it ran is kept.
+    read only when it ends. This engine leaves the writing to papermill's own write when
+    execution returns (after the last cell or a failing one) and writes the notebook itself only
+    when execution is cut short (a timeout, a dead kernel): the notebook as far as it ran is kept.
     """
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+    from papermill.iorw import write_ipynb
 
     class WriteAtEnd(NotebookExecutionManager):
         def save(self, **kwargs: Any) -> None:
-            if self.end_time is not None:  # set by notebook_complete, which runs however execution ended
-                super().save(**kwargs)
+            pass  # written once: by papermill when execution returns, else by Engine below
 
     class Engine(NBClientEngine):
         @classmethod
@@ -56,11 +57,15 @@ def engine() -> str:
             manager = WriteAtEnd(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
                                  autosave_cell_every=autosave_cell_every)
             manager.notebook_start()
+            returned = False
             try:
                 cls.execute_managed_notebook(manager, kernel_name, log_output=log_output, **kwargs)
+                returned = True
             finally:
                 manager.cleanup_pbar()
                 manager.notebook_complete()
+                if not returned and output_path:
+                    write_ipynb(manager.nb, output_path)
             return manager.nb
 
     papermill_engines.register(ENGINE, Engine)
@@ -135,11 +140,12 @@ def ipc_kernel_manager(sock_dir: Path) -> type:
 
 
 def execute_notebook(notebook: str, executed: Path, parameters: dict[str, Any], *, cwd: str,
-                     timeout: float | None, work: Path) -> None:
+                     timeout: float | None, work: Path) -> Any:
     """Run ``notebook`` with ``parameters`` into ``executed`` with papermill, in a kernel whose sockets and log
-    are in ``work``; raises what papermill raises for a failing notebook."""
+    are in ``work``, and return the executed notebook; raises what papermill raises for a failing notebook
+    (``executed`` then holds the notebook as far as it ran)."""
     import papermill as pm
 
-    pm.execute_notebook(notebook, str(executed), parameters=parameters, kernel_name="python3", cwd=cwd,
+    return pm.execute_notebook(notebook, str(executed), parameters=parameters, kernel_name="python3", cwd=cwd,
                         progress_bar=False, log_output=False, engine_name=engine(), execution_timeout=timeout,
                         kernel_manager_class=ipc_kernel_manager(work), shutdown_kernel="immediate")

@@ -51,12 +51,14 @@ def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
     executed = work / f"{job.study}.ipynb"
     results_path = work / "recorded.json"
     params = {"study": job.parameters, "study_dir": job.study_dir, "results_path": str(results_path)}
-    error = None
+    error, nb = None, None
     try:
-        execute_notebook(job.notebook_path, executed, params, cwd=job.study_dir, timeout=job.timeout, work=work)
+        nb = execute_notebook(job.notebook_path, executed, params, cwd=job.study_dir, timeout=job.timeout, work=work)
     except Exception as exc:  # any failure of the notebook is the study's failure, not the run's
         error = error_text(exc)
         log.info("%s failed: %s", job.study, error)
+        if executed.is_file():  # as far as it ran
+            nb = nbformat.read(executed, as_version=4)
     recorded = read_results(results_path) if results_path.is_file() else None
     if error is None and recorded is None:
         error = "the notebook finished without recording results (its last cell calls cxlab.record.record)"
@@ -66,10 +68,9 @@ def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
     kernel_log = work / KERNEL_LOG
     if error is not None and kernel_log.is_file():
         out.log_text = kernel_log.read_text(encoding="utf-8", errors="replace")[-200_000:] or None
-    if executed.is_file():
-        nb = nbformat.read(executed, as_version=4)
+    if nb is not None:
         rerunnable_parameters(nb)
-        out.notebook_json = nbformat.writes(nb)
+        out.notebook_json = nbformat.v4.writes(nb)  # validated as papermill wrote it
         prov = provenance(job, out)
         try:
             out.report_html = render_html(nb, code=False, provenance=prov, title=job.title)
