@@ -226,7 +226,7 @@ def headline_figures(result: "RetentionResult") -> dict[str, dict]:
                 "half_width": _half(rm[tier])}
     return {"hazard ratio per point": {"value": cox["hazard_ratio"], "better": "lower", "format": "ratio",
                                        "half_width": _half(cox)},
-            f"RMST difference, worst - best tier ({unit})": {
+            "RMST difference, worst - best tier": {  # the unit is in the value: "-25.4 months"
                 "value": None if diff is None else diff["difference"], "better": "higher", "format": "quantity",
                 "unit": unit, "half_width": _half(diff)},
             f"RMST worst tier ({r['worst_tier']})": rmst(r["worst_tier"]),
