@@ -56,7 +56,7 @@ def figure_bytes(fig: Any, dpi: int = DPI) -> tuple[bytes, bytes]:
     import matplotlib as mpl
 
     fig.draw_without_rendering()
-    box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(mpl.rcParams["savefig.pad_inches"])
+    box = fig.get_tightbbox().padded(mpl.rcParams["savefig.pad_inches"])  # with the renderer of that layout
     png, svg = io.BytesIO(), io.BytesIO()
     fig.savefig(png, format="png", dpi=dpi, bbox_inches=box, facecolor="white")
     fig.savefig(svg, format="svg", bbox_inches=box, facecolor="white")

@@ -218,6 +218,11 @@ def test_figure_exports_crop_like_savefig_tight():
     svg_w, svg_h = (float(v) for v in re_.search(rb'width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
     assert svg_w / 72 == pytest.approx(width / plots.DPI, abs=0.02)  # the same box, in inches
     assert svg_h / 72 == pytest.approx(height / plots.DPI, abs=0.02)
+    from matplotlib.figure import Figure  # a figure made without pyplot (no Agg canvas yet) exports too
+    bare = Figure(figsize=(4, 3))
+    bare.subplots().plot([1, 2], [3, 4])
+    png, svg = plots.figure_bytes(bare)
+    assert png[:4] == b"\x89PNG" and b"<svg" in svg[:400]
 
 
 # --- methods ----------------------------------------------------------------------------------------------
