@@ -232,11 +232,15 @@ def test_longest_studies_start_first(tmp_path):
     def cells(notebook: str) -> int:
         return sum(c.cell_type == "code" for c in nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", 4).cells)
 
-    for slug, seconds in (("short", 1.5), ("long", 9.0), ("odd", "n/a")):
+    published = {"short": {"provenance": {"seconds": 1.5}}, "long": {"provenance": {"seconds": 9.0}},
+                 "odd": {"provenance": {"seconds": "n/a"}}, "odder": {"provenance": "x"}, "oddest": [1]}
+    for slug, doc in published.items():
         (tmp_path / slug).mkdir()
-        (tmp_path / slug / "results.json").write_text(json.dumps({"provenance": {"seconds": seconds}}))
+        (tmp_path / slug / "results.json").write_text(json.dumps(doc))
+    (tmp_path / "nan").mkdir()
+    (tmp_path / "nan" / "results.json").write_text('{"provenance": {"seconds": NaN}}')
     jobs = [job("short", "loyalty"), job("new-loyalty", "loyalty"), job("long", "loyalty"), job("odd", "drivers"),
-            job("new-leaders", "leaders")]
+            job("new-leaders", "leaders"), job("odder", "loyalty"), job("oddest", "loyalty"), job("nan", "loyalty")]
     assert cells("leaders") > cells("drivers") > cells("loyalty")
     order = [j.study for j in longest_first(jobs, tmp_path)]
-    assert order == ["new-leaders", "odd", "new-loyalty", "long", "short"]
+    assert order == ["new-leaders", "odd", "new-loyalty", "odder", "oddest", "nan", "long", "short"]

@@ -45,16 +45,16 @@ def engine() -> str:
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
     from papermill.iorw import write_ipynb
 
-    class WriteAtEnd(NotebookExecutionManager):
+    class SavedOnce(NotebookExecutionManager):
         def save(self, **kwargs: Any) -> None:
-            pass  # written once: by papermill when execution returns, else by Engine below
+            pass  # not per cell: written once, by papermill when execution returns, else by Engine below
 
     class Engine(NBClientEngine):
         @classmethod
         def execute_notebook(cls, nb: Any, kernel_name: str, output_path: str | None = None,
                              progress_bar: bool = False, log_output: bool = False, autosave_cell_every: int = 30,
                              **kwargs: Any) -> Any:
-            manager = WriteAtEnd(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
+            manager = SavedOnce(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
                                  autosave_cell_every=autosave_cell_every)
             manager.notebook_start()
             returned = False
@@ -147,5 +147,5 @@ def execute_notebook(notebook: str, executed: Path, parameters: dict[str, Any], 
     import papermill as pm
 
     return pm.execute_notebook(notebook, str(executed), parameters=parameters, kernel_name="python3", cwd=cwd,
-                        progress_bar=False, log_output=False, engine_name=engine(), execution_timeout=timeout,
-                        kernel_manager_class=ipc_kernel_manager(work), shutdown_kernel="immediate")
+                               progress_bar=False, log_output=False, engine_name=engine(), execution_timeout=timeout,
+                               kernel_manager_class=ipc_kernel_manager(work), shutdown_kernel="immediate")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Iterable
@@ -98,9 +99,11 @@ def longest_first(jobs: list[Job], out_dir: Path) -> list[Job]:
     by their notebook's number of code cells. Ties keep the planned order.
     """
     def seconds(job: Job) -> float | None:
-        doc = read_results(out_dir / job.study / "results.json") or {}
-        value = (doc.get("provenance") or {}).get("seconds") if isinstance(doc, dict) else None
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        doc = read_results(out_dir / job.study / "results.json")
+        prov = doc.get("provenance") if isinstance(doc, dict) else None
+        value = prov.get("seconds") if isinstance(prov, dict) else None
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return float(value) if ok else None
 
     def code_cells(job: Job) -> int:
         try:
