@@ -82,6 +82,8 @@ class QuickStartClient(AsyncKernelClient):
     """
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
+        if not hasattr(self, "_handle_kernel_info_reply"):  # a jupyter_client other than 8.x: its own wait
+            return await super().wait_for_ready(timeout)
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
         while True:
             self.kernel_info()
