@@ -1,4 +1,4 @@
-"""Local execution: in this process, or in forked worker processes (papermill imported once, inherited).
+"""Local execution: in this process, or in forked worker processes (papermill and nbconvert imported once, inherited).
 
 Workers belong to the run: each closes the run's lock descriptor as it starts
 (a worker never holds the output folder), dies with the run
@@ -42,6 +42,9 @@ def run_local(jobs: list[Job], n_jobs: int) -> Iterator[tuple[Job, Outcome]]:
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     import papermill  # noqa: F401  imported once here, inherited by the forked workers
+
+    from .render import prewarm
+    prewarm(wait=True)  # nbconvert and both exporters too (their kernels are not ready before this is done)
 
     pool = ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=mp.get_context("fork"),
                                initializer=_worker_start, initargs=(os.getpid(),))

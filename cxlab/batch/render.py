@@ -268,10 +268,11 @@ def add_contents(body: str) -> str:
 _PREWARM: threading.Thread | None = None
 
 
-def prewarm() -> None:
+def prewarm(wait: bool = False) -> None:
     """Import nbconvert, load both exporters' templates and compile their filters (markdown, the Python
     lexer) in a background thread (the caller waits on its kernel meanwhile; :func:`render_html` waits for
-    the thread)."""
+    the thread); with ``wait``, before returning (a run does so before it forks its workers, which inherit
+    the loaded exporters)."""
     global _PREWARM
     if _PREWARM is not None or _exporter.cache_info().currsize == 2:
         return
@@ -290,6 +291,8 @@ def prewarm() -> None:
 
     _PREWARM = threading.Thread(target=load, name="cxlab-prewarm", daemon=True)
     _PREWARM.start()
+    if wait:
+        _join_prewarm()
 
 
 def _join_prewarm() -> None:
