@@ -154,3 +154,15 @@ def test_every_row_wise_generator_can_be_chunked_and_names_real_id_columns():
         frame = synth.generate(name, 200, seed=0)
         assert all(col in frame and frame[col].min() >= 1 for col in ids), name
         assert limit >= 1_000_000
+
+
+def test_checking_a_study_file_imports_only_the_generators_it_names():
+    """Validating a study file's generator options imports that generator's module, not every generator (the
+    drivers' module computes its truth with scipy, the lifecycles' module imports lifelines)."""
+    from conftest import PARAMS
+    code = ("import sys; from cxlab.params import load_study_file; load_study_file(sys.argv[1]); "
+            "print(' '.join(m for m in ('cxlab.synth.panel', 'cxlab.synth.drivers', 'cxlab.synth.lifecycles', "
+            "'lifelines', 'scipy.stats') if m in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", code, str(PARAMS / "leaders.yaml")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["cxlab.synth.panel"]
