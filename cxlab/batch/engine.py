@@ -19,7 +19,7 @@ import functools
 import time
 from pathlib import Path
 from queue import Empty
-from typing import Any
+from typing import Any, Callable
 
 from jupyter_client.asynchronous import AsyncKernelClient
 
@@ -142,12 +142,20 @@ def ipc_kernel_manager(sock_dir: Path) -> type:
 
 
 def execute_notebook(notebook: str, executed: Path, parameters: dict[str, Any], *, cwd: str,
-                     timeout: float | None, work: Path) -> Any:
+                     timeout: float | None, work: Path, on_kernel_ready: Callable[[], None] | None = None) -> Any:
     """Run ``notebook`` with ``parameters`` into ``executed`` with papermill, in a kernel whose sockets and log
     are in ``work``, and return the executed notebook; raises what papermill raises for a failing notebook
-    (``executed`` then holds the notebook as far as it ran)."""
+    (``executed`` then holds the notebook as far as it ran).
+
+    ``on_kernel_ready`` is called once the kernel answers, before the first cell (nbclient's
+    ``on_notebook_start``): this thread's own imports for the run (papermill, the kernel spec,
+    IPython) are done by then, so work started there in another thread never imports the same
+    package at the same time (CPython can then fail an import with ``KeyError``).
+    """
     import papermill as pm
 
+    hook = None if on_kernel_ready is None else (lambda **_: on_kernel_ready())
     return pm.execute_notebook(notebook, str(executed), parameters=parameters, kernel_name="python3", cwd=cwd,
                                progress_bar=False, log_output=False, engine_name=engine(), execution_timeout=timeout,
-                               kernel_manager_class=ipc_kernel_manager(work), shutdown_kernel="immediate")
+                               kernel_manager_class=ipc_kernel_manager(work), shutdown_kernel="immediate",
+                               on_notebook_start=hook)

@@ -46,14 +46,13 @@ def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
     from ..exports import EXPORTS, read_folder
     from .render import prewarm, render_html, rerunnable_parameters
 
-    prewarm()  # the exporters load their templates while the kernel runs
-
     executed = work / f"{job.study}.ipynb"
     results_path = work / "recorded.json"
     params = {"study": job.parameters, "study_dir": job.study_dir, "results_path": str(results_path)}
     error, nb = None, None
     try:
-        nb = execute_notebook(job.notebook_path, executed, params, cwd=job.study_dir, timeout=job.timeout, work=work)
+        nb = execute_notebook(job.notebook_path, executed, params, cwd=job.study_dir, timeout=job.timeout, work=work,
+                              on_kernel_ready=prewarm)  # the exporters load their templates while the kernel runs
     except Exception as exc:  # any failure of the notebook is the study's failure, not the run's
         error = error_text(exc)
         log.info("%s failed: %s", job.study, error)
