@@ -1,8 +1,9 @@
 """How a notebook is executed: papermill's nbclient engine, on a kernel manager and client tuned for runs.
 
-Three adjustments to papermill, nbclient and jupyter_client, each at a documented seam
-(a papermill engine, a kernel manager class, a kernel client class); none changes what
-a notebook computes or shows:
+Three adjustments to papermill, nbclient and jupyter_client, at the seams they offer (a
+papermill engine, a kernel manager class, a kernel client class; the manager overrides two
+private methods of jupyter_client 8, the client calls one and falls back without it); none
+changes what a notebook computes or shows:
 
 - the executed notebook is written once, when execution ends, not before and after every
   cell (:func:`engine`);
