@@ -159,7 +159,7 @@ def test_streamed_parquet_names_the_file_row_of_a_bad_value(tmp_path):
         load.read_cells(study, tmp_path, batch_rows=500)
     with pytest.raises(Exception) as whole:
         load.read(study, tmp_path)
-    assert str(streamed.value) == str(whole.value)
+    assert str(streamed.value) == str(whole.value) and "row 1734" in str(streamed.value)
     assert "row 1734" in str(streamed.value) and "repurchase" in str(streamed.value)
 
 
