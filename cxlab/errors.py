@@ -158,3 +158,7 @@ class FewResponsesWarning(CxlabWarning):
 
 class DecompositionWarning(CxlabWarning):
     """Part of the data is left out of the mix decomposition or the fixed cohort."""
+
+
+class UnreliableBootstrapWarning(ResampleWarning):
+    """More than 1% of the bootstrap resamples failed (separation, too few events): the intervals are unreliable."""
