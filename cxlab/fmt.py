@@ -7,7 +7,10 @@ read "not defined".
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+from decimal import ROUND_CEILING, Decimal
 from typing import Any, Callable
 
 UNDEFINED = "not defined"
@@ -76,14 +79,67 @@ def p_value(p: float | None, bare: bool = False) -> str:
 
 
 def interval(estimate: float | None, low: float | None, high: float | None,
-             formatter: Callable[[float | None], str] = pct, level: str = "") -> str:
+             formatter: Callable[[float | None], str] = pct, level: str = "",
+             bounds: Callable[[float | None], str] | None = None) -> str:
     """"87% (85% to 89%)": an estimate with its interval, each through ``formatter``.
 
-    ``level`` (e.g. "95% CI ") is put before the bounds inside the brackets.
+    ``level`` (e.g. "95% CI ") is put before the bounds inside the brackets;
+    ``bounds`` formats the bounds when they read differently from the estimate
+    (the estimate "+5.2 points", the bounds "+3.1"). When a bound differs from
+    the estimate but reads the same ("77% (76% to 77%)"), estimate and bounds
+    get one more decimal (at most two more) until they read apart
+    ("76.8% (76.2% to 77.4%)"); this needs formatters with a ``digits``
+    parameter (:func:`pct`, :func:`nps`, :func:`points`, or a
+    ``functools.partial`` of :func:`number`), others are used as they are.
     """
+    bounds = bounds or formatter
     if _missing(low) or _missing(high):
         return f"{formatter(estimate)} (interval {UNDEFINED})"
-    return f"{formatter(estimate)} ({level}{formatter(low)} to {formatter(high)})"
+    shown, shown_bounds = formatter, bounds
+    for extra in range(1, 3):
+        if not _reads_as_estimate(shown_bounds, estimate, low, high):
+            break
+        more, more_bounds = _more_digits(formatter, extra), _more_digits(bounds, extra)
+        if more is None or more_bounds is None:
+            break
+        shown, shown_bounds = more, more_bounds
+    return f"{shown(estimate)} ({level}{shown_bounds(low)} to {shown_bounds(high)})"
+
+
+def _reads_as_estimate(formatter: Callable[[float | None], str], estimate: float | None, low: float,
+                       high: float) -> bool:
+    """Whether a bound that differs from the estimate reads the same as the estimate through ``formatter``."""
+    if _missing(estimate):
+        return False
+    text = formatter(estimate)
+    return any(formatter(b) == text and abs(b - estimate) > 1e-12 * max(1.0, abs(estimate)) for b in (low, high))
+
+
+def _more_digits(formatter: Callable[..., str], extra: int) -> Callable[..., str] | None:
+    """``formatter`` with ``extra`` more decimals, or None when it has no integer ``digits`` parameter."""
+    try:
+        param = inspect.signature(formatter).parameters.get("digits")
+    except (TypeError, ValueError):
+        return None
+    if param is None or not isinstance(param.default, int):
+        return None
+    return functools.partial(formatter, digits=param.default + extra)
+
+
+def at_most(x: float | None, digits: int = 1) -> str:
+    """An upper bound in words ("within 0.4 points", "at most 3%"): ``x`` rounded up at ``digits`` decimals.
+
+    Rounding to nearest would state a bound below the value (a gap of 0.35
+    shown as "within 0.3"); the ceiling at the shown precision never does.
+    The value is first read to 12 significant digits, so that a float such as
+    100 x 0.003 = 0.30000000000000004 stays 0.3.
+    """
+    if _missing(x):
+        return UNDEFINED
+    if math.isinf(x):
+        return number(x, digits)
+    up = Decimal(f"{x:.12g}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_CEILING)
+    return number(float(up), digits)
 
 
 def quantity(x: float | None, unit: str, digits: int = 1) -> str:

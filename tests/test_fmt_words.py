@@ -1,6 +1,7 @@
 """The formatting layer and the wording rules (table-driven)."""
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -134,3 +135,35 @@ def test_bare_p_value(p, text):
 def test_nps_on_its_hundred_point_scale(x, digits, text):
     assert fmt.nps(x, digits) == text
     assert fmt.cell_formatter("nps")(x) == fmt.nps(x)
+
+
+@pytest.mark.parametrize("args, kw, text", [
+    # issue 20: a bound that reads as the estimate gets one more decimal
+    ((0.766, 0.762, 0.7704), {}, "76.6% (76.2% to 77.0%)"),
+    ((0.7704, 0.766, 0.7749), {}, "77.0% (76.6% to 77.5%)"),
+    ((0.1404, 0.1252, 0.1424), {"formatter": fmt.nps, "level": "95% CI "}, "+14.0 (95% CI +12.5 to +14.2)"),
+    # one more decimal is not enough: two more, and no further
+    ((0.7660, 0.7659, 0.7700), {}, "76.60% (76.59% to 77.00%)"),
+    ((0.76600, 0.765999, 0.767), {}, "76.60% (76.60% to 76.70%)"),
+    # estimate and bounds through their own formatters
+    ((0.003, 0.0001, 0.0031), {"formatter": fmt.points, "bounds": functools.partial(fmt.nps, digits=1)},
+     "+0.30 points (+0.01 to +0.31)"),
+    ((2.5, 2.499, 4.0), {"formatter": functools.partial(fmt.number, digits=2)}, "2.500 (2.499 to 4.000)"),
+    # unchanged: bounds already read apart, a bound equal to the estimate (a clipped NPS), no digits parameter
+    ((0.87, 0.85, 0.89), {}, "87% (85% to 89%)"),
+    ((1.0, 0.8, 1.0), {"formatter": fmt.nps}, "+100 (+80 to +100)"),
+    ((0.766, 0.762, 0.7704), {"formatter": lambda v: fmt.pct(v)}, "77% (76% to 77%)"),
+])
+def test_interval_bound_never_reads_as_its_estimate(args, kw, text):
+    assert fmt.interval(*args, **kw) == text
+
+
+@pytest.mark.parametrize("x, digits, text", [
+    (0.35, 1, "0.4"), (0.31, 1, "0.4"), (0.3, 1, "0.3"), (100 * 0.003, 1, "0.3"), (100 * 0.0035, 1, "0.4"),
+    (-0.35, 1, "-0.3"), (1234.01, 0, "1,235"), (2.0, 2, "2.00"), (None, 1, "not defined"),
+])
+def test_at_most_rounds_a_bound_up(x, digits, text):
+    # issue 20: "within 0.3 points" for a gap of 0.35 states a bound below the value
+    assert fmt.at_most(x, digits) == text
+    if x is not None:
+        assert float(text.replace(",", "")) >= x - 1e-12
