@@ -64,10 +64,47 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
         raise
 
 
-def read_results(path: str | Path) -> dict[str, Any] | None:
-    """A published ``results.json`` as a dict, or None when it is missing or unreadable."""
+#: Largest ``results.json`` read back (a leaders study of thousands of companies writes a few MB).
+MAX_RESULTS_BYTES = 256 << 20
+
+
+def load_results(path: str | Path) -> dict[str, Any]:
+    """A published ``results.json`` as a dict; never follows a FIFO or device, never reads without bound.
+
+    Raises
+    ------
+    OSError
+        Missing or unreadable.
+    ValueError
+        Not a regular file, too large, not JSON, or not a JSON object (the message says which).
+    """
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block the run
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > MAX_RESULTS_BYTES:
+            raise ValueError(f"larger than {MAX_RESULTS_BYTES >> 20} MB")
+        raw = fh.read(MAX_RESULTS_BYTES + 1)
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        doc = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except RecursionError:
+        raise ValueError("not JSON (nested too deep)") from None
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise ValueError(f"not a JSON object (a {type(doc).__name__})")
+    return doc
+
+
+def read_results(path: str | Path) -> dict[str, Any] | None:
+    """A published ``results.json`` as a dict, or None when it is missing or unreadable (:func:`load_results`)."""
+    try:
+        return load_results(path)
     except (OSError, ValueError):
         return None
 

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from .. import fmt
 from ..record import read_results
 from ..report import escape
+from .cache import damage
 from .history import read_history
 from .render import CSP_META
 
@@ -242,7 +243,7 @@ def write_index(out_dir: Path, unpublished: Mapping[str, dict[str, Any]] | None 
         if link.name.startswith(".") or not link.is_dir() or not link.is_symlink() or not is_ours(link):
             continue
         doc = read_results(link / "results.json")
-        if doc is not None:
+        if doc is not None and damage(doc) is None:  # a damaged one is left out (its study reruns next time)
             doc = dict(doc, exports=sorted(p.name for p in link.iterdir()))
             entries.append((link.name, doc))
             if not link.name.endswith(".failed"):

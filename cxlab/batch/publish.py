@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import CxlabError
 from ..record import read_results, to_json, write_json_atomic
+from .cache import damage
 from .history import append_history
 from .jobs import Job, Outcome, provenance
 
@@ -116,6 +117,8 @@ def publish(job: Job, outcome: Outcome, out_dir: str | Path) -> Path:
     try:
         reports.mkdir(parents=True, exist_ok=True)
         previous = read_results(out_dir / job.study / "results.json") if is_ours(out_dir / job.study) else None
+        if previous is not None and damage(previous, job.study) is not None:
+            previous = None  # a report damaged by hand is no previous run to compare with
         staging.mkdir()
         files = {f"{job.study}.ipynb": outcome.notebook_json, f"{job.study}.html": outcome.report_html,
                  f"{job.study}-code.html": outcome.full_html}
