@@ -26,6 +26,10 @@ from typing_extensions import Annotated
 from .errors import StudyFileError
 
 SLUG_PATTERN = r"^[A-Za-z0-9_-]+$"
+#: Longest study name (ASCII by :data:`SLUG_PATTERN`, so bytes). The longest file name a run derives from it,
+#: ``.staging-<study>-failed-<time>-<hex>``, is 39 bytes longer: within the 255-byte limit of file names.
+MAX_STUDY_NAME = 100
+NAME_MAX = 255
 DATA_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx", ".xlsm", ".sav", ".zsav", ".dta")  # cxlab.sources.SUFFIXES
 
 
@@ -71,6 +75,14 @@ class DataSpec(_Model):
         from .registry import synthetic_generators
         if v is not None and v not in synthetic_generators():
             raise ValueError(f"unknown generator {v!r} (one of {', '.join(synthetic_generators())})")
+        return v
+
+    @field_validator("sql")
+    @classmethod
+    def _read_only_query(cls, v: Optional[str]) -> Optional[str]:
+        if v is not None and v.strip():
+            from .sources import check_query
+            check_query(v)  # one SELECT: a query that writes, attaches or loads is refused here
         return v
 
     @field_validator("options")
@@ -160,11 +172,19 @@ class ExperienceSpec(_Model):
 class StudyBase(_Model):
     """The keys every study file has (DESIGN section 3); each study's ``spec`` extends it."""
 
-    study: str = Field(pattern=SLUG_PATTERN, max_length=100)
+    study: str = Field(pattern=SLUG_PATTERN)
     notebook: str
     title: str = ""
     description: str = ""
     data: DataSpec
+
+    @field_validator("study")
+    @classmethod
+    def _name_fits_file_names(cls, v: str) -> str:
+        if len(v) > MAX_STUDY_NAME:
+            raise ValueError(f"a study name has at most {MAX_STUDY_NAME} characters (the file names a run derives "
+                             f"from it must fit the file system's limit of {NAME_MAX} bytes), got {len(v)}")
+        return v
 
     def data_specs(self) -> list[tuple[str, DataSpec]]:
         """Every data source of the study with its key (``data``; a study may add more, e.g. ``benchmark``)."""

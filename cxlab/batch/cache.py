@@ -66,7 +66,8 @@ def published(job: Job, out_dir: Path) -> tuple[dict[str, Any] | None, str | Non
 def decide(job: Job, out_dir: Path, force: bool) -> str:
     """Why ``job`` runs (``ran: ...``) or ``up to date``; also stored in ``provenance.decision``.
 
-    A damaged published ``results.json`` is said in one warning line, and the study reruns.
+    A damaged published ``results.json`` is said in one warning line, and the study reruns. So does a
+    study whose last run failed after its report was published (the failure was not its inputs').
     """
     if force:
         return "ran: --force"
@@ -77,9 +78,11 @@ def decide(job: Job, out_dir: Path, force: bool) -> str:
         return f"ran: the published results.json was damaged ({problem})"
     if doc is None:
         return "ran: no previous report"
-    if doc["status"] == "ok" and doc["provenance"].get("fingerprint") == job.fingerprint:
-        return "up to date"
-    return "ran: inputs changed"
+    if doc["status"] != "ok" or doc["provenance"].get("fingerprint") != job.fingerprint:
+        return "ran: inputs changed"
+    if os.path.lexists(out_dir / f"{job.study}.failed"):  # newer than the report (publishing one removes it)
+        return "ran: the last run failed"  # on the same inputs: the disk was full, a kernel killed, a timeout
+    return "up to date"
 
 
 def mark_checked(path: Path) -> None:

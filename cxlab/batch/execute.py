@@ -11,6 +11,7 @@ worker process or on a Dask worker alike.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 import tempfile
@@ -33,11 +34,24 @@ def execute_study(job: Job) -> Outcome:
     """
     logging.getLogger("papermill").setLevel(logging.CRITICAL)  # the outcome reports the error once
     started, t0 = now(), time.perf_counter()
-    work = Path(tempfile.mkdtemp(prefix=f"cxlab-{job.study}-"))
+    try:
+        work = Path(tempfile.mkdtemp(prefix=f"cxlab-{job.study}-"))
+    except OSError as exc:  # the temporary folder is full or read-only
+        return Outcome(job.study, "failed", f"cannot create a temporary folder in {tempfile.gettempdir()}: "
+                       f"{exc.strerror or exc}", started, now(), time.perf_counter() - t0)
     try:
         return _execute_in(work, job, started, t0)
+    except Exception as exc:  # the work folder failed under it (disk full): the study's failure, one line
+        return Outcome(job.study, "failed", _error(exc, work), started, now(), time.perf_counter() - t0)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _error(exc: Exception, work: Path) -> str:
+    """One line for a failure; a file system error of the runner's own names the temporary folder."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+        return f"cannot write in the temporary folder {work.parent}: {exc.strerror}"
+    return error_text(exc)
 
 
 def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
@@ -54,10 +68,12 @@ def _execute_in(work: Path, job: Job, started: str, t0: float) -> Outcome:
         nb = execute_notebook(job.notebook_path, executed, params, cwd=job.study_dir, timeout=job.timeout, work=work,
                               on_kernel_ready=prewarm)  # the exporters load their templates while the kernel runs
     except Exception as exc:  # any failure of the notebook is the study's failure, not the run's
-        error = error_text(exc)
+        error = _error(exc, work)
         log.info("%s failed: %s", job.study, error)
-        if executed.is_file():  # as far as it ran
-            nb = nbformat.read(executed, as_version=4)
+        try:  # as far as it ran (a disk that filled up may have left it cut short)
+            nb = nbformat.read(executed, as_version=4) if executed.is_file() else None
+        except Exception:  # noqa: BLE001  nbformat raises its own errors for a notebook cut short
+            nb = None
     recorded = read_results(results_path) if results_path.is_file() else None
     if error is None and recorded is None:
         error = "the notebook finished without recording results (its last cell calls cxlab.record.record)"

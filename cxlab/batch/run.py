@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import CxlabError, RunnerError
+from ..params import NAME_MAX
 from . import kernels
 from .cache import decide, mark_checked
 from .execute import add_pdf
@@ -18,7 +19,7 @@ from .jobs import Job, Outcome, now
 from .lock import OutputLock
 from .pdf import start_browser, stop_browser
 from .plan import longest_first, plan
-from .publish import PublishError, check_place, collect_garbage, publish, results_document
+from .publish import REPORTS, PublishError, check_place, collect_garbage, publish, results_document
 
 log = logging.getLogger(__name__)
 INDEX_MARKERS = ('<meta name="generator" content="cxlab">', "<title>cxlab reports</title>")
@@ -167,6 +168,7 @@ def prepare_output(out: Path, jobs: list[Job]) -> Path:
             if path.resolve().parent == here:
                 raise RunnerError(f"{out}: the output folder holds {path.name}, an input of study {job.study}; "
                                   "choose another --out (reports never go beside their data)")
+    _check_lengths(out, jobs)
     index = out / "index.html"
     if index.is_symlink() or index.exists():
         try:
@@ -177,6 +179,28 @@ def prepare_output(out: Path, jobs: list[Job]) -> Path:
             raise RunnerError(f"{index}: an index.html cxlab did not write is in the way; cxlab never replaces it "
                               "(move it, or choose another --out)")
     return out
+
+
+def _check_lengths(out: Path, jobs: list[Job]) -> None:
+    """Refuse a run whose reports would need names or paths longer than the output folder's file system allows."""
+    def limit(name: str, default: int) -> int:
+        try:
+            return os.pathconf(out, name) or default
+        except (OSError, ValueError):
+            return default
+
+    name_max, path_max = limit("PC_NAME_MAX", NAME_MAX), limit("PC_PATH_MAX", 4096)
+    base = out.resolve()
+    for job in jobs:
+        staging = f".staging-{job.study}-failed-{'0' * 15}-{'0' * 6}"  # the longest names publish() writes
+        longest = base / REPORTS / staging / f"{job.study}-code.html"
+        n_name, n_path = len(os.fsencode(staging)), len(os.fsencode(str(longest)))
+        if n_name > name_max:
+            raise RunnerError(f"{out}: study {job.study}: its report folder's name would be {n_name} bytes, longer "
+                              f"than this file system allows ({name_max}); choose a shorter study name")
+        if n_path >= path_max:
+            raise RunnerError(f"{out}: study {job.study}: its report would be written at a path of {n_path} bytes, "
+                              f"longer than the file system allows ({path_max - 1}); choose a shorter --out")
 
 
 def _publish(job: Job, outcome: Outcome, out: Path, unpublished: dict[str, dict[str, Any]]) -> Outcome:
