@@ -6,6 +6,7 @@ import math
 import warnings
 
 import matplotlib
+import matplotlib.collections
 import numpy as np
 import pandas as pd
 import pingouin
@@ -14,7 +15,7 @@ from scipy.linalg import sqrtm
 from statsmodels.discrete.discrete_model import Logit
 from statsmodels.regression.linear_model import OLS
 
-from cxlab import synth, words
+from cxlab import fmt, synth, words
 from cxlab.errors import DataError, StudyFileError
 from cxlab.params import parse_study
 from cxlab.stats import relimp
@@ -134,9 +135,9 @@ def test_synthetic_population_shares_fall_in_their_intervals_at_about_95_percent
     hits = []
     for rep in range(60):
         f = synth.generate("drivers", 800, seed=1000 + rep)
-        raw, r2 = relimp.bootstrap(f[list(DRIVERS)].to_numpy(float), f["satisfaction"].to_numpy(float),
-                                   np.ones(800), False, 400, rep)
-        low, high = relimp.percentile_interval(raw / r2[:, None])
+        draws = relimp.bootstrap(f[list(DRIVERS)].to_numpy(float), f["satisfaction"].to_numpy(float),
+                                 np.ones(800), False, 400, rep)
+        low, high = relimp.percentile_interval(draws.raw / draws.r2[:, None])
         hits.append((low <= truth) & (truth <= high))
     hits = np.array(hits)
     assert hits.mean() >= 0.88 and hits.mean(axis=0).min() >= 0.75, hits.mean(axis=0)
@@ -177,16 +178,17 @@ def test_bootstrap_reproducible_by_seed():
     one = relimp.bootstrap(X, y, np.ones(200), False, 300, seed=4)
     two = relimp.bootstrap(X, y, np.ones(200), False, 300, seed=4)
     other = relimp.bootstrap(X, y, np.ones(200), False, 300, seed=5)
-    np.testing.assert_array_equal(one[0], two[0])
-    assert not np.allclose(one[0], other[0])
+    np.testing.assert_array_equal(one.raw, two.raw)
+    assert not np.allclose(one.raw, other.raw)
     yb = (y > 0).astype(float)
-    np.testing.assert_array_equal(relimp.bootstrap(X, yb, np.ones(200), True, 150, seed=1)[0],
-                                  relimp.bootstrap(X, yb, np.ones(200), True, 150, seed=1)[0])
+    np.testing.assert_array_equal(relimp.bootstrap(X, yb, np.ones(200), True, 150, seed=1).raw,
+                                  relimp.bootstrap(X, yb, np.ones(200), True, 150, seed=1).raw)
 
 
 def test_bootstrap_resamples_are_row_resamples_and_intervals_their_percentiles():
     X, y = correlated(n=150, p=3, seed=2)
-    raw, r2 = relimp.bootstrap(X, y, np.ones(150), False, 500, seed=0)
+    draws = relimp.bootstrap(X, y, np.ones(150), False, 500, seed=0)
+    raw, r2 = draws.raw, draws.r2
     rng = np.random.default_rng(0)   # the same draws: the first resample's rows, refitted by statsmodels OLS
     first = rng.integers(0, 150, size=(500, 150), dtype=np.int32)[0]
     Xb, yb = X[first], y[first]
@@ -283,7 +285,7 @@ def test_report_words_use_association_not_effect():
     text = narrative.headline(res, s) + "\n" + narrative.interpret(res, s)
     assert not [w for w in words.EFFECT_WORDS if w in text.lower()]
     assert "not say what improving a driver would do" in text
-    assert "lies above those of every other driver" in text and "Ranks not distinguishable" in text
+    assert "lies above those of every other driver" in text and "Ranks the data cannot tell apart" in text
     assert "e-0" not in text and "nan" not in text.lower()
 
 
@@ -304,3 +306,167 @@ def test_no_stray_numpy_warnings_on_degenerate_resamples(tmp_path):
         res = run(frame, tmp_path)
     assert res.results["resamples_failed"] > 0
     assert any("bootstrap resamples of 200 could not be computed" in w for w in res.warnings)
+
+
+# --- issue 20: failed resamples, labels only where the interval clears the cut-off, rank groups, words ---
+
+def eighty_rows() -> pd.DataFrame:
+    """80 responses, 5 drivers rated 1-5, a rare yes/no outcome driven mostly by driver a.
+
+    Drawn from logit P(yes) = -11 + 2.5 a + 0.6 b (numpy seed 6): 24 yes; the full data are not separated,
+    but most bootstrap resamples are (a's lowest 'yes' and highest 'no' ratings are few rows).
+    """
+    rng = np.random.default_rng(6)
+    X = rng.integers(1, 6, size=(80, 5)).astype(float)
+    eta = -11 + 2.5 * X[:, 0] + 0.6 * X[:, 1]
+    y = rng.random(80) < 1 / (1 + np.exp(-eta))
+    frame = pd.DataFrame(X.astype(int), columns=list("abcde"))
+    frame["y"] = np.where(y, "yes", "no")
+    return frame
+
+
+def separated_by_lp(X: np.ndarray, y: np.ndarray) -> bool:
+    """Separation as a feasibility problem (not the package's route): some b with s_i x_i'b >= 0 for all rows
+    and sum_i s_i x_i'b = 1 (x_i with an intercept, s_i = 2 y_i - 1) exists exactly when the rows are
+    completely or quasi-completely separated (Albert and Anderson 1984), for a full-rank design."""
+    from scipy.optimize import linprog
+    A = np.column_stack([np.ones(len(X)), X]) * (2 * y - 1)[:, None]
+    res = linprog(np.zeros(A.shape[1]), A_ub=-A, b_ub=np.zeros(len(A)), A_eq=A.sum(axis=0)[None, :], b_eq=[1.0],
+                  bounds=[(None, None)] * A.shape[1], method="highs-ipm")
+    return res.status == 0
+
+
+def test_logistic_bootstrap_counts_failed_resamples_and_says_the_intervals_are_unreliable(tmp_path):
+    frame = eighty_rows()
+    X, y = frame[list("abcde")].to_numpy(float), (frame["y"] == "yes").to_numpy(float)
+    assert not separated_by_lp(X, y)
+    # the resamples the bootstrap draws (unit weights, one block): the same generator calls as relimp._counts
+    idx = np.random.default_rng(0).integers(0, 80, size=(300, 80), dtype=np.int32)
+    separated = np.array([separated_by_lp(X[i], y[i]) for i in idx])
+    draws = relimp.bootstrap(X, y, np.ones(80), True, 300, seed=0)
+    np.testing.assert_array_equal(np.isnan(draws.r2), separated)      # every failure is a separation, and back
+    assert draws.failures()["separation"] == separated.sum() > 200
+    for b in np.flatnonzero(~separated)[:3]:                           # the others: statsmodels' Logit converges
+        fit = Logit(y[idx[b]], np.column_stack([np.ones(80), X[idx[b]]])).fit(disp=0, maxiter=100)
+        assert fit.mle_retvals["converged"]
+
+    res = run(frame, tmp_path, drivers=list("abcde"), drivers_scale=[1, 5], bootstrap={"resamples": 300, "seed": 0})
+    boot = res.results["bootstrap"]
+    failed = int(separated.sum())
+    assert boot == {"resamples": 300, "failed": failed, "reliable": False,
+                    "reasons": {"outcome_constant": 0, "driver_constant": 0, "drivers_collinear": 0,
+                                "separation": failed, "not_converged": 0}}
+    assert res.results["resamples_failed"] == failed == np.isnan(res.boot_shares).any(axis=1).sum()
+    [sentence] = [w for w in res.warnings if "bootstrap resamples" in w]
+    events = int(min(y.sum(), 80 - y.sum()))
+    assert f"{failed} bootstrap resamples of 300 could not be computed" in sentence
+    assert "separate the yes/no outcome" in sentence and "unreliable" in sentence
+    assert f"has {events} responses for 5 drivers ({events / 5:.1f} per driver" in sentence
+    # quadrant stays the point-estimate rule of DESIGN 5.5; no driver is labelled on an unreliable interval
+    perf = res.table["performance"]
+    assert list(res.table["quadrant"]) == [analysis.quadrant(s, q, 0.2, perf.mean())
+                                           for s, q in zip(res.table["share"], perf)]
+    assert set(res.table["priority"]) == {"cannot tell yet"}
+    text = narrative.headline(res, study()) + narrative.interpret(res, study())
+    assert "unreliable" in narrative.headline(res, study()) and "goes with the largest share" not in text
+    assert "lies above those of every other driver" not in text and "**fix first**" not in text
+
+
+def test_a_few_failed_resamples_are_reported_and_more_than_one_percent_make_the_intervals_unreliable():
+    y, w = np.r_[np.ones(30), np.zeros(70)], np.ones(100)
+    few = analysis.failure_sentence({**dict.fromkeys(relimp.FAILURES, 0), "driver_constant": 3}, 300, y, w, True, 2)
+    many = analysis.failure_sentence({**dict.fromkeys(relimp.FAILURES, 0), "separation": 4}, 300, y, w, True, 2)
+    assert few.startswith("3 bootstrap resamples of 300 could not be computed (3 because a driver did not vary")
+    assert "unreliable" not in few and "unreliable" in many and "Too few events" not in many
+    rare = analysis.failure_sentence({**dict.fromkeys(relimp.FAILURES, 0), "separation": 4}, 300, y, w, True, 4)
+    assert "Too few events" in rare and "30 responses for 4 drivers (7.5 per driver" in rare
+    assert analysis.failure_sentence(dict.fromkeys(relimp.FAILURES, 0), 300, y, w, True, 2) is None
+
+
+def test_labels_only_where_the_share_interval_clears_the_mean_share():
+    s = parse_study({"study": "d", "notebook": "drivers", "data": {"synthetic": "drivers", "n": 3000, "seed": 2026,
+                     "columns": {"outcome": "satisfaction"}}, "drivers": list(DRIVERS), "drivers_scale": [0, 10],
+                     "bootstrap": {"resamples": 300, "seed": 0}})
+    res = analysis.analyze(load.read(s), s)
+    t = res.table
+    cut = 1 / len(t)
+    above, below = t["ci_low"] > cut, t["ci_high"] < cut
+    important = t["share"] >= cut
+    clears = (important & above) | (~important & below)
+    assert (~clears).any() and clears.any()                      # value_for_money's interval includes 1/6
+    assert list(t["priority"]) == [q if c else "cannot tell yet" for q, c in zip(t["quadrant"], clears)]
+    assert [w["priority"] for w in res.results["weights"]] == list(t["priority"])
+    text = narrative.interpret(res, s)
+    for _, row in t[~clears].iterrows():
+        assert f"{row['driver']} {fmt.interval(row['share'], row['ci_low'], row['ci_high'])}" in text
+        assert row["driver"] not in next(line for line in text.splitlines() if f"**{row['quadrant']}**" in line)
+    assert "**cannot tell yet** (the share interval includes 16.7%" in text
+    ax = figures.importance_performance(t)
+    hollow = [c for c in ax.collections if isinstance(c, matplotlib.collections.PathCollection)
+              and len(c.get_facecolor()) and np.allclose(c.get_facecolor()[:, :3], 1)]
+    assert sum(len(c.get_offsets()) for c in hollow) == (~clears).sum()
+    assert figures.label_overlaps(ax) == 0
+    assert f"{t.loc[~clears, 'driver'].iloc[0]} cannot tell yet" in figures.alt_importance_performance(t)
+
+
+def test_priority_rule_at_the_edges():
+    assert analysis.priority("fix first", 0.21, 0.4, 0.2) == "fix first"
+    assert analysis.priority("fix first", 0.2, 0.4, 0.2) == "cannot tell yet"           # touches the cut-off
+    assert analysis.priority("keep up", 0.1, 0.4, 0.2) == "cannot tell yet"
+    assert analysis.priority("low priority", 0.05, 0.19, 0.2) == "low priority"
+    assert analysis.priority("possible overkill", 0.05, 0.25, 0.2) == "cannot tell yet"
+    assert analysis.priority("keep up", None, None, 0.2) == "cannot tell yet"
+    assert analysis.priority("keep up", 0.3, 0.4, 0.2, reliable=False) == "cannot tell yet"
+
+
+def fake_result(**cols) -> analysis.DriversResult:
+    """A DriversResult built by hand around a table, for the words."""
+    t = table(**cols)
+    n = len(t)
+    t = t.assign(quadrant=cols.get("quadrant", ["keep up"] * n), priority=cols.get("priority", ["keep up"] * n))
+    results = {"n_used": 500, "n_dropped": 0, "r2": 0.4, "r2_ci_low": 0.35, "r2_ci_high": 0.45,
+               "outcome_type": "continuous", "resamples": 300, "resamples_failed": 0,
+               "bootstrap": {"resamples": 300, "failed": 0, "reliable": True,
+                             "reasons": {"separation": 0}}}
+    return analysis.DriversResult(results, t, np.zeros((1, n)), np.zeros((1, n)))
+
+
+def test_rank_groups_never_chain_drivers_whose_intervals_are_disjoint():
+    t = table(share=[0.4, 0.3, 0.2, 0.1], ci_low=[0.3, 0.2, 0.1, 0.0], ci_high=[0.5, 0.4, 0.3, 0.2],
+              rank_ci_low=[1, 2, 3, 4], rank_ci_high=[2, 3, 3, 4])
+    assert narrative.rank_groups(t) == [["A", "B"], ["B", "C"]]            # A [1, 2] and C [3, 3] are disjoint
+    t = t.assign(rank_ci_low=[1, 1, 2, 4], rank_ci_high=[2, 3, 3, 4])
+    assert narrative.rank_groups(t) == [["A", "B", "C"]]                  # all three share rank 2
+    t = t.assign(rank_ci_low=[1, 2, 3, 4], rank_ci_high=[2, 3, 4, 4])
+    assert narrative.rank_groups(t) == [["A", "B"], ["B", "C"], ["C", "D"]]
+    text = narrative.interpret(fake_result(**{c: t[c] for c in t if c not in ("driver", "rank")},
+                                           lmg_share=t["share"]), study())
+    assert "A and B; B and C; C and D" in text and "a driver can sit in two groups" in text
+
+
+def test_lmg_comparison_states_the_largest_gap_not_a_rounded_down_bound():
+    res = fake_result(share=[0.5, 0.3, 0.2], ci_low=[0.4, 0.2, 0.1], ci_high=[0.6, 0.4, 0.3],
+                      rank_ci_low=[1, 2, 3], rank_ci_high=[1, 2, 3], lmg_share=[0.5, 0.3034, 0.1966])
+    text = narrative.interpret(res, study())
+    assert "within 0.3 " not in text
+    assert "the largest difference is 0.34 percentage points (B: 30.34% against 30.00%)" in text
+    for gap in (0.0004, 0.012345, 0.0999, 0.25):
+        sentence = narrative.lmg_comparison(table(share=[0.5, 0.5], lmg_share=[0.5 + gap, 0.5 - gap]))
+        shown = sentence.split("difference is ")[1].split(" percentage")[0]
+        decimals = len(shown.split(".")[1])
+        assert abs(float(shown) - 100 * gap) <= 0.5 * 10 ** -decimals + 1e-12
+        assert float(shown) > 0
+
+
+def test_overlapping_top_shares_are_not_turned_into_a_leader():
+    res = fake_result(share=[0.35, 0.3, 0.2, 0.15], ci_low=[0.25, 0.22, 0.15, 0.1], ci_high=[0.45, 0.38, 0.25, 0.2],
+                      rank_ci_low=[1, 1, 3, 4], rank_ci_high=[2, 2, 3, 4], lmg_share=[0.35, 0.3, 0.2, 0.15])
+    head = narrative.headline(res, study())
+    assert "goes with the largest share" not in head
+    assert head.startswith("A has the largest share") and "cannot tell" in head
+    assert f"B {fmt.interval(0.3, 0.22, 0.38)}" in head
+    text = narrative.interpret(res, study())
+    assert "the data cannot tell which driver leads" in text and f"A {fmt.interval(0.35, 0.25, 0.45)}" in text
+    clear = fake_result(share=[0.5, 0.3, 0.2], ci_low=[0.45, 0.2, 0.1], ci_high=[0.55, 0.4, 0.3],
+                        rank_ci_low=[1, 2, 2], rank_ci_high=[1, 3, 3], lmg_share=[0.5, 0.3, 0.2])
+    assert narrative.headline(clear, study()).startswith("A goes with the largest share")

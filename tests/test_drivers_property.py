@@ -1,4 +1,5 @@
-"""Property: any small table of ratings ends in one clear DataError or a valid, schema-conforming result."""
+"""Properties: any small table of ratings ends in one clear DataError or a valid, schema-conforming result;
+rank groups never join drivers whose rank intervals are disjoint."""
 from __future__ import annotations
 
 import warnings
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from cxlab.errors import DataError
 from cxlab.params import parse_study
 from cxlab.record import record, validate_results
-from cxlab.studies.drivers import analysis, load
+from cxlab.studies.drivers import analysis, load, narrative
 
 RATING = st.integers(0, 15).map(lambda v: None if v == 0 else 1 + v % 5)   # 1 in 16 missing
 
@@ -56,3 +57,30 @@ def test_small_shapes_give_a_clear_error_or_a_valid_result(tmp_path, case):
     assert validate_results(doc) == []
     shares = np.array([w["share"] for w in payload["results"]["weights"]])
     assert np.isfinite(shares).all() and abs(shares.sum() - 1) < 1e-9 and (shares >= -1e-12).all()
+
+
+@st.composite
+def rank_intervals(draw):
+    p = draw(st.integers(2, 8))
+    ends = [sorted(draw(st.lists(st.integers(1, p), min_size=2, max_size=2))) for _ in range(p)]
+    return pd.DataFrame({"driver": [f"d{j}" for j in range(p)], "rank": list(range(1, p + 1)),
+                         "share": np.linspace(0.5, 0.1, p), "rank_ci_low": [lo for lo, _ in ends],
+                         "rank_ci_high": [hi for _, hi in ends]})
+
+
+@settings(max_examples=300, deadline=None)
+@given(table=rank_intervals())
+def test_rank_groups_hold_only_mutually_overlapping_drivers_and_every_overlapping_pair(table):
+    groups = narrative.rank_groups(table)
+    low = dict(zip(table["driver"], table["rank_ci_low"]))
+    high = dict(zip(table["driver"], table["rank_ci_high"]))
+    overlap = lambda a, b: low[a] <= high[b] and low[b] <= high[a]      # closed intervals
+    for g in groups:
+        assert len(g) > 1 and len(set(g)) == len(g)
+        assert all(overlap(a, b) for a in g for b in g), (g, table)     # never two disjoint intervals
+    for a in table["driver"]:
+        for b in table["driver"]:
+            if a < b and overlap(a, b):
+                assert any(a in g and b in g for g in groups)        # no pair the data cannot tell apart is lost
+    sets = [set(g) for g in groups]
+    assert not any(x < y for x in sets for y in sets)                 # groups are maximal

@@ -7,6 +7,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.transforms import Bbox
 
+from .analysis import UNCLEAR
+
 
 def shares(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     """Horizontal bars of each driver's share of R^2 with its 95% bootstrap interval, largest first.
@@ -88,16 +90,26 @@ def importance_performance(table: pd.DataFrame, ax: plt.Axes | None = None) -> p
 
     The dividing lines sit at the mean share (1 / number of drivers) and the
     mean performance, as in DESIGN 5.5; driver names are moved apart so that
-    none overlaps another or a quadrant label.
+    none overlaps another or a quadrant label. With ``ci_low``/``ci_high``
+    each share's 95% interval is drawn as a horizontal line, and with
+    ``priority`` the drivers labelled "cannot tell yet" (interval across the
+    dividing line) are drawn hollow.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 6))
     t = table.reset_index(drop=True)
     mean_share, mean_perf = 1 / len(t), float(t["performance"].mean())
-    ax.scatter(t["share"], t["performance"], s=40, color="black", zorder=3)
+    intervals = {"ci_low", "ci_high"} <= set(t.columns)
+    if intervals:
+        ax.hlines(t["performance"], t["ci_low"], t["ci_high"], color="grey", lw=1.2, zorder=2)
+    unclear = (t["priority"] == UNCLEAR).to_numpy() if "priority" in t else np.zeros(len(t), bool)
+    ax.scatter(t["share"][~unclear], t["performance"][~unclear], s=40, color="black", zorder=3)
+    ax.scatter(t["share"][unclear], t["performance"][unclear], s=40, facecolor="white", edgecolor="black", zorder=3)
     ax.axvline(mean_share, color="grey", ls="--", lw=1)
     ax.axhline(mean_perf, color="grey", ls="--", lw=1)
-    xmax = max(float(t["share"].max()), mean_share) * 1.25
+    right = [float(t["share"].max()), mean_share] + ([float(np.nanmax(t["ci_high"]))] if intervals
+                                                       and t["ci_high"].notna().any() else [])
+    xmax = max(right) * 1.25
     spread = max(float(t["performance"].max() - t["performance"].min()), 10.0)
     ax.set_xlim(0, xmax)
     ax.set_ylim(max(0.0, t["performance"].min() - 0.3 * spread), min(100.0, t["performance"].max() + 0.3 * spread))
@@ -106,16 +118,19 @@ def importance_performance(table: pd.DataFrame, ax: plt.Axes | None = None) -> p
     fixed = [ax.text(x, y, q, transform=ax.transAxes, ha=ha, va=va, color="grey", fontsize=10, style="italic")
              for q, (x, y, ha, va) in corner.items()]
     dx = 0.015 * xmax
-    texts = [ax.text(s + dx, perf, name, va="center", fontsize=9)
-             for name, s, perf in zip(t["driver"], t["share"], t["performance"])]
+    # names start right of the point and of its interval
+    ends = np.fmax(t["share"], t["ci_high"]).to_numpy(float) if intervals else t["share"].to_numpy(float)
+    texts = [ax.text(e + dx, perf, name, va="center", fontsize=9)
+             for name, e, perf in zip(t["driver"], ends, t["performance"])]
     ax.figure.canvas.draw()
     _repel(ax, texts, fixed)
-    for text, s, perf in zip(texts, t["share"], t["performance"]):
+    for text, s, perf in zip(texts, ends, t["performance"]):
         _, ty = text.get_position()
         if abs(ty - perf) > 1e-9:
             ax.plot([s, s + dx], [perf, ty], color="grey", lw=0.6)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-    ax.set_xlabel("importance: share of R²")
+    ax.set_xlabel("importance: share of R²" + (" (lines: 95% intervals)" if intervals else "")
+                  + ("; hollow: cannot tell yet, the interval crosses the dashed line" if unclear.any() else ""))
     ax.set_ylabel(f"performance (0-100; dashed: mean {mean_perf:.0f})")
     sns.despine(ax=ax)
     return ax
@@ -149,7 +164,10 @@ def alt_ranks(table: pd.DataFrame) -> str:
 
 
 def alt_importance_performance(table: pd.DataFrame) -> str:
-    """The alt text of :func:`importance_performance`: each driver's quadrant."""
+    """The alt text of :func:`importance_performance`: each driver's label (``priority``, else its quadrant)."""
+    label = "priority" if "priority" in table else "quadrant"
+    rule = (", a driver labelled only where its share interval lies wholly on one side of the mean share"
+            if label == "priority" else "")
     return ("Scatter plot of each driver's importance (share of explained variance) against its performance "
-            "(mean rating on 0-100), split into four quadrants at the mean share and mean performance: "
-            + "; ".join(f"{r.driver} {r.quadrant}" for r in table.itertuples()) + ".")
+            "(mean rating on 0-100), split into four quadrants at the mean share and mean performance" + rule + ": "
+            + "; ".join(f"{r.driver} {getattr(r, label)}" for r in table.itertuples()) + ".")
