@@ -16,7 +16,7 @@ from statsmodels.discrete.discrete_model import Logit
 from statsmodels.regression.linear_model import OLS
 
 from cxlab import fmt, synth, words
-from cxlab.errors import DataError, StudyFileError
+from cxlab.errors import DataError, StudyFileError, UnreliableBootstrapWarning
 from cxlab.params import parse_study
 from cxlab.stats import relimp
 from cxlab.studies.drivers import analysis, figures, load, narrative
@@ -336,7 +336,7 @@ def separated_by_lp(X: np.ndarray, y: np.ndarray) -> bool:
     return res.status == 0
 
 
-def test_logistic_bootstrap_counts_failed_resamples_and_says_the_intervals_are_unreliable(tmp_path):
+def test_logistic_bootstrap_counts_failed_resamples_and_says_the_intervals_are_unreliable(tmp_path, monkeypatch):
     frame = eighty_rows()
     X, y = frame[list("abcde")].to_numpy(float), (frame["y"] == "yes").to_numpy(float)
     assert not separated_by_lp(X, y)
@@ -350,6 +350,11 @@ def test_logistic_bootstrap_counts_failed_resamples_and_says_the_intervals_are_u
         fit = Logit(y[idx[b]], np.column_stack([np.ones(80), X[idx[b]]])).fit(disp=0, maxiter=100)
         assert fit.mle_retvals["converged"]
 
+    categories = []
+    monkeypatch.setattr(analysis, "warn", lambda category, sentence: categories.append(category))
+    run(frame, tmp_path, drivers=list("abcde"), drivers_scale=[1, 5], bootstrap={"resamples": 300, "seed": 0})
+    assert categories == [UnreliableBootstrapWarning]
+    monkeypatch.undo()
     res = run(frame, tmp_path, drivers=list("abcde"), drivers_scale=[1, 5], bootstrap={"resamples": 300, "seed": 0})
     boot = res.results["bootstrap"]
     failed = int(separated.sum())
