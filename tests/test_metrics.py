@@ -294,14 +294,14 @@ def test_recovers_synthetic_truth():
 def test_report_says_which_part_moved():
     result = run(make_study(data={"synthetic": "survey", "n": 20000, "seed": 2026}))
     text = M_narrative.why_moved(result)
-    assert "the movement comes from the mix" in text
+    assert "The score moved mainly through the mix of who answered" in text
     head = M_narrative.headline(result, make_study())
     assert "mainly from who answered" in head and "95% CI" in head and "p < 0.001" in head
     assert "e-" not in head and "nan" not in head.lower()
     stable = run(make_study(data={"synthetic": "survey", "n": 4000, "seed": 1, "options": {"scenario": "stable"}}))
     f2l = stable.results["first_to_last"]
     if f2l["p"] >= 0.05:
-        assert "did not change significantly" in M_narrative.headline(stable, make_study())
+        assert "the data cannot tell whether it rose or fell" in M_narrative.headline(stable, make_study())
 
 
 def test_result_keys_are_design():
@@ -311,7 +311,8 @@ def test_result_keys_are_design():
     block = res["segments"]["plan"]["nps"]
     assert [lv["level"] for lv in block["levels"]] == ["basic", "plus", "premium"]
     assert [(p["a"], p["b"]) for p in block["pairs"]] == [("basic", "plus"), ("basic", "premium"), ("plus", "premium")]
-    assert set(block["pairs"][0]) == {"a", "b", "diff", "ci_low", "ci_high", "p", "p_holm"}
+    assert set(block["pairs"][0]) == {"a", "b", "diff", "ci_low", "ci_high", "p", "p_holm", "diff_adjusted"}
+    assert set(res["segments"]["plan"]["csat"]["pairs"][0]) == {"a", "b", "diff", "ci_low", "ci_high", "p", "p_holm"}
     assert block["letters"] == {"basic": "", "plus": "A", "premium": "AB"}
     assert {c["metric"] for c in res["changes"]} == {"nps", "csat", "ces"}
     assert set(res["cohort"]) >= {"n", "nps_first", "nps_last", "change", "ci_low", "ci_high", "p"}

@@ -29,7 +29,7 @@ def test_metrics_studies_end_to_end(tmp_path):
     assert "mainly from who answered" in doc["headline"]["text"]
     html = (folder / "metrics.html").read_text()
     assert html.count("data:image/png;base64") >= 6  # 3 segments (dots and bars), trend, waterfall, cohort
-    assert "the movement comes from the mix" in html and "among all respondents" in html
+    assert "The score moved mainly through the mix of who answered" in html and "among all respondents" in html
     retail = check_results_doc(out / "retail-metrics" / "results.json", "retail-metrics", "metrics")
     assert set(retail["provenance"]["inputs"]) == {"data/retail-nps-survey.csv"}
     r = retail["results"]

@@ -10,6 +10,7 @@ weighted shares times the Kish effective n.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 import numpy as np
 from scipy import stats as sps
@@ -68,9 +69,21 @@ class Difference:
     ci_high: float | None
     p: float | None
     z: float | None = None
+    adjusted: float | None = None
 
     def to_dict(self) -> dict[str, float | None]:
-        return {"diff": self.diff, "ci_low": self.ci_low, "ci_high": self.ci_high, "p": self.p}
+        """``diff``, ``ci_low``, ``ci_high``, ``p``, and ``diff_adjusted`` when the interval and test are
+        centred on an adjusted difference (NPS)."""
+        out = {"diff": self.diff, "ci_low": self.ci_low, "ci_high": self.ci_high, "p": self.p}
+        if self.adjusted is not None:
+            out["diff_adjusted"] = self.adjusted
+        return out
+
+
+def tested_difference(pair: Mapping[str, Any]) -> float | None:
+    """The difference a pair's interval and test are about, whose sign letters and direction words follow:
+    ``diff_adjusted`` (an NPS pair's adjusted difference d) when present, else ``diff``."""
+    return pair.get("diff_adjusted", pair["diff"])
 
 
 UNDEFINED = Difference(None, None, None, None)
@@ -79,13 +92,14 @@ UNDEFINED = Difference(None, None, None, None)
 def nps_difference(a: AdjustedNps, b: AdjustedNps, z: float = Z95) -> Difference:
     """NPS of ``a`` minus NPS of ``b`` (DESIGN 5.4 pairs).
 
-    ``diff`` is the raw difference; with the adjusted values d = adj_a - adj_b,
-    the interval is d +- z sqrt(v_a + v_b) (centred on the adjusted difference)
-    and the two-sided test is z = d / sqrt(v_a + v_b).
+    ``diff`` is the raw difference; with the adjusted values d = adj_a - adj_b
+    (``adjusted``), the interval is d +- z sqrt(v_a + v_b) (centred on the
+    adjusted difference) and the two-sided test is z = d / sqrt(v_a + v_b); the
+    sign of d, not of ``diff``, says which score the test favours.
     """
     if a.nps is None or b.nps is None:
         return UNDEFINED
     d = a.adjusted - b.adjusted
     se = float(np.sqrt(a.variance + b.variance))
     stat = d / se
-    return Difference(a.nps - b.nps, d - z * se, d + z * se, float(2 * sps.norm.sf(abs(stat))), stat)
+    return Difference(a.nps - b.nps, d - z * se, d + z * se, float(2 * sps.norm.sf(abs(stat))), stat, d)

@@ -22,10 +22,10 @@ from scipy import stats as sps
 
 from ...errors import DecompositionWarning, FewResponsesWarning, collecting_warnings, warn
 from ...stats import Z95
-from ...stats.mix import mix_decomposition, paired_change
+from ...stats.mix import mix_decomposition, mix_standard_errors, paired_change
 from ...stats.means import mean_t_interval
 from ...stats.multitest import holm, level_labels, significance_letters
-from ...stats.nps import AdjustedNps, Difference, adjusted_wald, nps_difference
+from ...stats.nps import AdjustedNps, Difference, adjusted_wald, nps_difference, tested_difference
 from ...stats.proportions import newcombe_difference, wilson_interval
 from ...stats.weights import effective_n
 from .counts import MetricsCounts, aggregate
@@ -161,7 +161,8 @@ def _segment(data: MetricsCounts, column: str, metric: str, study: MetricsStudy)
         pairs.append({"a": la, "b": lb, **compare(ca, cb).to_dict()})
     for pair, adj in zip(pairs, holm([p["p"] for p in pairs])):
         pair["p_holm"] = adj
-    letters = significance_letters(levels, [(p["a"], p["b"], p["diff"], p["p_holm"]) for p in pairs])
+    # the letters follow the difference the interval and test are about (NPS: the adjusted d), not the raw diff
+    letters = significance_letters(levels, [(p["a"], p["b"], tested_difference(p), p["p_holm"]) for p in pairs])
     return {"levels": figures, "pairs": pairs, "letters": letters}
 
 
@@ -201,19 +202,44 @@ def _mix(data: MetricsCounts, study: MetricsStudy, first: Any, last: Any) -> dic
         return None
     w0 = np.array([grid[(first, lv)].w for lv in kept])
     w1 = np.array([grid[(last, lv)].w for lv in kept])
-    a0 = [grid[(first, lv)].nps() for lv in kept]
-    a1 = [grid[(last, lv)].nps() for lv in kept]
     s0, s1 = w0 / w0.sum(), w1 / w1.sum()
-    v0, v1 = np.array([a.nps for a in a0]), np.array([a.nps for a in a1])
+    v0 = np.array([grid[(first, lv)].nps().nps for lv in kept])
+    v1 = np.array([grid[(last, lv)].nps().nps for lv in kept])
     change, mix, within = mix_decomposition(s0, s1, v0, v1)
-    # the within part with the shares held fixed: its adjusted-Wald variance, a normal interval and test
-    se = float(np.sqrt(np.sum(s1 ** 2 * (np.array([a.variance for a in a0]) + np.array([a.variance for a in a1])))))
-    return {"from": str(first), "to": str(last), "by": column, "change": change, "mix_effect": mix,
-            "within_effect": within, "within_ci_low": within - Z95 * se, "within_ci_high": within + Z95 * se,
-            "within_p": float(2 * sps.norm.sf(abs(within / se))) if se > 0 else None,
-            "levels": [{"level": str(lv), "share_from": a, "share_to": b, "nps_from": c, "nps_to": e}
-                       for lv, a, b, c, e in zip(kept, s0, s1, v0, v1)],
-            "excluded": excluded}
+    (w_from, q_from, f_from), (w_to, q_to, f_to) = (_category_sums(data, study, wave, kept) for wave in (first, last))
+    mix_se, within_se = mix_standard_errors(w_from, q_from, w_to, q_to, factor_from=f_from, factor_to=f_to)
+    out = {"from": str(first), "to": str(last), "by": column, "change": change, "mix_effect": mix,
+           "within_effect": within}
+    for part, est, se in (("mix", mix, mix_se), ("within", within, within_se)):
+        defined = se is not None and se > 0
+        out.update({f"{part}_ci_low": est - Z95 * se if defined else None,
+                    f"{part}_ci_high": est + Z95 * se if defined else None,
+                    f"{part}_p": float(2 * sps.norm.sf(abs(est / se))) if defined else None})
+    out["levels"] = [{"level": str(lv), "share_from": a, "share_to": b, "nps_from": c, "nps_to": e}
+                     for lv, a, b, c, e in zip(kept, s0, s1, v0, v1)]
+    out["excluded"] = excluded
+    return out
+
+
+def _category_sums(data: MetricsCounts, study: MetricsStudy, wave: Any, kept: list[Any]
+                   ) -> tuple[np.ndarray, np.ndarray, float]:
+    """One wave's (weights, squares, factor) per kept ``mix_by`` level and NPS category, for
+    :func:`~cxlab.stats.mix.mix_standard_errors`: sums of weights of promoters, passives and detractors;
+    the sums of squared weights (sampling weights) or the weights again (counts, frequency weights); and the
+    finite-sample factor n / (n - 1) of sampling weights (n the wave's rows), else 1."""
+    table = data.table("nps", ("wave", study.mix_by))
+    table = table[(table["wave"] == wave) & table[study.mix_by].isin(kept)]
+    value = table["value"].to_numpy(float)
+    category = np.where(value >= study.nps.promoter_from, 0, np.where(value <= study.nps.detractor_to, 2, 1))
+    row = pd.Categorical(table[study.mix_by], categories=kept).codes
+    key = row * 3 + category
+    sampling = study.weight is not None and study.weight.kind == "sampling"
+    weights = np.bincount(key, weights=table["w"].to_numpy(float), minlength=3 * len(kept)).reshape(-1, 3)
+    squares = (np.bincount(key, weights=table["w2"].to_numpy(float), minlength=3 * len(kept)).reshape(-1, 3)
+               if sampling else weights)
+    rows = float(table["rows"].sum())
+    factor = (rows / (rows - 1) if rows > 1 else float("inf")) if sampling else 1.0
+    return weights, squares, factor
 
 
 def _cohort(rows: pd.DataFrame, levels: list[Any], study: MetricsStudy, first: Any, last: Any,
