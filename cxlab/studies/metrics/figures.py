@@ -101,7 +101,8 @@ def wave_trend(trend: pd.DataFrame, metric: str = "nps", ax: plt.Axes | None = N
 
 
 def mix_waterfall(mix: dict[str, Any], ax: plt.Axes | None = None) -> plt.Axes:
-    """NPS in the first wave, the mix and within parts of the change, and NPS in the last wave, as a waterfall."""
+    """NPS in the first wave, the mix and within parts of the change (each with its 95% interval as an error bar),
+    and NPS in the last wave, as a waterfall."""
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.8))
     lv = pd.DataFrame(mix["levels"])
@@ -115,10 +116,17 @@ def mix_waterfall(mix: dict[str, Any], ax: plt.Axes | None = None) -> plt.Axes:
         top = bottom + height
         ax.annotate(f"{100 * height:+.1f}", (i, max(top, bottom)), xytext=(0, 3), textcoords="offset points",
                     ha="center", fontsize=9)
+    for i, part in ((1, "mix"), (2, "within")):
+        low, high = mix.get(f"{part}_ci_low"), mix.get(f"{part}_ci_high")
+        if low is not None and high is not None:
+            base = steps[i][1]
+            top = base + mix[f"{part}_effect"]
+            ax.errorbar(i + 0.18, top, yerr=[[top - (base + low)], [(base + high) - top]], fmt="none",
+                        ecolor="black", elinewidth=1, capsize=3)
     ax.set_xticks(range(len(steps)), [s[0] for s in steps])
     ax.axhline(0, color="black", lw=0.8)
     ax.yaxis.set_major_formatter(NPS_AXIS)
-    ax.set_ylabel("NPS (points)")
+    ax.set_ylabel("NPS (points; error bars: 95% intervals)")
     ax.set_title("Why NPS moved: mix decomposition")
     sns.despine(ax=ax)
     return ax
@@ -166,8 +174,14 @@ def alt_trends(trend: pd.DataFrame, metrics: list[str]) -> str:
 def alt_mix(mix: dict[str, Any]) -> str:
     """The alt text of :func:`mix_waterfall`."""
     return (f"Waterfall of NPS from wave {mix['from']} to wave {mix['to']}: a change of {fmt.nps(mix['change'])} "
-            f"points, of which {fmt.nps(mix['mix_effect'])} from who answered (mix by {mix['by']}) and "
-            f"{fmt.nps(mix['within_effect'])} from change within {mix['by']} levels.")
+            f"points, of which {_part(mix, 'mix')} from who answered (mix by {mix['by']}) and "
+            f"{_part(mix, 'within')} from change within {mix['by']} levels.")
+
+
+def _part(mix: dict[str, Any], part: str) -> str:
+    """A part of the mix split with its interval: "+20.3 (95% CI +18.7 to +21.9)"."""
+    return fmt.interval(mix[f"{part}_effect"], mix.get(f"{part}_ci_low"), mix.get(f"{part}_ci_high"), fmt.nps,
+                        "95% CI ")
 
 
 def alt_cohort(cohort: dict[str, Any]) -> str:
