@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -191,8 +192,10 @@ def test_excel_errors_name_sheet_column_and_row(files, tmp_path):
 def test_cxlab_new_maps_each_format(fmt, files, tmp_path):
     data, folder = files[fmt]
     if "sql" in data:
-        path, summary, ok = new_study("s", "retention", None, tmp_path, sql=data["sql"].replace(
-            "extract/", f"{folder}/extract/"), database=str(folder / data["database"]) if "database" in data else None)
+        if (folder / "extract").is_dir():  # a query reads only files in the study's folder
+            shutil.copytree(folder / "extract", tmp_path / "extract")
+        path, summary, ok = new_study("s", "retention", None, tmp_path, sql=data["sql"],
+                                      database=str(folder / data["database"]) if "database" in data else None)
     else:
         path, summary, ok = new_study("s", "retention", str(folder / data["path"]), tmp_path,
                                       sheet=data.get("sheet"))
