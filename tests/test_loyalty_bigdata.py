@@ -126,6 +126,26 @@ def test_sampling_weights_against_statsmodels_sandwich_on_rows(folder):
             assert t["n_eff"] == pytest.approx(wt.sum() ** 2 / (wt ** 2).sum(), rel=TOL)
 
 
+@pytest.mark.parametrize("case", ["ratings-sampling", "named-sampling"])
+def test_sampling_intervals_against_the_rows(case):
+    """Issue 20: each tier's Wilson interval on the design-based n, p (1 - p) / v with v the linearised variance
+    n / (n - 1) sum w^2 (y - p)^2 / (sum w)^2 over the tier's rows, n the outcome's rows (pandas on the rows)."""
+    got = REFERENCE[case]["results"]["outcomes"]
+    frame = loyalty_frame()
+    tiers = case.startswith("named")
+    for name in LOYALTY_OUTCOMES:
+        d = frame.dropna(subset=["experience", name, "samp"])
+        key = (pd.cut(d["experience"], [0, 2.5, 3.5, 5], labels=False) if tiers else d["experience"])
+        for t, (_, g) in zip(got[name]["tiers"], d.groupby(key)):
+            w, y = g["samp"].to_numpy(), g[name].to_numpy()
+            p = (w * y).sum() / w.sum()
+            v = len(d) / (len(d) - 1) * (w * w * (y - p) ** 2).sum() / w.sum() ** 2
+            neff = p * (1 - p) / v if v > 0 else w.sum() ** 2 / (w * w).sum()
+            lo, hi = proportion_confint(p * neff, neff, method="wilson")
+            assert t["n_eff_design"] == pytest.approx(neff, rel=TOL)
+            assert (t["ci_low"], t["ci_high"]) == pytest.approx((lo, hi), rel=TOL, abs=1e-15)
+
+
 def test_cells_are_few_and_sum_to_the_rows(folder):
     study = parse_study(loyalty_raw("named-sampling"), base_dir=folder)
     frame, _ = load.read(study, folder)

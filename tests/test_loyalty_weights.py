@@ -32,8 +32,12 @@ TIERS = {"poor": [1, 2], "fair": [3, 3], "great": [4, 5]}
 #   ctl <- glm.control(epsilon = 1e-14, maxit = 100)  # tighter than the default so that SEs agree to 1e-9
 #   m <- svyglm(y ~ x, des, family = quasibinomial, control = ctl); coef(m)[2]; SE(m)[2]
 #   m2 <- svyglm(y ~ score, des, family = quasibinomial, control = ctl); coef(m2)[2] / SE(m2)[2]
-#   coef(svyby(~y, ~tier, des, svymean)); tapply(d$w, d$tier, sum)^2 / tapply(d$w^2, d$tier, sum)
-#   prop.test(rate * neff, neff, correct = FALSE)$conf.int                # Wilson with the effective n
+#   coef(svyby(~y, ~tier, des, svymean)); tapply(d$w, d$tier, sum)^2 / tapply(d$w^2, d$tier, sum)  # Kish
+#   b <- svyby(~y, ~tier, des, svymean, deff = "replace")   # tiers are domains: the whole design's n/(n-1)
+#   p <- coef(b); neff <- p * (1 - p) / SE(b)^2; b$DEff     # svyciprop's n.eff = p(1-p)/v_design; design effect
+#   wilson <- function(p, n, z = qnorm(0.975)) { c0 <- (p + z^2/(2*n))/(1 + z^2/n)
+#     h <- z*sqrt(p*(1-p)/n + z^2/(4*n^2))/(1 + z^2/n); c(c0 - h, c0 + h) }   # Wilson with the design-based n
+#   (the same with ~x for one tier per rating; rating 2 has a share of 0: design variance 0, Kish's n is used)
 R_F_RATING = {"statistic": 3.02840593504127, "dof": 3.87451296097906, "dof2": 135.607953634267,
               "p": 0.0210111579383001}
 R_F_TIERS = {"statistic": 4.62618765752902, "dof": 1.98273074993817, "dof2": 69.3955762478361,
@@ -42,9 +46,16 @@ R_LOGIT = {"coef": 0.860647549863448, "se": 0.335103906924671}          # odds r
 R_TREND_TIERS = {"z": 2.45636228715635, "p": 0.0140351584074897}
 R_SCORES = [1.31947069943289, 3.0, 4.42584269662921]
 R_RATES = [0.081758034026465, 0.694816800714924, 0.604494382022472]
-R_NEFF = [11.2388200566276, 9.83243816254417, 9.34107727232525]
-R_WILSON = [(0.0137284990126359, 0.362868414884549), (0.389953368952636, 0.890219013273479),
-            (0.308343926309636, 0.839744436977708)]
+R_NEFF = [11.2388200566276, 9.83243816254417, 9.34107727232525]                  # Kish, a description
+R_NEFF_DESIGN = [11.7986958176153, 9.16952453542421, 9.14883580947303]
+R_DEFF = [1.0170615621842, 1.09056908691039, 1.20233877064557]
+R_WILSON = [(0.0142142991570796, 0.354754889600693), (0.380559257167052, 0.894036042077307),
+            (0.305908478254828, 0.841278628943778)]
+# one tier per rating (1..5)
+R_NEFF_DESIGN_X = [8.02479416191475, None, 9.16952453542421, 5.47175318986315, 5.69201842953966]
+R_DEFF_X = [0.996910305558687, None, 1.09056908691039, 1.09654068665149, 0.702738413361655]
+R_WILSON_X = [(0.0209801369929268, 0.465242307236017), None, (0.380559257167052, 0.894036042077307),
+              (0.136244234365971, 0.774074709778269), (0.4404514978313, 0.975439653197739)]
 Z = sps.norm.ppf(0.975)
 
 
@@ -75,6 +86,8 @@ def test_sampling_weights_named_tiers_match_r_survey(tmp_path):
     assert [t["count"] for t in tiers] == [int(y[g].sum()) for g in groups]
     assert [t["rate"] for t in tiers] == pytest.approx(R_RATES, rel=1e-12)
     assert [t["n_eff"] for t in tiers] == pytest.approx(R_NEFF, rel=1e-12)
+    assert [t["n_eff_design"] for t in tiers] == pytest.approx(R_NEFF_DESIGN, rel=1e-10)
+    assert [t["design_effect"] for t in tiers] == pytest.approx(R_DEFF, rel=1e-10)
     assert [t["score"] for t in tiers] == pytest.approx(R_SCORES, rel=1e-12)
     for t, (lo, hi) in zip(tiers, R_WILSON):
         assert (t["ci_low"], t["ci_high"]) == pytest.approx((lo, hi), rel=1e-10)
@@ -93,6 +106,14 @@ def test_sampling_weights_one_tier_per_rating_match_r_survey(tmp_path):
     o = _study(tmp_path, _fixture(), None, SAMPLING).results["outcomes"]["y"]
     for key, value in R_F_RATING.items():
         assert o["chi2"][key] == pytest.approx(value, rel=1e-10), key
+    for t, neff, deff, ci in zip(o["tiers"], R_NEFF_DESIGN_X, R_DEFF_X, R_WILSON_X):
+        if neff is None:        # a share of 0: no design variance; Wilson with Kish's n
+            assert t["rate"] == 0 and t["design_effect"] is None and t["n_eff_design"] == t["n_eff"]
+            assert t["ci_high"] == pytest.approx(Z * Z / (t["n_eff"] + Z * Z), rel=1e-12)
+            continue
+        assert t["n_eff_design"] == pytest.approx(neff, rel=1e-10)
+        assert t["design_effect"] == pytest.approx(deff, rel=1e-10)
+        assert (t["ci_low"], t["ci_high"]) == pytest.approx(ci, rel=1e-10)
     # one tier per rating: the trend regression is the odds-ratio regression, so z = coef / se
     assert o["trend"]["z"] == pytest.approx(R_LOGIT["coef"] / R_LOGIT["se"], rel=1e-8)
 
@@ -115,8 +136,8 @@ def test_sampling_figures_unchanged_when_weights_are_rescaled(tmp_path, tiers, s
     a = _study(tmp_path, _fixture(), tiers, SAMPLING).results["outcomes"]["y"]
     b = _study(tmp_path, _fixture(scale), tiers, SAMPLING).results["outcomes"]["y"]
     for ta, tb in zip(a["tiers"], b["tiers"]):
-        for key in ("n", "count", "rate", "ci_low", "ci_high", "n_eff", "score"):
-            assert ta[key] == pytest.approx(tb[key], rel=1e-9), key
+        for key in ("n", "count", "rate", "ci_low", "ci_high", "n_eff", "n_eff_design", "design_effect", "score"):
+            assert ta[key] == (None if tb[key] is None else pytest.approx(tb[key], rel=1e-9)), key
     for part in ("chi2", "trend", "logit", "top_vs_bottom"):
         for key, value in a[part].items():
             if isinstance(value, float):

@@ -228,7 +228,13 @@ def test_sampling_weights_invariant_to_scale(tmp_path):
     assert o["n_eff"] == pytest.approx(w.sum() ** 2 / (w * w).sum())
     pro = np.average(frame["nps"] >= 9, weights=w)
     assert o["promoters"] == pytest.approx(pro)
-    ref = adjusted_wald(pro * o["n_eff"], np.average(frame["nps"] <= 6, weights=w) * o["n_eff"], o["n_eff"])
+    # the interval uses the design-based n (issue 20): the score's variance over its linearised variance
+    det = np.average(frame["nps"] <= 6, weights=w)
+    s = (frame["nps"] >= 9).to_numpy(float) - (frame["nps"] <= 6).to_numpy(float)
+    v = 3000 / 2999 * (w * w * (s - (pro - det)) ** 2).sum() / w.sum() ** 2
+    neff = (pro + det - (pro - det) ** 2) / v
+    assert o["n_eff_design"] == pytest.approx(neff)
+    ref = adjusted_wald(pro * neff, det * neff, neff)
     assert o["ci_low"] == pytest.approx(ref.ci_low)
 
 

@@ -102,6 +102,35 @@ def test_overall_figures_against_the_rows(folder, weight):
     assert got["csat"]["mean_ci_low"] == pytest.approx(mean - t * sem, rel=1e-9)
 
 
+def test_sampling_intervals_against_the_rows():
+    """Issue 20: NPS overall and by plan, the adjusted Wald interval on the design-based n (the score's variance
+    over its linearised variance n / (n - 1) sum w^2 (s - NPS)^2 / (sum w)^2, n the rows with an NPS), and the
+    CSAT top box's Wilson interval on p (1 - p) / v (pandas on the rows)."""
+    ref = REFERENCE["sampling"]["results"]
+    frame = metrics_frame().dropna(subset=["samp"])
+    d = frame[frame["nps"].notna()]
+    s = np.where(d["nps"] >= 9, 1.0, np.where(d["nps"] <= 6, -1.0, 0.0))
+    groups = [("overall", np.ones(len(d), bool), ref["overall"]["nps"])]
+    groups += [(lv, (d["plan"] == lv).to_numpy(), f) for lv, f in
+               zip([f["level"] for f in ref["segments"]["plan"]["nps"]["levels"]], ref["segments"]["plan"]["nps"]["levels"])]
+    for name, mask, f in groups:
+        w, sc = d["samp"].to_numpy()[mask], s[mask]
+        nps = (w * sc).sum() / w.sum()
+        v = len(d) / (len(d) - 1) * (w * w * (sc - nps) ** 2).sum() / w.sum() ** 2
+        pro, det = w[sc == 1].sum() / w.sum(), w[sc == -1].sum() / w.sum()
+        neff = (pro + det - nps ** 2) / v
+        pp, pm = (pro * neff + 0.75) / (neff + 3), (det * neff + 0.75) / (neff + 3)
+        half = Z * np.sqrt((pp + pm - (pp - pm) ** 2) / (neff + 3))
+        assert f["n_eff_design"] == pytest.approx(neff, rel=1e-9), name
+        assert (f["ci_low"], f["ci_high"]) == pytest.approx((pp - pm - half, pp - pm + half), rel=1e-9), name
+    c = frame[frame["csat"].notna()]
+    w, top = c["samp"].to_numpy(), (c["csat"] >= 4).to_numpy(float)
+    p = (w * top).sum() / w.sum()
+    v = len(c) / (len(c) - 1) * (w * w * (top - p) ** 2).sum() / w.sum() ** 2
+    lo, hi = proportion_confint(p * p * (1 - p) / v, p * (1 - p) / v, method="wilson")
+    assert (ref["overall"]["csat"]["ci_low"], ref["overall"]["csat"]["ci_high"]) == pytest.approx((lo, hi), rel=1e-9)
+
+
 @pytest.mark.parametrize("weight", METRICS_CASES)
 def test_streamed_parquet_gives_the_same_figures(folder, weight):
     """read_counts streams the file in batches of 30,000 rows (each batch sees its own levels and customers)."""

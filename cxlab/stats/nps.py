@@ -5,7 +5,8 @@ interval adds 3 to n and 3/4 to each of promoters and detractors:
 n' = n + 3, p+ = (promoters + 3/4) / n', p- = (detractors + 3/4) / n',
 v = (p+ + p- - (p+ - p-)^2) / n', interval (p+ - p-) +- z sqrt(v), clipped to
 [-1, 1] (DESIGN 5.4). Counts may be weighted: with sampling weights pass the
-weighted shares times the Kish effective n.
+weighted shares times the design-based effective n (the score's variance over its
+linearised variance, :func:`cxlab.stats.survey.domain_means`).
 """
 from __future__ import annotations
 

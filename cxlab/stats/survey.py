@@ -6,6 +6,10 @@ linearisation with the ``n / (n - 1)`` factor R uses, so every figure here is
 unchanged when all weights are multiplied by a constant.
 
 - :func:`weighted_share`: weighted proportion and Kish effective n;
+- :func:`domain_means`: weighted means (shares, NPS, mean ratings) of the domains of one design with
+  their linearised variances (``svyby(~y, ~domain, design, svymean)``), the design-based effective n
+  ``p (1 - p) / v`` that the Wilson and adjusted-Wald intervals use, and the design effect;
+- :func:`design_mean_interval`: the t interval of a weighted mean from its linearised variance;
 - :func:`rao_scott_f`: Rao-Scott second-order corrected F test of independence
   (``svychisq(~row + col, design, statistic = "F")``);
 - :func:`svy_logit`: weighted logistic regression with design-based (sandwich)
@@ -14,13 +18,14 @@ unchanged when all weights are multiplied by a constant.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as sps
 
 from . import Z95
 from .logistic import LogitFit, logistic_slope
-from .weights import kish_n
+from .weights import effective_n, kish_n
 
 
 def weighted_share(y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
@@ -30,6 +35,122 @@ def weighted_share(y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     total = float(w.sum())
     share = float((w * y).sum() / total) if total > 0 else math.nan
     return share, kish_n(w)
+
+
+@dataclass(frozen=True)
+class DomainMeans:
+    """Weighted means of the domains of one design and their Taylor-linearised variances (arrays, one per domain).
+
+    Attributes
+    ----------
+    mean : ndarray
+        ``sum w y / sum w`` over the domain (NaN without weight).
+    variance : ndarray
+        Linearised variance of the mean, ``n / (n - 1) sum w^2 (y - mean)^2 / (sum w)^2``
+        over the domain's observations, ``n`` the observations of the whole design
+        (NaN with fewer than two).
+    unit_variance : ndarray
+        The weighted variance of ``y`` in the domain, ``sum w (y - mean)^2 / sum w``:
+        ``p (1 - p)`` for a share, ``p+ + p- - NPS^2`` for the NPS score.
+    rows : ndarray
+        Observations in the domain.
+    kish_n : ndarray
+        Kish's effective n, ``(sum w)^2 / sum w^2``.
+    """
+
+    mean: np.ndarray
+    variance: np.ndarray
+    unit_variance: np.ndarray
+    rows: np.ndarray
+    kish_n: np.ndarray
+
+    @property
+    def n_eff(self) -> np.ndarray:
+        """Design-based effective n ``unit_variance / variance`` (R ``svyciprop``'s ``n.eff``); Kish's n where the
+        domain's values do not vary (a share of 0 or 1: design variance 0) or the variance is undefined."""
+        v, u = self.variance, self.unit_variance
+        ok = (v > 0) & (u > 0) & np.isfinite(v)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(ok, u / np.where(ok, v, 1.0), self.kish_n)
+
+    @property
+    def design_effect(self) -> np.ndarray:
+        """Design effect ``v / (unit_variance / (rows - 1))``, R ``svymean(..., deff = "replace")``: 1 with equal
+        weights (whole sample); NaN where the values do not vary."""
+        v, u = self.variance, self.unit_variance
+        ok = (v > 0) & (u > 0) & np.isfinite(v) & (self.rows > 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(ok, v * (self.rows - 1) / np.where(ok, u, 1.0), np.nan)
+
+
+def domain_means(y: np.ndarray, w: np.ndarray, w2: np.ndarray, domain: np.ndarray, n_domains: int,
+                 n: int, rows: np.ndarray | None = None) -> DomainMeans:
+    """Weighted mean of ``y`` in each domain of a one-stage design, with its linearised (design-based) variance.
+
+    Follows R ``survey::svyby(~y, ~domain, svydesign(ids = ~1, weights = ~w), svymean)``
+    (for the whole sample, one domain: ``svymean``): the mean's influence values
+    ``w_i (y_i - mean_d) / sum_d w`` are 0 outside the domain, so the variance is
+    ``n / (n - 1) sum_d w_i^2 (y_i - mean_d)^2 / (sum_d w)^2`` with ``n`` the
+    observations of the **whole design**, domain or not (R's domain estimator),
+    and domains are uncorrelated: a difference of two domains has variance
+    ``v_a + v_b`` (``svycontrast`` on ``svyby(..., covmat = TRUE)``). Unchanged
+    when every weight is multiplied by a constant.
+
+    Only, per cell of equal ``y`` within a domain, the sum of the weights and of
+    their squares are needed: pass one entry per observation (``w2 = w**2``), or
+    one per cell of aggregated data (``w`` and ``w2`` the cell's sums, ``rows``
+    its observations); several entries may share a cell.
+
+    Parameters
+    ----------
+    y : array-like
+        The value of each observation or cell (0/1 for a share, -1/0/+1 for the NPS score, a rating).
+    w, w2 : array-like
+        Weights and squared weights (or their sums per cell).
+    domain : array-like of int
+        Domain code of each entry, 0 to ``n_domains - 1`` (entries outside every domain left out).
+    n_domains : int
+        Number of domains (empty ones get NaN means).
+    n : int
+        Observations in the whole design.
+    rows : array-like, optional
+        Observations per entry (default 1).
+
+    Returns
+    -------
+    DomainMeans
+    """
+    y, w, w2 = (np.asarray(a, dtype=float) for a in (y, w, w2))
+    domain = np.asarray(domain, dtype=np.int64)
+    rows = np.ones_like(w) if rows is None else np.asarray(rows, dtype=float)
+
+    def total(v: np.ndarray) -> np.ndarray:
+        return np.bincount(domain, weights=v, minlength=n_domains)
+
+    sum_w, sum_w2 = total(w), total(w2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(sum_w > 0, total(w * y) / np.where(sum_w > 0, sum_w, 1.0), np.nan)
+        centred = y - mean[domain]
+        unit = np.where(sum_w > 0, total(w * centred ** 2) / np.where(sum_w > 0, sum_w, 1.0), np.nan)
+        factor = n / (n - 1) if n > 1 else np.nan
+        variance = np.where(sum_w > 0, factor * total(w2 * centred ** 2) / np.where(sum_w > 0, sum_w, 1.0) ** 2,
+                            np.nan)
+    return DomainMeans(mean, variance, unit, total(rows), np.asarray(effective_n(sum_w, sum_w2), dtype=float))
+
+
+def design_mean_interval(mean: float | None, variance: float, rows: int,
+                         level: float = 0.95) -> tuple[float | None, float | None, float | None]:
+    """A weighted mean with its design-based t interval: ``mean +- t sqrt(variance)``, ``t`` on ``rows - 1``
+    degrees of freedom (those of the unweighted interval), ``variance`` from :func:`domain_means`.
+
+    Returns ``(mean, low, high)``: None figures without a mean, no interval with fewer than two rows.
+    """
+    if mean is None or not np.isfinite(mean):
+        return None, None, None
+    if rows < 2 or not np.isfinite(variance):
+        return float(mean), None, None
+    half = float(sps.t.ppf(0.5 + level / 2, rows - 1)) * math.sqrt(max(variance, 0.0))
+    return float(mean), float(mean) - half, float(mean) + half
 
 
 def _codes(values: np.ndarray) -> tuple[np.ndarray, int]:

@@ -3,8 +3,9 @@
 Every figure is computed from the sufficient statistics of :mod:`.cells` (per
 outcome and (rating, outcome value) cell: rows, sum of weights, sum of squared
 weights), so rows are first collapsed to cells and one implementation serves
-rows and aggregated data alike: rates, Wilson intervals, Kish n and trend
-scores are sums over a tier's cells; chi-square, its Monte Carlo p and
+rows and aggregated data alike: rates, Wilson intervals, Kish n, the
+linearised variances (sums of squared weights times squared residuals) and
+trend scores are sums over a tier's cells; chi-square, its Monte Carlo p and
 Cochran-Armitage use the tier x outcome table; the logistic regression's
 likelihood on cells weighted by their counts is that of the rows; Rao-Scott and
 the sandwich errors need, per cell, the sums of weights and squared weights.
@@ -28,9 +29,8 @@ from ...errors import (ConstantOutcomeWarning, EmptyTierWarning, SeparationWarni
                        collecting_warnings, warn)
 from ...stats.logistic import LogitFit, logistic_slope
 from ...stats.proportions import wilson_interval
-from ...stats.survey import rao_scott_f, svy_logit
+from ...stats.survey import domain_means, rao_scott_f, svy_logit
 from ...stats.tables import chi2_independence, chi2_monte_carlo_p, cochran_armitage, small_expected
-from ...stats.weights import effective_n
 from ...tiers import warn_empty_tiers
 from .cells import LoyaltyCells, aggregate
 from .spec import LoyaltyStudy
@@ -48,7 +48,8 @@ class LoyaltyResult:
         ``{"n": rows with a rating (and weight), "weight": kind or None, "outcomes": {name: {n_used, n_dropped, tiers,
         top_vs_bottom, chi2, trend, logit}}}`` exactly as DESIGN 5.1 and its revisions.
     rates : DataFrame
-        Tidy table: outcome, tier, n, count, rate, ci_low, ci_high, score (and n_eff with sampling weights).
+        Tidy table: outcome, tier, n, count, rate, ci_low, ci_high, score (and n_eff, n_eff_design,
+        design_effect with sampling weights).
     tests : DataFrame
         One row per outcome: rows used, association test, trend and odds ratio.
     warnings : list of str
@@ -69,7 +70,11 @@ def tier_table(cells: pd.DataFrame, categories: pd.Index, outcome: str, kind: Op
     and ``count`` are weighted totals, as in the expanded data; ``sampling``:
     ``n`` and ``count`` are row counts, ``rate`` the weighted share, ``n_eff``
     the Kish effective n (sum of weights squared over the sum of squared
-    weights) and the interval Wilson's with the effective n. ``score`` is the
+    weights, a description), ``n_eff_design`` the design-based effective n
+    ``p (1 - p) / v`` with ``v`` the share's linearised variance (tiers are
+    domains of the outcome's design: :func:`~cxlab.stats.survey.domain_means`;
+    Kish's n where the share is 0 or 1), ``design_effect`` R's
+    ``deff = "replace"``, and the interval Wilson's with ``n_eff_design``. ``score`` is the
     tier's weighted mean rating (NaN for an empty tier). All are sums over the
     tier's cells.
     """
@@ -87,7 +92,8 @@ def tier_table(cells: pd.DataFrame, categories: pd.Index, outcome: str, kind: Op
     labels = [str(t) for t in categories]
     table = pd.DataFrame({"outcome": outcome, "tier": pd.Categorical(labels, categories=labels, ordered=True)})
     if kind == "sampling":
-        n_eff = effective_n(wsum, total(w2))
+        design = domain_means(y, w, w2, codes, len(categories), n=int(rows.sum()), rows=rows)
+        n_eff = design.n_eff
         table["n"], table["count"] = total(rows), total(rows * y)
         low, high = wilson_interval(np.nan_to_num(rate) * n_eff, n_eff)
     else:
@@ -98,7 +104,7 @@ def tier_table(cells: pd.DataFrame, categories: pd.Index, outcome: str, kind: Op
     if np.all(table["n"] == np.round(table["n"])) and np.all(table["count"] == np.round(table["count"])):
         table = table.astype({"n": "int64", "count": "int64"})
     if kind == "sampling":
-        table["n_eff"] = n_eff
+        table["n_eff"], table["n_eff_design"], table["design_effect"] = design.kish_n, n_eff, design.design_effect
     return table
 
 
@@ -169,7 +175,8 @@ def _tier_rows(table: pd.DataFrame, kind: Optional[str]) -> list[dict[str, Any]]
         row = {"tier": str(r.tier), "n": _integral(r.n), "count": _integral(r["count"]), "rate": _none(r.rate),
                "ci_low": _none(r.ci_low), "ci_high": _none(r.ci_high), "score": _none(r.score)}
         if kind == "sampling":
-            row["n_eff"] = float(r.n_eff)
+            row.update(n_eff=float(r.n_eff), n_eff_design=float(r.n_eff_design),
+                       design_effect=_none(float(r.design_effect)))
         rows.append(row)
     return rows
 

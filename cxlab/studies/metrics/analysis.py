@@ -6,8 +6,12 @@ weights), so the rows are collapsed once and a million responses cost a few
 ``bincount`` passes; aggregated data give the same figures. The fixed cohort
 needs each customer's answers and stays row-level. Without weights ``n`` is the number of
 responses; with frequency weights the sum of the weights (the figures of the
-expanded data); with sampling weights every interval and test uses Kish's
-effective n (``n_eff``) while ``n`` stays the row count.
+expanded data); with sampling weights ``n`` stays the row count, ``n_eff`` is
+Kish's effective n (a description) and every interval and test of a share or an
+NPS uses the design-based effective n (``n_eff_design``: the unit variance over
+the Taylor-linearised variance of the group, a domain of the metric's design,
+:func:`~cxlab.stats.survey.domain_means`); the mean rating's interval uses its
+linearised variance.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from ...stats.means import mean_t_interval
 from ...stats.multitest import holm, level_labels, significance_letters
 from ...stats.nps import AdjustedNps, Difference, adjusted_wald, nps_difference, tested_difference
 from ...stats.proportions import newcombe_difference, wilson_interval
+from ...stats.survey import design_mean_interval, domain_means
 from ...stats.weights import effective_n
 from .counts import MetricsCounts, aggregate
 from .spec import MetricsStudy
@@ -69,8 +74,10 @@ class Cell:
         self.rows = int(sums["rows"])
         self.w, w2 = float(sums["w"]), float(sums["w2"])
         self.n_eff = effective_n(self.w, w2)
-        # the n of every interval and test: rows, the sum of frequency weights, or Kish's effective n
-        self.n = {None: float(self.rows), "frequency": self.w, "sampling": self.n_eff}[kind]
+        # the n of every interval and test: rows, the sum of frequency weights, or (sampling weights) the
+        # design-based effective n of the NPS or top-box share (Kish's n where the share does not vary)
+        self.n = {None: float(self.rows), "frequency": self.w,
+                  "sampling": float(sums.get("n_eff_design", np.nan))}[kind]
         self.sums = sums
 
     def share(self, key: str) -> float | None:
@@ -85,7 +92,8 @@ class Cell:
         n = self.w if self.kind == "frequency" else self.rows
         out: dict[str, Any] = {"n": int(n) if float(n).is_integer() else n}
         if self.kind == "sampling":
-            out["n_eff"] = self.n_eff
+            deff = float(self.sums["design_effect"])
+            out.update(n_eff=self.n_eff, n_eff_design=self.n, design_effect=deff if np.isfinite(deff) else None)
         if self.metric == "nps":
             a = self.nps()
             pro, det = self.share("pro"), self.share("det")
@@ -94,7 +102,11 @@ class Cell:
             return out
         top = self.share("top")
         low, high = wilson_interval(top * self.n, self.n) if top is not None else (np.nan, np.nan)
-        mean, m_low, m_high = mean_t_interval(self.w, float(self.sums["wx"]), float(self.sums["wx2"]), self.n)
+        if self.kind == "sampling":
+            mean, m_low, m_high = design_mean_interval(self.share("wx"), float(self.sums["mean_variance"]),
+                                                       self.rows)
+        else:
+            mean, m_low, m_high = mean_t_interval(self.w, float(self.sums["wx"]), float(self.sums["wx2"]), self.n)
         out.update(top_box=top, ci_low=float(low), ci_high=float(high), mean=mean, mean_ci_low=m_low,
                    mean_ci_high=m_high)
         return out
@@ -138,6 +150,16 @@ def cells(data: MetricsCounts, metric: str, study: MetricsStudy, by: tuple[str, 
     total = int(np.prod(sizes)) if sizes else 1
     sums = pd.DataFrame({k: np.bincount(group, weights=c, minlength=total) for k, c in cols.items()})
     kind = study.weight.kind if study.weight else None
+    if kind == "sampling":
+        # each group is a domain of the design of the metric's responses (all of them, grouped or not)
+        n = int(data.table(metric, ())["rows"].sum())
+        rows, w2 = cols["rows"], cols["w2"]
+        if metric == "nps":
+            design = domain_means(pro.astype(float) - det, w, w2, group, total, n, rows)
+        else:
+            design = domain_means(box.astype(float), w, w2, group, total, n, rows)
+            sums["mean_variance"] = domain_means(v, w, w2, group, total, n, rows).variance
+        sums["n_eff_design"], sums["design_effect"] = design.n_eff, design.design_effect
     if not by:
         return {None: Cell(metric, sums.iloc[0], kind)}
     keys = pd.MultiIndex.from_product([data.levels[col] for col in by]) if len(by) > 1 else data.levels[by[0]]
