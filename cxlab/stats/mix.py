@@ -64,7 +64,8 @@ def mix_standard_errors(weight_from: np.ndarray, square_from: np.ndarray, weight
     Returns
     -------
     tuple of float or None
-        The two standard errors; None where a factor is not finite.
+        The two standard errors; None where the variance is not finite (a factor
+        for a wave of one row, or weights so small that their sums underflow).
     """
     w0, w1 = np.asarray(weight_from, float), np.asarray(weight_to, float)
     q0, q1 = np.asarray(square_from, float), np.asarray(square_to, float)
@@ -83,7 +84,8 @@ def mix_standard_errors(weight_from: np.ndarray, square_from: np.ndarray, weight
     within1 = ((dv - s1 @ dv) / 2)[:, None] + (a / s1)[:, None] * dev1
 
     def se(u0: np.ndarray, u1: np.ndarray) -> float | None:
-        var = factor_from * np.sum(q0 * u0 ** 2) / t0 ** 2 + factor_to * np.sum(q1 * u1 ** 2) / t1 ** 2
+        with np.errstate(all="ignore"):   # weights so small that their sums underflow: no variance
+            var = factor_from * np.sum(q0 * u0 ** 2) / t0 ** 2 + factor_to * np.sum(q1 * u1 ** 2) / t1 ** 2
         return float(np.sqrt(var)) if np.isfinite(var) else None
 
     return se(mix0, mix1), se(within0, within1)
