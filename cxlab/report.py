@@ -85,7 +85,8 @@ def data_source_line(study: StudyBase) -> str:
     spec = study.data
     if spec.synthetic is not None:
         opts = text(", ".join(f"{k} {v}" for k, v in spec.options.items()))
-        size = f"{spec.n:,} rows" if spec.n else "default size"
+        from . import synth
+        size = f"{spec.n:,} {synth.n_unit(spec.synthetic)}" if spec.n else "default size"
         return (f"Embedded synthetic data `{spec.synthetic}` ({size}, seed {spec.seed}"
                 f"{', ' + opts if opts else ''}), drawn from a known truth.")
     if spec.sql is not None:

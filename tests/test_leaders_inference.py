@@ -198,11 +198,11 @@ def fake_result(s, sens=None):
 
 
 @pytest.mark.parametrize("diff, p, text", [
-    (0.05, 0.001, "grew faster than CX laggards"),
-    (-0.05, 0.001, "grew more slowly than CX laggards"),
-    (0.05, 0.2, "showed no clear difference in growth from CX laggards"),
-    (-0.05, 0.05, "showed no clear difference in growth from CX laggards"),
-    (0.05, None, "cannot be compared with a test to CX laggards"),
+    (0.05, 0.001, "CX leaders grew faster than CX laggards"),
+    (-0.05, 0.001, "CX leaders grew more slowly than CX laggards"),
+    (0.05, 0.2, "the data cannot tell whether CX leaders grew faster or more slowly than CX laggards"),
+    (-0.05, 0.05, "the data cannot tell whether CX leaders grew faster or more slowly than CX laggards"),
+    (0.05, None, "CX leaders cannot be compared with a test to CX laggards"),
 ])
 def test_direction_only_when_the_clustered_test_is_significant(diff, p, text):
     assert N.comparison_words(summary(cluster_diff=diff, cluster_p=p)) == text
@@ -239,8 +239,9 @@ def test_percentile_words(q, text):
           "1.55 times as large", "(95% CI 1.39 to 1.73)", "+5.2 points a year (95% CI +3.9 to +6.5)"],
      ["Welch", "times the laggards'"]),
     ({"cluster_p": 0.43, "cluster_diff": 0.008, "cluster_ci_low": -0.012, "cluster_ci_high": 0.028,
-      "welch_p": 0.001}, ["showed no clear difference", "p = 0.43", "+0.8 points (95% CI -1.2 to +2.8)"],
-     ["faster", "slower", "Welch", "p < 0.001"]),
+      "welch_p": 0.001}, ["the data cannot tell whether CX leaders grew faster or more slowly", "p = 0.43",
+                          "+0.8 points (95% CI -1.2 to +2.8)"],
+     ["grew faster than", "grew more slowly than", "no clear difference", "Welch", "p < 0.001"]),
     # the wave-1 defect: laggards shrank, so a ratio of growth rates read "-1.0 times the laggards'"
     ({"laggard_cumulative": -0.5, "cumulative_ratio": None, "end_ratio": 4.2, "end_ratio_ci_low": 2.0,
       "end_ratio_ci_high": 9.0}, ["4.20 times as large", "(95% CI 2.00 to 9.00)"], ["-1.0 times", "times the"]),
@@ -253,7 +254,7 @@ def test_headline_rules(over, present, absent):
         assert needle in text, needle
     for needle in absent:
         assert needle not in text, needle
-    assert text.startswith("Over 2011-2013, CX leaders ")
+    assert text.startswith("Over 2011-2013, ")
 
 
 @pytest.mark.parametrize("over", [{}, {"cluster_p": 0.3}, {"cluster_diff": -0.05}, {"welch_t": None}])

@@ -9,7 +9,7 @@
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -137,35 +137,75 @@ def block_bootstrap(growth: np.ndarray, leader: np.ndarray, laggard: np.ndarray,
         ``gap_high`` and ``kept`` (draws kept for the difference), ``kept_chain``
         (for the chained figures); bounds are None when no draw is kept.
     """
-    growth = np.asarray(growth, float)
+    return block_bootstrap_set([growth], leader, laggard, company, period, resamples, seed, level)[0]
+
+
+def block_bootstrap_set(growths: Sequence[np.ndarray], leader: np.ndarray, laggard: np.ndarray,
+                        company: np.ndarray, period: np.ndarray, resamples: int = 10_000, seed: int = 0,
+                        level: float = 0.95,
+                        offsets: Sequence[np.ndarray | None] | None = None) -> list[dict[str, float | None]]:
+    """:func:`block_bootstrap` of several growth measures of the same company-periods, from the same draws.
+
+    Parameters
+    ----------
+    growths : list of arrays of float
+        Each a growth measure of every company-period (e.g. growth, and growth
+        relative to the company's sector-period mean).
+    leader, laggard, company, period, resamples, seed, level
+        As in :func:`block_bootstrap`.
+    offsets : list of (array of float or None), optional
+        For each measure, a number per period (in the order of ``numpy.unique(period)``)
+        added to both portfolios' period means before they are chained (None: 0).
+        The pooled difference does not use them.
+
+    Returns
+    -------
+    list of dict
+        One :func:`block_bootstrap` result per measure; the draws, and so ``kept``
+        and ``kept_chain``, are shared.
+    """
+    growths = [np.asarray(g, float) for g in growths]
     leader, laggard = np.asarray(leader, bool), np.asarray(laggard, bool)
     c, companies = _codes(company)
     p, periods = _codes(period)
-    n_c, n_p = len(companies), len(periods)
-    # per company and period: leader sum, leader count, laggard sum, laggard count (a G x 4P matrix)
-    stats = np.zeros((n_c, 4, n_p))
-    for k, (mask, val) in enumerate(((leader, growth), (leader, 1.0), (laggard, growth), (laggard, 1.0))):
-        np.add.at(stats[:, k, :], (c[mask], p[mask]), np.broadcast_to(val, growth.shape)[mask])
-    stats = stats.reshape(n_c, 4 * n_p)
-    diffs, ratios, gaps = [], [], []
+    n_c, n_p, n_k = len(companies), len(periods), len(growths)
+    offsets = [np.zeros(n_p) if o is None else np.asarray(o, float) for o in (offsets or [None] * n_k)]
+    if len(offsets) != n_k or any(o.shape != (n_p,) for o in offsets):
+        raise ValueError("offsets must give one number per period for each growth measure")
+    # per company and period: leader count, laggard count, then per measure leader sum and laggard sum
+    cols = [(leader, None), (laggard, None)] + [(m, g) for g in growths for m in (leader, laggard)]
+    stats = np.zeros((n_c, len(cols), n_p))
+    for k, (mask, val) in enumerate(cols):
+        np.add.at(stats[:, k, :], (c[mask], p[mask]), 1.0 if val is None else val[mask])
+    stats = stats.reshape(n_c, len(cols) * n_p)
+    diffs: list[list[np.ndarray]] = [[] for _ in growths]
+    ratios: list[list[np.ndarray]] = [[] for _ in growths]
+    gaps: list[list[np.ndarray]] = [[] for _ in growths]
+    kept = kept_chain = 0
     for counts in cluster_draws(n_c, resamples, seed):
-        m = (counts @ stats).reshape(len(counts), 4, n_p)
-        lead_s, lead_n, lag_s, lag_n = m[:, 0], m[:, 1], m[:, 2], m[:, 3]
+        m = (counts @ stats).reshape(len(counts), len(cols), n_p)
+        lead_n, lag_n = m[:, 0], m[:, 1]
         ok = (lead_n.sum(axis=1) > 0) & (lag_n.sum(axis=1) > 0)
-        diffs.append(lead_s.sum(axis=1)[ok] / lead_n.sum(axis=1)[ok] - lag_s.sum(axis=1)[ok] / lag_n.sum(axis=1)[ok])
         full = (lead_n > 0).all(axis=1) & (lag_n > 0).all(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            lead_end = np.prod(1 + lead_s[full] / lead_n[full], axis=1)
-            lag_end = np.prod(1 + lag_s[full] / lag_n[full], axis=1)
-        ratios.append(lead_end / lag_end)
-        gaps.append(lead_end ** (1 / n_p) - lag_end ** (1 / n_p))
+        kept, kept_chain = kept + int(ok.sum()), kept_chain + int(full.sum())
+        for k, offset in enumerate(offsets):
+            lead_s, lag_s = m[:, 2 + 2 * k], m[:, 3 + 2 * k]
+            diffs[k].append(lead_s[ok].sum(axis=1) / lead_n[ok].sum(axis=1)
+                            - lag_s[ok].sum(axis=1) / lag_n[ok].sum(axis=1))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                lead_end = np.prod(1 + offset + lead_s[full] / lead_n[full], axis=1)
+                lag_end = np.prod(1 + offset + lag_s[full] / lag_n[full], axis=1)
+            ratios[k].append(lead_end / lag_end)
+            gaps[k].append(lead_end ** (1 / n_p) - lag_end ** (1 / n_p))
     tail = round(50 * (1 - level), 10)
-    out: dict[str, Any] = {}
-    for name, draws in (("diff", diffs), ("ratio", ratios), ("gap", gaps)):
-        d = np.concatenate(draws) if draws else np.array([])
-        low, high = np.percentile(d, [tail, 100 - tail]) if len(d) else (None, None)
-        out[f"{name}_low"] = None if low is None else float(low)
-        out[f"{name}_high"] = None if high is None else float(high)
-    out["kept"] = int(sum(len(d) for d in diffs))
-    out["kept_chain"] = int(sum(len(r) for r in ratios))
-    return out
+    results = []
+    for k in range(n_k):
+        out: dict[str, Any] = {}
+        for name, draws in (("diff", diffs[k]), ("ratio", ratios[k]), ("gap", gaps[k])):
+            d = np.concatenate(draws) if draws else np.array([])
+            low, high = np.percentile(d, [tail, 100 - tail]) if len(d) else (None, None)
+            out[f"{name}_low"] = None if low is None else float(low)
+            out[f"{name}_high"] = None if high is None else float(high)
+        out["kept"], out["kept_chain"] = kept, kept_chain
+        results.append(out)
+    return results

@@ -57,6 +57,13 @@ def _checked(name: str, options: dict[str, Any]) -> dict[str, Any]:
         raise StudyFileError(f"key 'data.options': {exc}") from None
 
 
+def n_unit(name: str) -> str:
+    """What generator ``name``'s ``n`` counts: its module's ``N_UNIT`` (e.g. "companies"), else "rows"."""
+    if name not in NAMES:
+        return "rows"
+    return getattr(importlib.import_module(f"{__name__}.{name}"), "N_UNIT", "rows")
+
+
 def generate(name: str, n: int | None = None, seed: int = 0, **options: Any) -> Any:
     """Call the generator ``name`` with ``n`` (when given), ``seed`` and ``options``.
 

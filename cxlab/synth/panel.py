@@ -7,6 +7,8 @@ from typing import Literal, Sequence
 import numpy as np
 import pandas as pd
 
+N_UNIT = "companies"   # what `n` counts (a study file's `data.n`): companies, each seen in every period
+
 SECTORS = ("airlines", "banking", "insurance", "retail", "telecom")
 BETA = 0.02          # expected growth per standard deviation of CX score (within sector)
 RHO = 0.9            # period-to-period persistence of the standardised CX score
@@ -42,7 +44,8 @@ TRUTH = {
 
 def panel(n: int = 300, periods: int = 10, seed: int = 0, start: int = 2011,
           sectors: int | Sequence[str] = SECTORS, missing: float = 0.0, beta: float = BETA,
-          company_sd: float = 0.0, part: Literal["companies", "benchmark"] = "companies") -> pd.DataFrame:
+          company_sd: float = 0.0, part: Literal["companies", "benchmark"] = "companies",
+          sector_sd: float = SECTOR_SD) -> pd.DataFrame:
     """Companies in sectors with a persistent CX score and growth that rewards CX.
 
     Ground truth. Each company belongs to one sector (drawn uniformly). Its
@@ -54,7 +57,7 @@ def panel(n: int = 300, periods: int = 10, seed: int = 0, start: int = 2011,
         g = m[t] + u[sector, t] + beta z[t] + a + noise,
 
     with ``beta = 0.02`` by default, the market growth m[t] ~ N(0.04, 0.08), a
-    sector shock u ~ N(0, 0.03), a company shock ~ N(0, 0.12) and the company's
+    sector shock u ~ N(0, sector_sd) (``sector_sd = 0.03`` by default), a company shock ~ N(0, 0.12) and the company's
     persistent growth rate ``a ~ N(0, company_sd)`` (``company_sd = 0`` by
     default: no persistent rate), all independent (growth is floored at -90%,
     which changes nothing measurable); ``value[t+1] = value[t] (1 + g)`` from a
@@ -66,6 +69,13 @@ def panel(n: int = 300, periods: int = 10, seed: int = 0, start: int = 2011,
     company's company-periods are correlated while the same companies lead
     period after period (the CX score is persistent too): tests that treat
     company-periods as independent reject far more often than their level.
+    Sector-period shocks: the sectors' CX levels differ (55 to 70 points, 1.5
+    standard deviations apart), so with cut-offs over all companies
+    (``within: null``) leaders come mostly from the high sectors and laggards
+    from the low ones, and each sector's shock u[sector, t] does not cancel
+    between the two portfolios; a larger ``sector_sd`` (e.g. 0.06) makes the
+    company-clustered test on raw growth reject well above its level on null
+    panels, while the sector-adjusted test holds it.
     A true leader effect: ``beta > 0``, with or without ``company_sd``;
     the expected difference per period is :func:`premium` with that ``beta``.
 
@@ -98,6 +108,8 @@ def panel(n: int = 300, periods: int = 10, seed: int = 0, start: int = 2011,
         Standard deviation of each company's persistent growth rate, 0 to 1.
     part : {"companies", "benchmark"}
         The company panel, or the market benchmark series.
+    sector_sd : float
+        Standard deviation of each sector's growth shock per period, 0 to 1.
 
     Returns
     -------
@@ -116,6 +128,8 @@ def panel(n: int = 300, periods: int = 10, seed: int = 0, start: int = 2011,
         raise ValueError(f"beta must be between -1 and 1, got {beta}")
     if not 0 <= company_sd <= 1:
         raise ValueError(f"company_sd must be between 0 and 1, got {company_sd}")
+    if not 0 <= sector_sd <= 1:
+        raise ValueError(f"sector_sd must be between 0 and 1, got {sector_sd}")
     names = [f"sector-{i + 1}" for i in range(sectors)] if isinstance(sectors, int) else list(sectors)
     if not names:
         raise ValueError("sectors must name at least one sector")
@@ -137,7 +151,7 @@ def panel(n: int = 300, periods: int = 10, seed: int = 0, start: int = 2011,
     for t in range(1, periods):
         z[:, t] = RHO * z[:, t - 1] + np.sqrt(1 - RHO ** 2) * rng.standard_normal(n)
     score = np.round(level[sector][:, None] + SCORE_SD * z, 1)
-    shock = SECTOR_SD * rng.standard_normal((k, periods - 1))
+    shock = sector_sd * rng.standard_normal((k, periods - 1))
     rate = company_sd * np.random.default_rng(rate_ss).standard_normal(n)
     growth = (market[None, :] + shock[sector] + beta * z[:, :-1] + rate[:, None]
               + NOISE_SD * rng.standard_normal((n, periods - 1)))

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ... import data as d
-from ... import synth
+from ... import fmt, synth
 from ...errors import DataError
 from ...params import DataSpec
 from ...sources import read_file, read_source
@@ -36,13 +36,22 @@ class PanelSummary:
     periods: list[int] = field(default_factory=list)
     sectors: int = 0
     benchmark: str | None = None
+    company_periods: int = 0
+    table_rows: tuple[int, int] | None = None
 
     def describe(self) -> str:
-        """One paragraph for the report."""
+        """One paragraph for the report: rows as read (a row is a company-period in a long table, a company in
+        each wide table) and the panel they make, in company-periods and companies."""
         span = f"{self.periods[0]}-{self.periods[-1]}" if self.periods else "no periods"
-        text = (f"Read {self.rows_read:,} rows from {self.source}: {self.companies:,} companies, "
-                f"{len(self.periods)} periods ({span})"
-                + (f", {self.sectors} sectors." if self.sectors else ", no sector column."))
+        if self.table_rows is None:
+            read = f"Read {fmt.plural(self.rows_read, 'row')} (one per company-period) from {self.source}"
+        else:
+            read = (f"Read {self.table_rows[0]:,} and {self.table_rows[1]:,} rows (one per company in each "
+                    f"table) from {self.source}")
+        text = (f"{read}: {fmt.plural(self.company_periods, 'company-period')} from "
+                f"{fmt.plural(self.companies, 'company', 'companies')} over "
+                f"{fmt.plural(len(self.periods), 'period')} ({span})"
+                + (f", {fmt.plural(self.sectors, 'sector')}." if self.sectors else ", no sector column."))
         if self.merged:
             text += f" {self.merged:,} duplicate company-period rows were merged into their company-period by the mean."
         if self.dropped:
@@ -188,7 +197,8 @@ def read_wide(scores: pd.DataFrame, values: pd.DataFrame, mapping: dict[str, str
     if sector is not None:
         columns["sector"] = s_used.get("sector", v_used.get("sector", "sector"))
     summary = PanelSummary(source=f"{sources[0]} (cx_score) and {sources[1]} (value)",
-                           rows_read=len(scores) + len(values), columns=columns, merged=s_merged + v_merged)
+                           rows_read=len(scores) + len(values), columns=columns, merged=s_merged + v_merged,
+                           table_rows=(len(scores), len(values)))
     if s_missing + v_missing:
         summary.dropped["missing company"] = s_missing + v_missing
     return _finish(out, summary), summary
@@ -204,6 +214,7 @@ def _finish(out: pd.DataFrame, summary: PanelSummary) -> pd.DataFrame:
     observed = out["cx_score"].notna() | out["value"].notna()
     out = out[observed].sort_values(["company", "period"], kind="stable").reset_index(drop=True)
     summary.companies = int(out["company"].nunique())
+    summary.company_periods = len(out)
     summary.periods = sorted(int(p) for p in out["period"].unique())
     summary.sectors = int(out["sector"].dropna().nunique())
     return out

@@ -26,6 +26,9 @@ class LeadersStudy(StudyBase):
     leader_quantile: float = Field(default=0.75, gt=0, lt=1)
     laggard_quantile: float = Field(default=0.25, gt=0, lt=1)
     within: Optional[Literal["sector"]] = None
+    period_unit: Literal["year", "half-year", "quarter", "month", "week", "day", "period"] = "year"
+    """What one period of the panel is: the report says "annualised" and "a year" only for years, and "per
+    quarter" (etc.) otherwise; ``period`` when the periods have no calendar length."""
     bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)
 
     @model_validator(mode="after")
