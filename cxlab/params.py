@@ -196,7 +196,7 @@ class WeightSpec(_Model):
 
     ``frequency``: each row stands for W identical rows (figures equal those of
     the expanded data). ``sampling``: survey, post-stratification or raking
-    weights: weighted shares with the Kish effective n, design-based tests.
+    weights: weighted shares with design-based (linearised) variances and tests.
     """
 
     column: str
@@ -208,7 +208,7 @@ class WeightSpec(_Model):
         if isinstance(v, str):
             raise ValueError(
                 f"give the weight as {{column: {v}, kind: frequency}} (each row stands for W identical rows) or "
-                f"{{column: {v}, kind: sampling}} (survey or raking weights: weighted shares, Kish effective n)")
+                f"{{column: {v}, kind: sampling}} (survey or raking weights: weighted shares, design-based intervals)")
         return v
 
 
