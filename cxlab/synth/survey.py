@@ -47,8 +47,8 @@ def truth(waves: int = 4, scenario: str = "mix") -> dict[str, Any]:
     """The true figures of :func:`survey`: per wave, plan shares, NPS per plan and overall, CSAT/CES top-2 shares.
 
     Returns ``{"waves": [{"wave", "shares": {plan: s}, "nps": {plan: v}, "overall_nps", "csat_top2",
-    "ces_top2"}], "mix_effect", "within_effect"}``; the mix and within effects are those of the first
-    and last wave.
+    "ces_top2"}], "mix_effect", "within_effect"}``; the mix and within effects are Kitagawa's symmetric
+    split of the first and last wave (written out here, independently of :mod:`cxlab.stats.mix`).
     """
     shares, probs = _plan_setup(scenario, waves)
     csat_top = np.array([sum(c[-2:]) for c in CSAT])
@@ -61,8 +61,9 @@ def truth(waves: int = 4, scenario: str = "mix") -> dict[str, Any]:
                     "nps": dict(zip(PLANS, nps.tolist())), "overall_nps": float(shares[i] @ nps),
                     "csat_top2": float(cat @ csat_top), "ces_top2": float(cat @ ces_top)})
     n0, n1 = np.array(list(out[0]["nps"].values())), np.array(list(out[-1]["nps"].values()))
-    return {"waves": out, "mix_effect": float((shares[-1] - shares[0]) @ n0),
-            "within_effect": float(shares[-1] @ (n1 - n0))}
+    s0, s1 = shares[0], shares[-1]
+    return {"waves": out, "mix_effect": float((s1 - s0) @ ((n0 + n1) / 2)),
+            "within_effect": float(((s0 + s1) / 2) @ (n1 - n0))}
 
 
 def survey(n: int = 20_000, seed: int = 0, waves: int = 4, scenario: str = "mix") -> pd.DataFrame:
