@@ -32,7 +32,7 @@ QUALTRICS_META = {"startdate", "enddate", "status", "ipaddress", "progress", "du
                   "recordeddate", "responseid", "recipientlastname", "recipientfirstname", "recipientemail",
                   "externalreference", "locationlatitude", "locationlongitude", "distributionchannel",
                   "userlanguage"}
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ./()-]*$")
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
 @dataclass
@@ -158,9 +158,31 @@ def match(columns: tuple[Column, ...], infos: list[ColumnInfo]) -> dict[str, lis
 
 
 def _q(text: Any) -> str:
-    text = str(text)
-    return text if _PLAIN.match(text) and text.lower() not in TRUE_WORDS | FALSE_WORDS | {"null", "~"} \
-        else json.dumps(text, ensure_ascii=False)
+    """``text`` as a YAML double-quoted scalar that loads back to exactly ``text``.
+
+    Every scalar taken from the data (column names, labels, file names, the study's
+    name) is written this way: quoted, nothing in it is YAML syntax (``: ``, ``#``,
+    ``{``, ``!!python/object``, ``&anchor``, ``*alias``, ``yes``, ``null``, ``1e3``). Line
+    breaks (also NEL, U+2028, U+2029) and every character Python does not print
+    are escaped (``\\n``, ``\\x85``, ``\\u2028``), as YAML would fold or refuse them raw.
+    """
+    return '"' + "".join(_ESCAPES.get(ch) or (ch if ch.isprintable() else _escape(ch)) for ch in str(text)) + '"'
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _comment(text: Any) -> str:
+    """``text`` for a YAML comment: it cannot end the comment (line breaks escaped) or make the file unreadable
+    (characters YAML refuses escaped)."""
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in str(text))
+
+
+def _value(value: Any) -> str:
+    """A ``data:`` value: a sheet index stays a number, anything else is quoted text."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else _q(value)
 
 
 def _tiers(info: ColumnInfo, lo: float, hi: float) -> dict[str, float] | None:
@@ -176,15 +198,16 @@ def render(study: str, notebook: str, data: dict[str, Any], source: str, infos: 
            found: dict[str, list[ColumnInfo]], columns: tuple[Column, ...], qualtrics: bool = False,
            observation_end: str | None = None) -> str:
     """The study file's text: mapped columns as keys, the rest as comments."""
-    lines = [f"# Written by `cxlab new` from {source}. Check every line, then: cxlab validate <this file>",
-             f"study: {study}", f"notebook: {notebook}", f"title: {_q(f'{notebook.capitalize()} study of {study}')}",
-             "data:"]
-    lines += [f"  {k}: {_q(v)}" for k, v in data.items()]
+    lines = [f"# Written by `cxlab new` from {_comment(source)}. Check every line, then: cxlab validate <this file>",
+             f"study: {_q(study)}", f"notebook: {_q(notebook)}",
+             f"title: {_q(f'{notebook.capitalize()} study of {study}')}", "data:"]
+    lines += [f"  {k}: {_value(v)}" for k, v in data.items()]
     lines.append("  columns:                     # canonical name -> column in the file")
     keys: list[str] = []
     mapped = {i.name for found_cols in found.values() for i in found_cols}
     by_name = {c.name: c for c in columns}
     dates = "start_date" in found and "duration" not in found
+    taken = {c.name for c in columns}  # a listed column's key never repeats another key
     for col in columns:
         if dates and col.name in ("duration", "event"):
             continue
@@ -195,16 +218,20 @@ def render(study: str, notebook: str, data: dict[str, Any], source: str, infos: 
         if col.many and picks and (col.required or all(_score(col, i) >= 10 for i in picks)):
             names = []
             for info in picks:
-                name = slug(info.name)
+                name, number = slug(info.name), 1
+                while name in taken:  # "a b" and "a-b" both slug to a_b: the second is a_b_2
+                    number += 1
+                    name = f"{slug(info.name)}_{number}"
+                taken.add(name)
                 names.append(name)
-                lines.append(f"    {name}: {_q(info.name)}  # {info.describe()}")
-            keys.append(f"{col.many}: [{', '.join(names)}]")
+                lines.append(f"    {_q(name)}: {_q(info.name)}  # {_comment(info.describe())}")
+            keys.append(f"{col.many}: [{', '.join(map(_q, names))}]")
         elif picks and not col.many:
             info = picks[0]
             if col.key:
-                keys.append(f"{col.key}: {_q(info.name)}  # {info.describe()}")
+                keys.append(f"{col.key}: {_q(info.name)}  # {_comment(info.describe())}")
             else:
-                lines.append(f"    {col.name}: {_q(info.name)}  # {info.describe()}")
+                lines.append(f"    {col.name}: {_q(info.name)}  # {_comment(info.describe())}")
         elif col.required or col.many:
             need = f"a {col.kind} column" + (f" ({', '.join(col.words[:4])}...)" if col.words else "")
             target = col.many or col.name
@@ -221,7 +248,8 @@ def render(study: str, notebook: str, data: dict[str, Any], source: str, infos: 
         else:
             lines.append("  tiers: null                  # one tier per rating; or name ranges worst to best")
     driver_cols = found.get("driver", []) if "driver" in by_name else []
-    if driver_cols and all(i.low is not None for i in driver_cols):
+    if driver_cols and all(i.low is not None and math.isfinite(i.low) and math.isfinite(i.high)
+                           for i in driver_cols):
         lo = math.floor(min(i.low for i in driver_cols))
         hi = math.ceil(max(i.high for i in driver_cols))
         lines.append(f"drivers_scale: [{lo}, {hi}]  # the questions' rating scale: set the real ends "
@@ -234,14 +262,15 @@ def render(study: str, notebook: str, data: dict[str, Any], source: str, infos: 
         if col.many and not col.required and col.name not in found:
             cands = [i.name for i in infos if col.kind in i.kinds and i.name not in mapped]
             if cands:
-                lines.append(f"# {col.many}: [...]  # {col.kind} columns found: {', '.join(map(str, cands[:8]))}")
+                lines.append(f"# {col.many}: [...]  # {col.kind} columns found: "
+                             f"{_comment(', '.join(map(str, cands[:8])))}")
     header = lines.index("  columns:                     # canonical name -> column in the file")
     if not any(line.startswith("    ") and not line.lstrip().startswith("#") for line in lines[header + 1:]):
         lines[header] = "  columns: {}                  # none mapped yet: canonical name -> column in the file"
     rest = [i for i in infos if i.name not in mapped]
     if rest:
         lines.append("# Columns not used" + (" (Qualtrics metadata included)" if qualtrics else "") + ":")
-        lines += [f"#   {i.name}: {i.describe()}" for i in rest]
+        lines += [f"#   {_comment(i.name)}: {_comment(i.describe())}" for i in rest]
     return "\n".join(lines) + "\n"
 
 
@@ -253,6 +282,43 @@ def looks_like_qualtrics(path: Path) -> bool:
     except (OSError, UnicodeDecodeError, csv.Error):
         return False
     return len(rows) == 3 and bool(rows[2]) and all(c.lstrip().startswith('{"ImportId"') for c in rows[2] if c)
+
+
+def _check_target(target: Path) -> None:
+    """Refuse a target that is there in any form (a file, a folder, a symbolic link, even a broken one)."""
+    if os.path.lexists(target):
+        kind = ("a symbolic link" if target.is_symlink() else "a folder" if target.is_dir() else
+                "a file" if target.is_file() else "something else")
+        raise StudyFileError(f"{target}: already exists ({kind}); cxlab new never replaces or follows it: "
+                             "pick another study name or move it away")
+
+
+def write_new(target: Path, text: str) -> None:
+    """Write ``text`` into ``target``, which must not exist: created, never truncated or followed.
+
+    The file is opened with ``O_CREAT | O_EXCL | O_NOFOLLOW`` (a file, folder or link that appears
+    meanwhile is refused, not written through); a write that fails part way (a full disk) removes
+    the file it created.
+
+    Raises
+    ------
+    StudyFileError
+        One line: the target exists, or the file cannot be written.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(target, flags, 0o666)
+    except FileExistsError:
+        _check_target(target)
+        raise StudyFileError(f"{target}: already exists; pick another study name or move it away") from None
+    except OSError as exc:
+        raise StudyFileError(f"{target}: cannot be written: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        os.unlink(target)
+        raise StudyFileError(f"{target}: cannot be written: {exc.strerror or exc}; nothing was kept") from None
 
 
 def new_study(study: str, notebook: str, data: str | None, params_dir: str | Path = "params",
@@ -277,9 +343,12 @@ def new_study(study: str, notebook: str, data: str | None, params_dir: str | Pat
         raise StudyFileError(f"study name {study!r}: use letters, digits, '-' and '_'")
     folder = Path(params_dir)
     target = folder / f"{study}.yaml"
-    if target.exists():
-        raise StudyFileError(f"{target}: already exists; pick another study name or remove the file")
-    folder.mkdir(parents=True, exist_ok=True)
+    _check_target(target)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StudyFileError(f"{folder}: cannot make the folder for the study file: "
+                             f"{exc.strerror or exc}") from None
     base = folder.resolve()
     spec: dict[str, Any]
     if sql is not None:
@@ -315,8 +384,7 @@ def new_study(study: str, notebook: str, data: str | None, params_dir: str | Pat
         obs = max((d for d in dates if pd.notna(d)), default=None)
         obs = (obs + pd.Timedelta(days=1)).date().isoformat() if obs is not None else None
     text = render(study, notebook, spec, source, infos, found, columns, qualtrics, obs)
-    with open(target, "x", encoding="utf-8") as fh:  # "x": never overwrite, even in a race
-        fh.write(text)
+    write_new(target, text)
     mapped = ", ".join(f"{k} <- {', '.join(i.name for i in v)}" for k, v in found.items())
     summary = f"{target}: written from {source} ({len(frame):,} rows); mapped {mapped or 'nothing'}"
     try:

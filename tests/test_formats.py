@@ -218,7 +218,7 @@ def test_cxlab_new_and_validate_on_the_command_line(files, tmp_path):
     assert res.returncode == 0, res.stderr
     assert "it validates" in res.stdout
     text = (tmp_path / "shop.yaml").read_text()
-    assert "outcomes: [rebuy, recommend, churned]" in text and "    Very poor: [1, 1]" in text
+    assert 'outcomes: ["rebuy", "recommend", "churned"]' in text and '    "Very poor": [1, 1]' in text
     again = run_cli("new", "shop", "--notebook", "loyalty", "--data", str(folder / "survey.sav"),
                     "--params", str(tmp_path), timeout=120)
     assert again.returncode == 2 and again.stderr.count("\n") == 1 and "already exists" in again.stderr
