@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -24,6 +25,9 @@ from .engine import KERNEL_LOG, execute_notebook
 from .jobs import Job, Outcome, error_text, now, provenance
 
 log = logging.getLogger(__name__)
+SOCKET_PATH_MAX = 107
+"""Longest path of a Unix socket (``sun_path`` holds 108 bytes with the final NUL); the kernel's are in the
+study's temporary folder."""
 
 
 def execute_study(job: Job) -> Outcome:
@@ -34,11 +38,17 @@ def execute_study(job: Job) -> Outcome:
     """
     logging.getLogger("papermill").setLevel(logging.CRITICAL)  # the outcome reports the error once
     started, t0 = now(), time.perf_counter()
-    try:
-        work = Path(tempfile.mkdtemp(prefix=f"cxlab-{job.study}-"))
+    try:  # a short name: the kernel's sockets live in it (a long study name made them too long for Unix)
+        work = Path(tempfile.mkdtemp(prefix=f"cxlab-{job.study[:24]}-"))
     except OSError as exc:  # the temporary folder is full or read-only
         return Outcome(job.study, "failed", f"cannot create a temporary folder in {tempfile.gettempdir()}: "
                        f"{exc.strerror or exc}", started, now(), time.perf_counter() - t0)
+    socket = len(os.fsencode(str(work / "kernel-65535")))
+    if socket > SOCKET_PATH_MAX:  # zmq would fail to connect, and then hang at exit
+        shutil.rmtree(work, ignore_errors=True)
+        return Outcome(job.study, "failed", f"the temporary folder {work.parent} is too deep for the kernel's "
+                       f"sockets ({socket} bytes, at most {SOCKET_PATH_MAX}); set TMPDIR to a shorter folder",
+                       started, now(), time.perf_counter() - t0)
     try:
         return _execute_in(work, job, started, t0)
     except Exception as exc:  # the work folder failed under it (disk full): the study's failure, one line

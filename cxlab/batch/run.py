@@ -89,6 +89,7 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
     n_jobs = n_jobs or os.cpu_count() or 1
     rows: list[dict[str, Any]] = []
     unpublished: dict[str, dict[str, Any]] = {}
+    said: set[str] = set()  # index errors already said (the index is rewritten after every study)
     with OutputLock(out, wait):
         collect_garbage(out)
         todo = []
@@ -130,13 +131,13 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
                 row = {"study": job.study, "status": outcome.status, "seconds": round(outcome.seconds, 1),
                        "error": outcome.error}
                 rows.append(row)
-                _index(out, unpublished)
+                _index(out, unpublished, said)
                 if on_finish:
                     on_finish(row)
         finally:
             kernels.stop()
             stop_browser()
-        _index(out, unpublished)
+        _index(out, unpublished, said)
         collect_garbage(out)
     order = {job.study: i for i, job in enumerate(jobs)}
     rows.sort(key=lambda r: order[r["study"]])
@@ -217,13 +218,17 @@ def _publish(job: Job, outcome: Outcome, out: Path, unpublished: dict[str, dict[
     return failed
 
 
-def _index(out: Path, unpublished: dict[str, dict[str, Any]]) -> None:
+def _index(out: Path, unpublished: dict[str, dict[str, Any]], said: set[str]) -> None:
+    """Rewrite the index; a failure (disk full) is said once per run, in one line."""
     try:
         from .publish import checkpoint
         checkpoint("index")
         write_index(out, unpublished)
     except OSError as exc:
-        log.error("%s: cannot write index.html: %s", out, exc.strerror or exc)
+        line = f"{out}: cannot write index.html: {exc.strerror or exc}"
+        if line not in said:
+            said.add(line)
+            log.error("%s", line)
 
 
 def _exit_on_sigterm() -> None:
