@@ -398,7 +398,7 @@ def _warn_inference(summary: dict[str, Any], resamples: int) -> None:
     if kept is not None and chain < resamples:
         warn(FewCompaniesWarning, f"{resamples - chain:,} of {resamples:,} company block-bootstrap draws left some "
              "period without a leader or without a laggard; they were left out of the intervals of the end ratio "
-             "and the annualised gap" + (f" ({resamples - kept:,} also from the difference's interval)."
+             "and the chained gap per period" + (f" ({resamples - kept:,} also from the difference's interval)."
                                          if kept < resamples else "."))
 
 
