@@ -20,6 +20,21 @@ _FIGURES: dict[str, tuple[bytes, bytes]] = {}
 EXPORTS = "exports"
 """Folder, beside the recorded results, that :func:`write` fills."""
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read typed text as a formula (OWASP formula injection)."""
+_XML_ESCAPE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\r]|_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def cell_text(text: str) -> str:
+    """Text as a workbook cell holds it: characters XML cannot carry written as Excel's ``_xHHHH_`` escape.
+
+    The control characters U+0000-U+0008, U+000B, U+000C and U+000E-U+001F (openpyxl
+    refuses them) and CR (XML would turn it into LF) become ``_x0001_``, ``_x000D_``...;
+    a ``_`` that starts such a sequence in the text becomes ``_x005F_`` so it is not
+    decoded. Excel decodes these escapes and shows the text exactly as it was.
+    """
+    return _XML_ESCAPE.sub(lambda m: "_x005F_" if m.group() == "_" else f"_x{ord(m.group()):04X}_", text)
+
 
 def _slug(name: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-").lower()
@@ -45,7 +60,7 @@ def clear() -> None:
 def _sheet_names(names: list[str]) -> list[str]:
     out: list[str] = []
     for name in names:
-        base = re.sub(r"[\[\]:*?/\\']", " ", name).strip()[:31] or "table"
+        base = re.sub(r"[\[\]:*?/\\'\x00-\x1f\x7f]", " ", name).strip()[:31] or "table"
         candidate, i = base, 2
         while candidate.lower() in (o.lower() for o in out):
             suffix = f" ({i})"
@@ -54,8 +69,19 @@ def _sheet_names(names: list[str]) -> list[str]:
     return out
 
 
+def _texts(values: Any) -> Any:
+    """A column with :func:`cell_text` applied to its strings (numbers, dates and missing values as they are)."""
+    return values.astype(object).map(lambda v: cell_text(v) if isinstance(v, str) else v)
+
+
 def write_workbook(tables: dict[str, Any], path: str | Path, time_unit: str | None = None) -> Path:
-    """Write every table to one sheet of an .xlsx workbook, with readable column labels and raw numbers."""
+    """Write every table to one sheet of an .xlsx workbook, with readable column labels and raw numbers.
+
+    Data never become formulas: every string (a tier, segment, level or driver name, a
+    column label) is a text cell, and one that starts with ``=``, ``+``, ``-``, ``@``, tab
+    or CR also carries Excel's quote prefix (shown as written, still text when edited).
+    Characters XML cannot carry are escaped (:func:`cell_text`). Numbers stay numbers.
+    """
     import pandas as pd
 
     from .fmt import label
@@ -66,12 +92,21 @@ def write_workbook(tables: dict[str, Any], path: str | Path, time_unit: str | No
             df = frame.copy()
             if not isinstance(df.index, pd.RangeIndex):
                 df = df.reset_index()
-            df.columns = [label(c, time_unit) for c in df.columns]
-            for col in df.columns:
-                if isinstance(df[col].dtype, pd.DatetimeTZDtype):
-                    df[col] = df[col].dt.tz_localize(None)
+            df.columns = [cell_text(c) if isinstance(c, str) else c for c in (label(c, time_unit) for c in df.columns)]
+            for i, col in enumerate(df.columns):
+                values = df.iloc[:, i]
+                if isinstance(values.dtype, pd.DatetimeTZDtype):
+                    df.isetitem(i, values.dt.tz_localize(None))
+                elif not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)):
+                    df.isetitem(i, _texts(values))
             df.to_excel(writer, sheet_name=sheet, index=False)
             ws = writer.sheets[sheet]
+            for row in ws.iter_rows():
+                for cell in row:
+                    if isinstance(cell.value, str):
+                        cell.data_type = "s"  # openpyxl takes a string starting with '=' for a formula
+                        if cell.value.startswith((*FORMULA_START, "_x000D_")):  # CR, escaped
+                            cell.quotePrefix = True
             for i, col in enumerate(df.columns, start=1):
                 width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)]) + 2
                 ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(width, 60)
