@@ -34,9 +34,16 @@ def test_default_leaders_study_end_to_end(tmp_path):
     assert results["periods"] == direct["periods"]
     assert results["sensitivity"] == direct["sensitivity"]
     assert results["summary"]["benchmark_cumulative"] is not None
-    assert doc["headline"]["text"].startswith("Over 2011-2020, CX leaders grew faster than CX laggards (company-clustered")
+    # five sectors: the headline is the sector-adjusted comparison (issue 20), the pooled one a description
+    assert results["summary"]["adjustment"] == "sector-period"
+    assert doc["headline"]["text"].startswith("Over 2011-2020, comparing each company with its sector in the same "
+                                              "period, CX leaders grew faster than CX laggards (sector-adjusted, "
+                                              "company-clustered")
     html = (folder / "leaders.html").read_text()
     assert html.count("data:image/png;base64") >= 3 and "not a causal effect" in html
+    # companies and rows counted apart (the generator's n counts companies)
+    assert "300 companies, seed 2026" in html and "300 rows" not in html
+    assert "3,000 rows (one per company-period)" in html and "3,000 company-periods from 300 companies" in html
 
 
 def _wide_files(folder, bad: bool = False):
