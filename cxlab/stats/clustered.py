@@ -5,7 +5,10 @@
   degrees of freedom (statsmodels);
 - :func:`block_bootstrap`: percentile bootstrap that resamples whole clusters
   (companies with all their observations and labels), for the pooled mean
-  difference and for the chained portfolio figures of the leaders study.
+  difference and for the chained portfolio figures of the leaders study;
+  :func:`block_bootstrap_set` does the same for several growth measures of the
+  same company-periods from the same draws (the leaders study's pooled and
+  sector-adjusted figures).
 """
 from __future__ import annotations
 
