@@ -48,6 +48,85 @@ def _checked(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+MAX_EXCEL_CELLS = 50_000_000  # the block from the first to the last cell of a sheet (1,000,000 rows x 50 columns)
+EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
+_CELL_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\sr=[\"']([A-Z]{1,4})([0-9]{1,12})[\"']")
+_ROW_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b[^>]*?\sr=[\"']([0-9]{1,12})[\"']")
+
+
+def _sheet_xml(book: Any, sheet: str) -> str | None:
+    """The zip member of worksheet ``sheet`` (through xl/workbook.xml and its relationships), or None."""
+    import xml.etree.ElementTree as ET
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    try:
+        workbook = ET.fromstring(book.read("xl/workbook.xml"))
+        rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ET.ParseError):
+        return None
+    ids = [e.get(rel) for e in workbook.iter() if e.tag.endswith("}sheet") and e.get("name") == sheet]
+    for e in rels.iter():
+        if ids and e.get("Id") == ids[0] and e.get("Target"):
+            target = e.get("Target")
+            return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return None
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ch - 64
+    return number
+
+
+def check_excel_extent(path: Path, sheet: str) -> None:
+    """Refuse a sheet whose cells span more than :data:`MAX_EXCEL_CELLS` before it is read.
+
+    The reader (calamine) holds the block from the first to the last cell it finds, so
+    two cells far apart (A1 and XFD1048576) would ask for 17 billion cells: the sheet's
+    XML is streamed once, in pieces, for its cell and row references (the declared
+    ``<dimension>`` is not trusted), and the block is refused, in one line, when too
+    large or beyond Excel's own limits. Memory stays that of one piece.
+
+    Raises
+    ------
+    DataError
+        Naming the file, the sheet and the extent found.
+    """
+    import zipfile
+    source = f"{path} (sheet {sheet!r})"
+    try:
+        book = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile):
+        return  # the reader says what is wrong with it
+    with book:
+        member = _sheet_xml(book, sheet)
+        if member is None or member not in book.namelist():
+            return
+        rows, cols = [EXCEL_ROWS + 1, 0], [EXCEL_COLUMNS + 1, 0]
+        tail = b""
+        with book.open(member) as fh:
+            while chunk := fh.read(1 << 20):
+                text = tail + chunk
+                for letters, number in _CELL_REF.findall(text):
+                    col, row = _column_number(letters), int(number)
+                    cols[0], cols[1] = min(cols[0], col), max(cols[1], col)
+                    rows[0], rows[1] = min(rows[0], row), max(rows[1], row)
+                for number in _ROW_REF.findall(text):
+                    rows[0], rows[1] = min(rows[0], int(number)), max(rows[1], int(number))
+                cut = text.rfind(b"<")
+                tail = text[cut:] if cut >= 0 and len(text) - cut < 4096 else b""
+                if rows[1] > EXCEL_ROWS or cols[1] > EXCEL_COLUMNS:
+                    raise DataError(f"the sheet's cells reach row {rows[1]:,} and column {cols[1]:,}, past Excel's "
+                                    f"limits ({EXCEL_ROWS:,} rows, {EXCEL_COLUMNS:,} columns); the file is damaged "
+                                    "or forged", path=source)
+    if rows[1] and cols[1]:
+        block = (rows[1] - rows[0] + 1) * (cols[1] - cols[0] + 1)
+        if block > MAX_EXCEL_CELLS:
+            raise DataError(f"the sheet's cells span {rows[1] - rows[0] + 1:,} rows x {cols[1] - cols[0] + 1:,} "
+                            f"columns ({block:,} cells), more than the {MAX_EXCEL_CELLS:,} cxlab reads from a "
+                            "workbook; save the data as CSV or Parquet, or delete the stray cells", path=source)
+
+
 def read_excel(path: Path, sheet: str | int | None = None) -> tuple[pd.DataFrame, str]:
     """One sheet of an Excel workbook (``sheet``: name or 0-based index, default the first)."""
     try:
@@ -64,6 +143,7 @@ def read_excel(path: Path, sheet: str | int | None = None) -> tuple[pd.DataFrame
         raise DataError(f"sheet {sheet!r} not found (the workbook has: {', '.join(names)})", path=str(path))
     name = names[sheet] if isinstance(sheet, int) else sheet
     source = f"{path} (sheet {name!r})"
+    check_excel_extent(path, name)
     try:
         frame = book.parse(name)
     except Exception as exc:
