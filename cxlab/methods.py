@@ -63,6 +63,9 @@ METHODS: dict[str, Method] = {m.heading: m for m in (
     Method("Cumulative growth, end ratio and annualised gap", "cxlab's definitions (chained portfolio means)"),
     Method("Clustered comparison of growth", "Cameron AC, Miller DL (2015). A practitioner's guide to "
            "cluster-robust inference. Journal of Human Resources 50:317-372"),
+    Method("Sector-adjusted comparison", "the within (sector-period demeaning) transformation: Wooldridge JM "
+           "(2010). Econometric Analysis of Cross Section and Panel Data, 2nd ed., ch. 10, MIT Press; with "
+           "company-clustered errors as above"),
     Method("Welch t-test", "Welch BL (1947). The generalization of Student's problem when several different "
            "population variances are involved. Biometrika 34:28-35"),
     Method("Hedges' g", "Hedges LV (1981). Distribution theory for Glass's estimator of effect size. Journal of "
@@ -98,7 +101,8 @@ STUDY_METHODS: dict[str, tuple[str, ...]] = {
                   "Penalised Cox refit", "Proportional-hazards test", "Restricted mean survival time",
                   "Value at stake"),
     "leaders": ("Leader and laggard portfolios", "Cumulative growth, end ratio and annualised gap",
-                "Clustered comparison of growth", "Company block bootstrap", "Welch t-test", "Hedges' g",
+                "Clustered comparison of growth", "Sector-adjusted comparison", "Company block bootstrap",
+                "Welch t-test", "Hedges' g",
                 "Percentile bootstrap"),
     "metrics": ("Net Promoter Score and its interval", "Top-box share and mean rating",
                 "Difference of two proportions", "Holm adjustment", "Compact letters", "Mix decomposition",
