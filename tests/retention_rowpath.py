@@ -3,10 +3,9 @@
 This is the row-by-row path cxlab had before it computed retention from counts
 (wave 2), kept only as a reference for tests: Kaplan-Meier, its band, the
 log-rank tests and the Cox models all come from lifelines fitted on the rows
-(Cox with a convergence tolerance tight enough for 1e-9 comparisons); the
-Schoenfeld residuals are lifelines' (vectorised, tested against lifelines' own
-``compute_residuals``) and the PH test is lifelines' ``proportional_hazard_test``
-with tied event times given their mid-rank. The definitions that DESIGN 5.2 adds
+(Cox with a convergence tolerance tight enough for 1e-9 comparisons); the PH
+test is R's ``cox.zph`` score test (rank transform) written out row by row
+(:func:`zph_score`, checked against R in tests/test_retention_ph.py). The definitions that DESIGN 5.2 adds
 (median with a 1e-9 tolerance, median interval from the band, survival past
 follow-up undefined, RMST and its Greenwood-type variance, the RMST window) are
 written out here again on lifelines' tables.
@@ -20,20 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
-from lifelines.statistics import logrank_test, multivariate_logrank_test, proportional_hazard_test
+from lifelines.statistics import logrank_test, multivariate_logrank_test
 from scipy import stats as sps
+from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.stats.multitest import multipletests
 
 Z = sps.norm.ppf(0.975)
 TIGHT = {"precision": 1e-30, "r_precision": 1e-30, "max_steps": 80}
-
-
-def midrank(t, c, w):
-    """lifelines' "rank" time transform with tied event times given their mid-rank."""
-    c = np.asarray(c, bool)
-    out = np.zeros(len(c))
-    out[c] = pd.Series(np.asarray(t, float)[c]).rank(method="average").to_numpy()
-    return pd.Series(out, index=getattr(t, "index", None))
 
 
 def log10_chi2(stat: float, dof: int) -> float:
@@ -80,46 +72,75 @@ def rmst(k: dict[str, Any], tau: float) -> tuple[float, float]:
     return area, var
 
 
-def schoenfeld_scaled(cph: Any, df: pd.DataFrame) -> pd.DataFrame:
-    """Scaled Schoenfeld residuals as lifelines defines them (Efron ties), vectorised."""
-    names = list(cph.params_.index)
-    order = cph.durations.index
-    sorted_df = df.loc[order]
-    t = sorted_df["duration"].to_numpy(float)
-    e = sorted_df["event"].to_numpy(float) > 0
-    x = sorted_df[names].to_numpy(float)
-    phi = np.exp(x @ cph.params_.to_numpy())
-    times, start = np.unique(t, return_index=True)
-    group = np.searchsorted(times, t)
-    rphi = np.cumsum(phi[::-1])[::-1][start]
-    rphix = np.cumsum((phi[:, None] * x)[::-1], axis=0)[::-1][start]
-    m = np.bincount(group, weights=e, minlength=len(times))
-    dphi = np.bincount(group, weights=phi * e, minlength=len(times))
-    dphix = np.stack([np.bincount(group, weights=phi * x[:, j] * e, minlength=len(times))
-                      for j in range(x.shape[1])], axis=1)
-    has = m > 0
-    gi = np.repeat(np.flatnonzero(has), m[has].astype(int))
-    mm = m[gi]
-    ell = np.arange(len(gi)) - np.repeat(np.concatenate([[0], np.cumsum(m[has])[:-1]]), m[has].astype(int))
-    frac = (ell / mm)[:, None]
-    terms = (rphix[gi] - frac * dphix[gi]) / ((rphi[gi] - frac[:, 0] * dphi[gi])[:, None] * mm[:, None])
-    mean = np.zeros((len(times), x.shape[1]))
-    np.add.at(mean, gi, terms)
-    resid = x[e] - mean[group[e]]
-    scaled = e.sum() * resid @ cph.variance_matrix_.to_numpy()
-    return pd.DataFrame(scaled, columns=names, index=order[e])
+def zph_score(duration: np.ndarray, event: np.ndarray, x: np.ndarray, beta: np.ndarray
+               ) -> tuple[np.ndarray, float, np.ndarray]:
+    """R survival >= 3.0 ``cox.zph(transform = "rank", terms = FALSE)``, written after R's C code (``zph1.c``,
+    Efron ties) over rows sorted by time: per-term p-values, the global p and per term the one-step estimate
+    of gamma (the last element of solve(I, U) in R's per-term test)."""
+    order = np.argsort(np.asarray(duration, float), kind="stable")
+    t = np.asarray(duration, float)[order]
+    e = np.asarray(event, float)[order] > 0
+    x = np.asarray(x, float).reshape(len(t), -1)[order]
+    p = x.shape[1]
+    w = np.exp(x @ beta)
+    rank = pd.Series(t).rank(method="average").to_numpy()
+    g_all = rank - rank[e].mean()
+    # sums over the rows at risk (time >= t): reverse cumulative sums from each time's first row
+    wx = w[:, None] * x
+    wxx = wx[:, :, None] * x[:, None, :]
+    r0, r1, r2 = (np.cumsum(a[::-1], axis=0)[::-1] for a in (w, wx, wxx))
+    u = np.zeros(2 * p)
+    imat = np.zeros((2 * p, 2 * p))
+    for time in np.unique(t[e]):
+        first, last = np.searchsorted(t, time, "left"), np.searchsorted(t, time, "right")
+        dead = np.flatnonzero(e[first:last]) + first
+        nd, g = len(dead), g_all[dead[0]]
+        d0, d1, d2 = w[dead].sum(), wx[dead].sum(0), wxx[dead].sum(0)
+        u[p:] += g * x[dead].sum(0)
+        for k in range(nd):
+            s0, s1, s2 = r0[first] - k / nd * d0, r1[first] - k / nd * d1, r2[first] - k / nd * d2
+            mean = s1 / s0
+            u[p:] -= g * mean
+            imat += np.kron(np.array([[1, g], [g, g * g]]), s2 / s0 - np.outer(mean, mean))
+    per_term, trend = [], []
+    for j in range(p):
+        keep = list(range(p)) + [p + j]
+        step = np.linalg.solve(imat[np.ix_(keep, keep)], u[keep])
+        per_term.append(float(sps.chi2.sf(step @ u[keep], 1)))
+        trend.append(float(step[-1]))
+    return np.array(per_term), float(sps.chi2.sf(u @ np.linalg.solve(imat, u), p)), np.array(trend)
 
 
 def cox(df: pd.DataFrame, penalizer: float = 0.0) -> dict[str, Any]:
-    """lifelines' Cox fit (Efron), tight tolerance: coefficients, standard errors, PH p (mid-ranks)."""
+    """lifelines' Cox fit (Efron), tight tolerance: coefficients, standard errors, PH p per term and global
+    (:func:`zph_score` at lifelines' coefficients)."""
     df = df.reset_index(drop=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cph = CoxPHFitter(penalizer=penalizer).fit(df, "duration", "event", fit_options=TIGHT)
-        ph = proportional_hazard_test(cph, df, time_transform=midrank,
-                                      precomputed_residuals=schoenfeld_scaled(cph, df)).summary["p"]
     coef, se = cph.params_, cph.standard_errors_
-    return {"coef": coef, "se": se, "ph_p": ph.reindex(coef.index)}
+    names = list(coef.index)
+    ph, ph_global, trend = zph_score(df["duration"], df["event"], df[names].to_numpy(float), coef.to_numpy(float))
+    return {"coef": coef, "se": se, "ph_p": pd.Series(ph, index=names), "ph_global": ph_global,
+            "ph_trend": pd.Series(trend, index=names)}
+
+
+def time_split(df: pd.DataFrame) -> dict[str, Any]:
+    """statsmodels' ``PHReg`` (Efron) of the rating on the churns up to the median churn time (later churns
+    censored there) and on the rows still at risk after it (``entry``: left-truncated at the split)."""
+    split = float(df.loc[df["event"] > 0, "duration"].median())
+    early = df.assign(event=np.where(df["duration"] <= split, df["event"], 0.0),
+                      duration=np.minimum(df["duration"], split))
+    late = df[df["duration"] > split].assign(entry=split)
+    out: dict[str, Any] = {"split": split}
+    for name, part in (("early", early), ("late", late)):
+        fit = PHReg(part["duration"].to_numpy(float), part[["experience"]].to_numpy(float),
+                    status=part["event"].to_numpy(float), ties="efron",
+                    entry=part["entry"].to_numpy(float) if "entry" in part else None).fit()
+        b, se = float(fit.params[0]), float(fit.bse[0])
+        out[name] = {"events": int(part["event"].sum()), "hazard_ratio": math.exp(b),
+                     "ci_low": math.exp(b - Z * se), "ci_high": math.exp(b + Z * se)}
+    return out
 
 
 def one_hot(frame: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -189,12 +210,14 @@ def results(frame: pd.DataFrame, horizons: list[float], tau_requested: float | N
            "rmst_difference": {"tau": tau, "tiers": diffs},
            "cox": {"hazard_ratio": math.exp(b), "ci_low": math.exp(b - Z * se), "ci_high": math.exp(b + Z * se),
                    "ph_p": float(c["ph_p"].iloc[0])},
-           "cox_detail": {"coef": b, "se": se, "p": float(2 * sps.norm.sf(abs(b / se))), "log10_p": log10_norm2(b / se)}}
+           "cox_detail": {"coef": b, "se": se, "p": float(2 * sps.norm.sf(abs(b / se))), "log10_p": log10_norm2(b / se),
+                          "ph_trend": float(c["ph_trend"].iloc[0])},
+           "cox_time_split": time_split(frame[["duration", "event", "experience"]].astype(float))}
     if covariates:
         X, refs = one_hot(frame, covariates)
         X["duration"], X["event"] = frame["duration"].to_numpy(float), frame["event"].to_numpy(float)
         a = cox(X)
-        out["cox_covariates"] = {"reference_levels": refs, "terms": [
+        out["cox_covariates"] = {"reference_levels": refs, "ph_p": a["ph_global"], "terms": [
             {"term": t, "hazard_ratio": math.exp(a["coef"][t]), "ci_low": math.exp(a["coef"][t] - Z * a["se"][t]),
              "ci_high": math.exp(a["coef"][t] + Z * a["se"][t]),
              "p": float(2 * sps.norm.sf(abs(a["coef"][t] / a["se"][t]))), "ph_p": float(a["ph_p"][t])}

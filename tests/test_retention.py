@@ -1,8 +1,8 @@
 """The retention study's figures (DESIGN 5.2, issue 3) against independent code and known truths.
 
 Independent references: statsmodels ``SurvfuncRight`` (Kaplan-Meier), ``survdiff``
-(log-rank), ``PHReg(ties="efron")`` (Cox), ``multipletests`` (Holm); lifelines'
-own (slow) Schoenfeld residuals; hand computations. R is not needed at run time.
+(log-rank), ``PHReg(ties="efron")`` (Cox), ``multipletests`` (Holm); hand
+computations (the PH test against R: tests/test_retention_ph.py). R is not needed at run time.
 """
 from __future__ import annotations
 
@@ -151,47 +151,6 @@ def test_adjusted_cox_one_hot_against_statsmodels(rossi_csv):
     assert terms[f"fin={other}"]["reference"] == ref_level
     labels = result.hazard_ratios["term"].tolist()
     assert f"fin: {other} vs {ref_level}" in labels
-
-
-def _midrank(t, c, w):
-    """lifelines' "rank" time transform with tied event times given their mid-rank (an order-free convention)."""
-    c = np.asarray(c, bool)
-    out = np.zeros(len(c))
-    out[c] = pd.Series(np.asarray(t, float)[c]).rank(method="average").to_numpy()
-    return pd.Series(out, index=getattr(t, "index", None))
-
-
-def _ph_p(df, cols, cells=None):
-    from cxlab.stats.counts import aggregate, rows_as_cells
-    if cells is None:
-        cells, X = rows_as_cells(df["duration"], df["event"]), df[cols].to_numpy(float)
-    else:
-        cells = aggregate(df["duration"], df["event"], df[cols])
-        X = cells.patterns[cols].to_numpy(float)
-    rs = cox_model.RiskSets.build(cells, X)
-    return cox_model.ph_test(rs, cox_model.newton(rs))["p"].to_numpy()
-
-
-def test_ph_test_equals_lifelines_on_rows_and_on_counts():
-    from lifelines import CoxPHFitter
-    from lifelines.statistics import proportional_hazard_test
-    r = load_rossi()
-    df = r[["week", "arrest", "prio", "age", "fin"]].rename(columns={"week": "duration", "arrest": "event"})
-    cols = ["prio", "age", "fin"]
-    tight = {"precision": 1e-30, "r_precision": 1e-30, "max_steps": 60}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cph = CoxPHFitter().fit(df, "duration", "event", fit_options=tight)
-        ref = proportional_hazard_test(cph, df, time_transform=_midrank).summary["p"].loc[cols].to_numpy()
-    np.testing.assert_allclose(_ph_p(df, cols), ref, rtol=1e-9)
-    np.testing.assert_allclose(_ph_p(df, cols, cells=True), ref, rtol=1e-9)
-    # without tied event times the mid-rank is lifelines' own "rank" transform
-    untied = df.assign(duration=df["duration"] + np.random.default_rng(1).random(len(df)) * 0.5)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cph = CoxPHFitter().fit(untied, "duration", "event", fit_options=tight)
-        own = proportional_hazard_test(cph, untied, time_transform="rank").summary["p"].loc[cols].to_numpy()
-    np.testing.assert_allclose(_ph_p(untied, cols), own, rtol=1e-9)
 
 
 # ---------------------------------------------------------------- against statsmodels, synthetic data

@@ -260,8 +260,8 @@ def test_lead_figure(events, cox, lead):
     (1.25, 1.05, 1.49, 0.012,
      "each extra rating point goes with a 25% higher churn hazard (hazard ratio 1.25, 95% CI 1.05 to 1.49, p = 0.012)"),
     (0.95, 0.88, 1.03, 0.198,
-     "the churn hazard shows no significant association with the rating (hazard ratio 0.95, 95% CI 0.88 to 1.03, "
-     "p = 0.20)"),
+     "the data cannot tell whether the churn hazard is associated with the rating (hazard ratio 0.95, 95% CI 0.88 "
+     "to 1.03, p = 0.20)"),
     (None, None, None, None, "the hazard ratio per rating point is not defined"),
 ])
 def test_hazard_ratio_clause(hr, low, high, p, text):
@@ -276,8 +276,8 @@ def test_hazard_ratio_clause(hr, low, high, p, text):
      "over the first 60 months, customers who rated 1 stayed 2.0 months longer on average than those who rated 5 "
      "(RMST difference 2.0 months, 95% CI 0.5 months to 3.5 months, p = 0.0090)"),
     ({"difference": -1.2, "ci_low": -3.0, "ci_high": 0.6, "p": 0.19},
-     "over the first 60 months, customers who rated 1 and those who rated 5 stayed about as long on average: the "
-     "difference is not significant (RMST difference -1.2 months, 95% CI -3.0 months to 0.6 months, p = 0.19)"),
+     "over the first 60 months, the data cannot tell whether customers who rated 1 and those who rated 5 differ in "
+     "mean time as a customer (RMST difference -1.2 months, 95% CI -3.0 months to 0.6 months, p = 0.19)"),
     ({"difference": 0.0, "ci_low": None, "ci_high": None, "p": None},
      "over the first 60 months, the difference in mean time as a customer is not defined"),
     (None, "over the first 60 months, the difference in mean time as a customer is not defined"),
@@ -288,9 +288,10 @@ def test_rmst_difference_clause(diff, text):
 
 @pytest.mark.parametrize("named, tier, versus, p, text", [
     (True, "poor", "great", 0.001, "The poor tier differs from the great tier (Holm-adjusted p = 0.0010)."),
-    (True, "fair", "great", 0.3, "The fair tier is not distinguishable from the great tier (Holm-adjusted p = 0.30)."),
+    (True, "fair", "great", 0.3,
+     "The data cannot tell whether the fair tier differs from the great tier (Holm-adjusted p = 0.30)."),
     (False, "1", "5", 1e-9, "Customers who rated 1 differ from those who rated 5 (Holm-adjusted p < 0.001)."),
-    (False, "4", "5", 0.07, "Customers who rated 4 are not distinguishable from those who rated 5 "
+    (False, "4", "5", 0.07, "The data cannot tell whether customers who rated 4 differ from those who rated 5 "
                             "(Holm-adjusted p = 0.070)."),
 ])
 def test_pair_verdict(named, tier, versus, p, text):

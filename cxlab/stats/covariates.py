@@ -82,4 +82,4 @@ def cox_adjusted(cells: Cells, table: pd.DataFrame, covariates: Sequence[str], r
                                   f"estimates; its hazard ratios come from a refit with a ridge penalty of {PENALIZER}, "
                                   "are shrunk toward 1 and are shown as descriptions, without intervals or p-values.")
     return {"terms": terms, "reference_levels": refs, "left_out": dropped, "penalizer": fit.penalizer,
-            "separation": fit.separation}
+            "separation": fit.separation, "ph_p": fit.ph_p}

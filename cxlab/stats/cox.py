@@ -28,10 +28,11 @@ would give up the counts' speed at 10^7 rows.
 Where rows are needed anyway (a continuous covariate, :func:`cox_fit` with
 ``row_level``), the model is lifelines' ``CoxPHFitter`` (:func:`lifelines_fit`,
 Efron, its ``penalizer`` for the ridge refit, a tightened ``fit_options``). The
-PH test (:func:`ph_test`) is lifelines' ``proportional_hazard_test`` with the
-rank transform, computed here on either fit because lifelines numbers tied
-event times in an arbitrary order (mid-ranks here) and its residuals are
-computed row by row. The adjusted model (rating and covariates, its one-hot design) is
+PH test (:func:`ph_test`) is R survival >= 3.0's ``cox.zph`` score test (rank
+transform, full information matrix), computed here on either fit: lifelines'
+``proportional_hazard_test`` is the survival 2.x approximation (a scaled
+Schoenfeld residual with the average variance), which R replaced because it
+can be far off with several covariates. The adjusted model (rating and covariates, its one-hot design) is
 :mod:`cxlab.stats.covariates`.
 """
 from __future__ import annotations
@@ -50,13 +51,13 @@ from scipy import stats as sps
 
 from ..errors import ModelWarning, warn
 from . import Z95
-from .counts import Cells, aggregate
+from .counts import Cells, aggregate, weighted_median
 
 log = logging.getLogger(__name__)
 
 PENALIZER = 0.1
 PH_ALPHA = 0.05
-"""``cox.ph_violated`` when the Schoenfeld test's p is below this."""
+"""``cox.ph_violated`` when the PH score test's p is below this."""
 # |coefficient x standard deviation of the covariate| above this is a diverging fit (hazard ratio per SD > e^10)
 DIVERGENCE = 10.0
 TOLERANCE = 1e-11          # Newton step (standardised scale) at which the fit has converged
@@ -100,8 +101,14 @@ def _revcumsum(a: np.ndarray) -> np.ndarray:
     return np.cumsum(a[::-1], axis=0)[::-1]
 
 
-def _efron(rs: RiskSets, beta: np.ndarray, second: bool = True) -> dict[str, Any]:
-    """Efron log partial likelihood, gradient, Hessian (and the pieces of the Schoenfeld residuals) at ``beta``."""
+def _efron(rs: RiskSets, beta: np.ndarray, second: bool = True,
+           time_weights: Sequence[np.ndarray] = ()) -> dict[str, Any]:
+    """Efron log partial likelihood, gradient and Hessian at ``beta``.
+
+    With ``time_weights`` (arrays with one weight per distinct event time), ``information`` lists the
+    information matrix summed over event times with each time's term multiplied by its weight (the blocks of
+    the PH score test, :func:`ph_test`), and ``observed`` is the sum of the events' x per event time.
+    """
     eta = rs.X @ beta
     top = float(eta.max())
     w = np.exp(eta - top)
@@ -123,20 +130,26 @@ def _efron(rs: RiskSets, beta: np.ndarray, second: bool = True) -> dict[str, Any
     ll = float(rs.d @ eta - np.log(den).sum() - top * D.sum())
     expected = R1 * A0[:, None] - E1 * A1[:, None]               # sum over k of the Efron risk-set means
     grad = rs.d @ rs.X - expected.sum(0)
-    out = {"loglik": ll, "gradient": grad, "mean": expected / D[:, None], "has": has}
-    if second:
+    out = {"loglik": ll, "gradient": grad, "expected": expected, "has": has}
+    if time_weights:
+        out["observed"] = np.column_stack([np.add.reduceat(rs.d * rs.X[:, j], rs.starts) for j in range(p)])[has]
+    if second or time_weights:
         B0 = np.add.reduceat(inv * inv, at)
         B1 = np.add.reduceat(fin * inv, at)
         B2 = np.add.reduceat(fin * fin, at)
-        S2 = np.empty((p, p))
+        weights = [np.ones(len(D))] + [np.asarray(t, float) for t in time_weights]
+        infos = [np.empty((p, p)) for _ in weights]
         for j in range(p):
             for k in range(j, p):
                 r2 = _revcumsum(np.add.reduceat(nw * rs.X[:, j] * rs.X[:, k], rs.starts))[has]
                 e2 = np.add.reduceat(dw * rs.X[:, j] * rs.X[:, k], rs.starts)[has]
-                S2[j, k] = S2[k, j] = r2 @ A0 - e2 @ A1
-        outer = (np.einsum("gj,gk,g->jk", R1, R1, B0) - np.einsum("gj,gk,g->jk", R1, E1, B1)
-                 - np.einsum("gj,gk,g->jk", E1, R1, B1) + np.einsum("gj,gk,g->jk", E1, E1, B2))
-        out["hessian"] = -(S2 - outer)
+                for info, tw in zip(infos, weights):
+                    info[j, k] = info[k, j] = r2 @ (A0 * tw) - e2 @ (A1 * tw)
+        for info, tw in zip(infos, weights):
+            info -= (np.einsum("gj,gk,g->jk", R1, R1, B0 * tw) - np.einsum("gj,gk,g->jk", R1, E1, B1 * tw)
+                     - np.einsum("gj,gk,g->jk", E1, R1, B1 * tw) + np.einsum("gj,gk,g->jk", E1, E1, B2 * tw))
+        out["hessian"] = -infos[0]
+        out["information"] = infos[1:]
     return out
 
 
@@ -262,30 +275,57 @@ def monotone_cells(cells: Cells, x: np.ndarray) -> bool:
     return bool(np.all(xs[e] >= rmax[e]) or np.all(xs[e] <= rmin[e]))
 
 
-def ph_test(rs: RiskSets, fit: Fit) -> pd.DataFrame:
-    """lifelines' Schoenfeld-residual test of proportional hazards (``time_transform="rank"``), per term.
+def rank_time(rs: RiskSets) -> np.ndarray:
+    """R's ``cox.zph(transform = "rank")`` time at each distinct event time: the mid-rank of the time among
+    every observed time (events and censored, ``rank(times)``, ties averaged), centred on the events' mean."""
+    rows = np.add.reduceat(rs.n, rs.starts)
+    ranks = np.cumsum(rows) - rows + (rows + 1) / 2
+    has = rs.events > 0
+    D = rs.events[has]
+    return ranks[has] - ranks[has] @ D / D.sum()
 
-    The scaled Schoenfeld residual of an event is D (x - Efron risk-set mean at its time) V (D the number of
-    events, V the variance matrix); the statistic is (sum (T - mean T) r)^2 / (D se^2 sum (T - mean T)^2),
-    chi-square on 1 df, with T the rank of the event's time among the events. Events at the same time share
-    it: T is their mid-rank (lifelines numbers tied events in its row order, which its unstable sort makes
-    arbitrary; without tied event times the two agree). Aggregated events of a cell share the residual.
-    Columns ``test_statistic`` and ``p``.
+
+@dataclass
+class PHTest:
+    """The score test of proportional hazards (:func:`ph_test`).
+
+    ``table`` has one row per term: ``test_statistic``, ``p`` (chi-square on 1 df) and ``trend``, the one-step
+    estimate of the change of the term's coefficient per unit of the centred rank time (its sign says whether
+    the log hazard ratio rises or falls over the tenure). ``statistic``, ``dof`` and ``p`` are the global test.
     """
-    state = _efron(rs, fit.beta, second=False)
-    D = rs.events[state["has"]]
-    total = D.sum()
-    ranks = np.cumsum(D) - D + (D + 1) / 2                         # mid-rank of each event time
-    tbar = ranks @ D / total
-    gmap = np.full(len(rs.events), -1)
-    gmap[state["has"]] = np.arange(len(D))
-    ev = rs.d > 0
-    g = gmap[rs.group[ev]]
-    resid = (rs.X[ev] - state["mean"][g]) * rs.d[ev][:, None]    # summed over the cell's events
-    scaled = total * resid @ fit.variance
-    centred = ranks[g] - tbar
-    stat = (centred @ scaled) ** 2 / (total * np.diag(fit.variance) * ((ranks - tbar) ** 2 @ D))
-    return pd.DataFrame({"test_statistic": stat, "p": sps.chi2.sf(stat, 1)})
+
+    table: pd.DataFrame
+    statistic: float
+    dof: int
+    p: float
+
+
+def ph_test(rs: RiskSets, fit: Fit) -> PHTest:
+    """Score test of proportional hazards, per term and global, as R survival >= 3.0 ``cox.zph(fit,
+    transform = "rank", terms = FALSE)``.
+
+    The model b x is extended to (b + g) x with g = gamma g(t), g(t) the centred rank of the time
+    (:func:`rank_time`); the test is the score test of gamma = 0 at the fitted b: U = sum over event times of
+    g(t) (events' x - their Efron expected x), and the full information matrix of (b, gamma), whose blocks
+    are the Efron information summed over event times with weights 1, g(t) and g(t)^2. The statistic is
+    (0, U)' I^-1 (0, U), chi-square on as many df as terms (global), or the same on the b block and one
+    gamma (per term). Rows that stand for counts give the replicated rows' figures.
+    """
+    g = rank_time(rs)
+    state = _efron(rs, fit.beta, second=False, time_weights=(g, g * g))
+    p = rs.X.shape[1]
+    i0 = -state["hessian"]
+    i1, i2 = state["information"]
+    imat = np.block([[i0, i1], [i1, i2]])
+    u = np.concatenate([np.zeros(p), g @ (state["observed"] - state["expected"])])
+    stats, trends = np.empty(p), np.empty(p)
+    for j in range(p):
+        keep = np.append(np.arange(p), p + j)
+        step = np.linalg.solve(imat[np.ix_(keep, keep)], u[keep])
+        stats[j], trends[j] = step @ u[keep], step[-1]
+    total = float(np.linalg.solve(imat, u) @ u)
+    table = pd.DataFrame({"test_statistic": stats, "p": sps.chi2.sf(stats, 1), "trend": trends})
+    return PHTest(table, total, p, float(sps.chi2.sf(total, p)))
 
 
 @dataclass
@@ -295,23 +335,27 @@ class CoxFit:
     table: pd.DataFrame            # term, coef, se, hazard_ratio, ci_low, ci_high, p, ph_p
     penalizer: float | None
     separation: bool
-    ph_p: float | None             # global (single covariate) or None
+    ph_p: float | None             # global PH test (:func:`ph_test`), None when it fails
 
 
-COLUMNS = ["term", "coef", "se", "hazard_ratio", "ci_low", "ci_high", "p", "ph_p"]
+COLUMNS = ["term", "coef", "se", "hazard_ratio", "ci_low", "ci_high", "p", "ph_p", "ph_trend"]
 
 
-def _summarise(names: Sequence[str], rs: RiskSets, fit: Fit) -> pd.DataFrame:
+def _summarise(names: Sequence[str], rs: RiskSets, fit: Fit) -> tuple[pd.DataFrame, float | None]:
+    """The coefficients table and the global PH test's p (None when the test fails)."""
     coef = fit.beta
     se = np.sqrt(np.diag(fit.variance))
+    ph, trend, ph_p = np.full(len(coef), np.nan), np.full(len(coef), np.nan), None
     try:
-        ph = ph_test(rs, fit)["p"].to_numpy()
+        test = ph_test(rs, fit)
+        ph, trend = test.table["p"].to_numpy(), test.table["trend"].to_numpy()
+        ph_p = test.p if math.isfinite(test.p) else None
     except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:  # a diagnostic must not sink the study
         log.warning("proportional-hazards test failed: %s", exc)
-        ph = np.full(len(coef), np.nan)
-    return pd.DataFrame({"term": list(names), "coef": coef, "se": se, "hazard_ratio": np.exp(coef),
-                         "ci_low": np.exp(coef - Z95 * se), "ci_high": np.exp(coef + Z95 * se),
-                         "p": 2 * sps.norm.sf(np.abs(coef / se)), "ph_p": ph})
+    table = pd.DataFrame({"term": list(names), "coef": coef, "se": se, "hazard_ratio": np.exp(coef),
+                          "ci_low": np.exp(coef - Z95 * se), "ci_high": np.exp(coef + Z95 * se),
+                          "p": 2 * sps.norm.sf(np.abs(coef / se)), "ph_p": ph, "ph_trend": trend})
+    return table, ph_p
 
 
 def cox_fit(cells: Cells, X: pd.DataFrame, check_monotone: str | None = None, row_level: bool = False
@@ -341,8 +385,7 @@ def cox_fit(cells: Cells, X: pd.DataFrame, check_monotone: str | None = None, ro
         fit, penalizer = fitter(PENALIZER), PENALIZER
         if fit is None:
             return CoxFit(empty, None, True, None)
-    table = _summarise(list(X.columns), rs, fit)
-    ph_p = float(table["ph_p"].iloc[0]) if len(table) == 1 and np.isfinite(table["ph_p"].iloc[0]) else None
+    table, ph_p = _summarise(list(X.columns), rs, fit)
     return CoxFit(table, penalizer, penalizer > 0, ph_p)
 
 
@@ -350,14 +393,15 @@ def rating_model(cells: Cells, rating: np.ndarray) -> dict[str, Any]:
     """DESIGN 5.2 ``cox`` from cells whose patterns carry ``rating`` (one value per pattern).
 
     Hazard ratio per rating point with its interval, penalizer, separation, ph_p, ph_violated (``ph_p`` <
-    0.05) and penalised_hazard_ratio. When the unpenalised fit separates, the penalised refit's hazard ratio
+    0.05), ph_trend (the sign of the coefficient's change over the tenure, :class:`PHTest`) and
+    penalised_hazard_ratio. When the unpenalised fit separates, the penalised refit's hazard ratio
     is ``penalised_hazard_ratio`` (a description: a ridge-shrunk estimate has no valid confidence interval)
     and ``hazard_ratio``, ``ci_low``, ``ci_high`` (and ``coef``, ``se``, ``p``) are None. Figures are None
     when there are no events or the rating is constant.
     """
     none: dict[str, Any] = {"hazard_ratio": None, "ci_low": None, "ci_high": None, "penalizer": None,
                             "separation": False, "ph_p": None, "ph_violated": False, "penalised_hazard_ratio": None,
-                            "coef": None, "se": None, "p": None, "log10_p": None}
+                            "coef": None, "se": None, "p": None, "log10_p": None, "ph_trend": None}
     rating = np.asarray(rating, float)
     if cells.d.sum() == 0 or len(np.unique(rating[np.unique(cells.pattern)])) < 2:
         return none
@@ -365,7 +409,8 @@ def rating_model(cells: Cells, rating: np.ndarray) -> dict[str, Any]:
     if fit.table.empty:
         return dict(none, separation=fit.separation)
     row = fit.table.iloc[0]
-    out = dict(none, penalizer=fit.penalizer, separation=fit.separation, ph_p=fit.ph_p,
+    trend = float(row.ph_trend) if fit.ph_p is not None else None
+    out = dict(none, penalizer=fit.penalizer, separation=fit.separation, ph_p=fit.ph_p, ph_trend=trend,
                ph_violated=fit.ph_p is not None and fit.ph_p < PH_ALPHA)
     if fit.separation:
         return dict(out, penalised_hazard_ratio=float(row.hazard_ratio))
@@ -378,3 +423,32 @@ def cox_rating(duration: np.ndarray, event: np.ndarray, rating: np.ndarray) -> d
     """:func:`rating_model` on rows (aggregated per time and rating first)."""
     cells = aggregate(duration, event, pd.DataFrame({"experience": np.asarray(rating, float)}))
     return rating_model(cells, cells.patterns["experience"].to_numpy(float))
+
+
+def time_split(cells: Cells, rating: np.ndarray) -> dict[str, Any] | None:
+    """The rating model fitted separately on the churns up to the median churn time and on those after it.
+
+    Early: every customer, with churns after the split treated as censored; late: the partial likelihood of
+    the churns after the split (those still at risk then), which is the fit left-truncated at the split.
+    Returns ``{split, early, late}``, each part ``{events, hazard_ratio, ci_low, ci_high}`` (None figures
+    when that fit does not converge), or None without events on both sides of the split. A description of
+    how the hazard ratio changes over the tenure when proportional hazards do not hold.
+    """
+    rating = np.asarray(rating, float)
+    split = weighted_median(cells.time, cells.d)
+    if split is None:
+        return None
+    out: dict[str, Any] = {"split": float(split)}
+    for part, keep in (("early", cells.time <= split), ("late", cells.time > split)):
+        d = np.where(keep, cells.d, 0.0)
+        events = float(d.sum())
+        if events == 0:
+            return None
+        rs = RiskSets.build(Cells(cells.time, cells.pattern, cells.n, d, cells.patterns), rating[:, None])
+        fit = newton(rs)
+        fig: dict[str, Any] = {"events": int(round(events)), "hazard_ratio": None, "ci_low": None, "ci_high": None}
+        if fit is not None and fit.converged:
+            b, se = float(fit.beta[0]), math.sqrt(fit.variance[0, 0])
+            fig.update(hazard_ratio=math.exp(b), ci_low=math.exp(b - Z95 * se), ci_high=math.exp(b + Z95 * se))
+        out[part] = fig
+    return out

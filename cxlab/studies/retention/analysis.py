@@ -22,7 +22,7 @@ from ...errors import (
 from ...stats import Z95
 from ...stats.counts import Cells, rows_as_cells, weighted_median
 from ...stats.covariates import cox_adjusted
-from ...stats.cox import PENALIZER, rating_model
+from ...stats.cox import PENALIZER, rating_model, time_split
 from ...stats.survival import (
     Tally,
     at_risk_table,
@@ -195,6 +195,8 @@ def analyze_counts(data: counts.RetentionCounts, study: RetentionStudy) -> Reten
         pairwise = pairwise_logrank(live, best) if len(nonempty) > 1 else pd.DataFrame(
             columns=["tier", "versus", "statistic", "p", "p_holm", "log10_p"])
         cox = rating_model(cells, cells.patterns["experience"].to_numpy(float))
+        split = (time_split(cells, cells.patterns["experience"].to_numpy(float))
+                 if cox["hazard_ratio"] is not None else None)
         if cox["separation"]:
             warn(PenalizedFitWarning, words.separation(PENALIZER))
         if cox["ph_violated"]:
@@ -246,7 +248,8 @@ def analyze_counts(data: counts.RetentionCounts, study: RetentionStudy) -> Reten
                   "ci_high": r["rmst_ci_high"]} for _, r in tiers.iterrows()],
         "rmst_difference": {"versus": best, "tau": tau, "tiers": diffs},
         "cox": cox_design,
-        "cox_detail": {k: cox[k] for k in ("coef", "se", "p", "log10_p")},
+        "cox_detail": {k: cox[k] for k in ("coef", "se", "p", "log10_p", "ph_trend")},
+        "cox_time_split": split,
         "cox_covariates": adjusted,
         "value": value,
         "censoring": censoring,

@@ -92,7 +92,7 @@ def hazard_ratio_clause(hr: float | None, low: float | None, high: float | None,
         return "the hazard ratio per rating point is not defined"
     figure = f"hazard ratio {with_ci(hr, low, high)}"
     if not words.significant(p):
-        return (f"the churn hazard shows no significant association with the rating ({figure}, "
+        return (f"the data cannot tell whether the churn hazard is associated with the rating ({figure}, "
                 f"{fmt.p_value(p)})")
     change = words.direction(hr - 1, p, f"{fmt.pct(hr - 1)} higher", f"{fmt.pct(1 - hr)} lower", "")
     return f"each extra rating point goes with a {change} churn hazard ({figure}, {fmt.p_value(p)})"
@@ -109,8 +109,8 @@ def rmst_difference_clause(diff: dict[str, Any] | None, tau: float, unit: str, w
     figure = f"RMST difference {with_ci(diff['difference'], diff['ci_low'], diff['ci_high'], lambda v: time(v, unit))}"
     d, p = diff["difference"], diff["p"]
     if not words.significant(p):
-        return (f"over {span}, customers {worst} and those {best} stayed about as long on average: the difference "
-                f"is not significant ({figure}, {fmt.p_value(p)})")
+        return (f"over {span}, the data cannot tell whether customers {worst} and those {best} differ in mean time "
+                f"as a customer ({figure}, {fmt.p_value(p)})")
     how = words.direction(d, p, "longer", "less", "")
     return (f"over {span}, customers {worst} stayed {time(abs(d), unit)} {how} on average than those {best} "
             f"({figure}, {fmt.p_value(p)})")
@@ -244,14 +244,15 @@ def describe_censoring(result: "RetentionResult") -> str:
 
 
 def pair_verdict(named: bool, tier: str, versus: str, p_holm: float | None) -> str:
-    """One pairwise log-rank comparison, with grammar for named tiers and for ratings."""
+    """One pairwise log-rank comparison, with grammar for named tiers and for ratings; a non-significant one is
+    "the data cannot tell whether ...", never a statement of no difference."""
     if named:
-        subject, obj, verb = f"the {tier} tier", f"the {versus} tier", ("differs from", "is not distinguishable from")
+        claim = f"the {tier} tier differs from the {versus} tier"
     else:
-        subject, obj, verb = (f"customers who rated {tier}", f"those who rated {versus}",
-                              ("differ from", "are not distinguishable from"))
-    return sentence(f"{subject} {verb[0] if words.significant(p_holm) else verb[1]} {obj} "
-                    f"(Holm-adjusted {fmt.p_value(p_holm)})")
+        claim = f"customers who rated {tier} differ from those who rated {versus}"
+    if not words.significant(p_holm):
+        claim = "the data cannot tell whether " + claim
+    return sentence(f"{claim} (Holm-adjusted {fmt.p_value(p_holm)})")
 
 
 def interpret_tests(result: "RetentionResult", study: "RetentionStudy") -> str:
@@ -260,8 +261,9 @@ def interpret_tests(result: "RetentionResult", study: "RetentionStudy") -> str:
     lr = r["logrank"]
     if lr["statistic"] is None:
         return "The log-rank test is not defined here (no events, or a single tier with customers)."
-    verdict = "differs" if words.significant(lr["p"]) else "does not differ significantly"
-    lines = [f"Retention {verdict} between tiers (log-rank chi-square {fmt.number(lr['statistic'], 1)} on "
+    verdict = ("Retention differs between tiers" if words.significant(lr["p"]) else
+               "The data cannot tell whether retention differs between tiers")
+    lines = [f"{verdict} (log-rank chi-square {fmt.number(lr['statistic'], 1)} on "
              f"{fmt.plural(lr['dof'], 'degree')} of freedom, {fmt.p_value(lr['p'])})."]
     named = study.experience.tiers is not None
     lines += [f"- {pair_verdict(named, md(t['tier']), md(t['versus']), t['p_holm'])}" for t in r["pairwise_logrank"]
@@ -269,18 +271,56 @@ def interpret_tests(result: "RetentionResult", study: "RetentionStudy") -> str:
     return "\n".join(lines)
 
 
-def ph_paragraph(ph_p: float | None, violated: bool) -> str:
-    """The proportional-hazards check in words."""
+def ph_shape(hr: float | None, p: float | None, trend: float) -> str:
+    """How the hazard ratio per rating point changes over the tenure, from the sign of the PH test's trend.
+
+    ``trend`` > 0: the log hazard ratio rises with time. When the hazard ratio itself is significant, the
+    change is read against 1: toward 1 (the association weakens) or away from it (it strengthens);
+    otherwise only "rises" / "falls"."""
+    rises = trend > 0
+    if hr is None or not words.significant(p) or hr == 1:
+        return "the hazard ratio per rating point " + ("rises" if rises else "falls") + " over the tenure"
+    toward = rises == (hr < 1)
+    return ("the hazard ratio per rating point moves " + ("toward" if toward else "away from")
+            + " 1 over the tenure: the association " + ("weakens" if toward else "strengthens"))
+
+
+def split_figures(split: dict[str, Any] | None, unit: str) -> str:
+    """The time-split hazard ratios as a sentence ("" when either is undefined): "Fitted separately, the hazard
+    ratio per rating point is 0.69 (95% CI 0.65 to 0.73) for churns up to 12.4 months of tenure and ... after."."""
+    if not split or split["early"]["hazard_ratio"] is None or split["late"]["hazard_ratio"] is None:
+        return ""
+    early, late = split["early"], split["late"]
+
+    def hr(x: dict[str, Any]) -> str:
+        return fmt.interval(x["hazard_ratio"], x["ci_low"], x["ci_high"], fmt.number, "95% CI ")
+    return (f"Fitted separately, the hazard ratio per rating point is {hr(early)} for churns up to "
+            f"{time(split['split'], unit)} of tenure and {hr(late)} for churns after.")
+
+
+def ph_paragraph(ph_p: float | None, violated: bool, hr: float | None = None, p: float | None = None,
+                 trend: float | None = None, split: dict[str, Any] | None = None, unit: str = "months") -> str:
+    """The proportional-hazards check in words.
+
+    A violation is described by the shape the data show (:func:`ph_shape` from the test's trend, with the
+    time-split hazard ratios, :func:`cxlab.stats.cox.time_split`, as figures; when the two halves do not
+    show the trend, that is said). No violation is not read as constancy: the data cannot tell.
+    """
     if ph_p is None:
         return ""
     if violated:
-        return (f"**Proportional hazards: violated** (Schoenfeld test {fmt.p_value(ph_p)}). The association between "
-                "the rating and churn changes over the tenure, for example strong in the first months and fading "
-                "later, so the single hazard ratio is an average over time. Read the Kaplan-Meier curves and the "
+        text = f"**Proportional hazards: violated** (Schoenfeld test {fmt.p_value(ph_p)})."
+        if trend is not None and trend == trend and trend != 0:
+            figures = split_figures(split, unit)
+            text += " " + sentence(ph_shape(hr, p, trend)) + (" " + figures if figures else "")
+            if figures and (split["late"]["hazard_ratio"] > split["early"]["hazard_ratio"]) != (trend > 0):
+                text += (" The hazard ratios before and after the median churn time do not show this trend: the "
+                         "change is not a steady one.")
+        return (text + " The single hazard ratio is an average over time. Read the Kaplan-Meier curves and the "
                 "RMST differences, which do not assume proportional hazards.")
-    return (f"**Proportional hazards: no evidence of a violation** (Schoenfeld test {fmt.p_value(ph_p)}). The "
-            "association between the rating and churn looks constant over the tenure, so the single hazard ratio "
-            "is a fair summary.")
+    return (f"**Proportional hazards: not rejected** (Schoenfeld test {fmt.p_value(ph_p)}). The data cannot tell "
+            "whether the association between the rating and churn changes over the tenure; the single hazard "
+            "ratio summarises it on the assumption that it does not.")
 
 
 def interpret_cox(result: "RetentionResult") -> str:
@@ -295,7 +335,9 @@ def interpret_cox(result: "RetentionResult") -> str:
         return "The Cox model is not defined here (no events, or a single rating value)."
     else:
         text = sentence(hazard_ratio_clause(cox["hazard_ratio"], cox["ci_low"], cox["ci_high"], detail["p"]))
-    ph = "" if cox["separation"] else ph_paragraph(cox["ph_p"], cox["ph_violated"])
+    ph = "" if cox["separation"] else ph_paragraph(cox["ph_p"], cox["ph_violated"], cox["hazard_ratio"], detail["p"],
+                                                   detail.get("ph_trend"), result.results.get("cox_time_split"),
+                                                   result.results["time_unit"])
     return text + ("\n\n" + ph if ph else "")
 
 
@@ -324,6 +366,8 @@ def interpret_value(result: "RetentionResult", study: "RetentionStudy") -> str:
                  f"{val(g, 'value')} per customer {who(named, g['tier'])}, {v['basis']}.")
         diff = next((d for d in r["rmst_difference"]["tiers"] if d["tier"] == g["tier"]), None)
         if diff is not None and not words.significant(diff["p"]):
-            text += f" The difference in retention itself is not significant ({fmt.p_value(diff['p'])})."
+            text += (" The data cannot tell whether retention itself differs between these tiers (RMST difference "
+                     f"{with_ci(diff['difference'], diff['ci_low'], diff['ci_high'], lambda y: time(y, unit))}, "
+                     f"{fmt.p_value(diff['p'])}).")
         text += " These are observational data: they show an association with the experience, not its cause."
     return text
