@@ -7,6 +7,16 @@ closed when the run ends. Launching Chromium costs about 0.7 s; a page printed i
 the running browser's one tab about 0.25 s. The browser dies with the run
 (``PR_SET_PDEATHSIG``). Should the browser fail, a page is printed by a
 one-shot ``chromium --print-to-pdf`` instead; failures are logged, never raised.
+
+The page reads nothing but itself: a report embeds its figures and styles, so every
+request the page makes other than for the report's own file (an ``<img>`` or
+``<iframe>`` on ``file:///etc/passwd`` that a label in the data might carry, a web
+address) is failed by the browser (DevTools ``Fetch`` domain), and a Content
+Security Policy in the page (:func:`confined`) refuses them in the one-shot printer too.
+The browser's profile, page files and its own temporary files (``TMPDIR``) live in a
+folder named with the run's process id (``cxlab-pdf-<pid>-*`` in the temporary folder),
+removed when the browser closes;
+a folder left by a run that was killed is removed by the next browser (:func:`sweep`).
 """
 from __future__ import annotations
 
@@ -14,6 +24,7 @@ import base64
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -28,6 +39,49 @@ ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 #: For ``--print-to-pdf`` only: with ``--remote-debugging-pipe`` it crashes the first page's renderer
 #: (Chromium 150); the browser asks ``Page.printToPDF`` for no header and footer instead.
 ONE_SHOT_ARGS = (*ARGS, "--no-pdf-header-footer")
+PREFIX = "cxlab-pdf-"
+#: What a printed report may load: its own inline styles and the data: URIs of its figures; nothing else
+POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline' data:; font-src data:; "
+          "frame-src 'none'; object-src 'none'; form-action 'none'")
+
+
+def confined(page: str) -> str:
+    """The page with :data:`POLICY` as its first element: nothing it holds loads a file or an address."""
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{POLICY}">'
+    head = re.search(r"<head\b[^>]*>", page, re.IGNORECASE)
+    if head is None:
+        return meta + page
+    return page[:head.end()] + meta + page[head.end():]
+
+
+def sweep(tmp_root: str | None = None) -> None:
+    """Remove the profile folders of runs that are gone (killed: their own cleanup never ran).
+
+    A folder is ``cxlab-pdf-<pid>-*``; it is left alone while process ``<pid>`` lives, and when it
+    is not a real folder of this user (a link, another user's).
+    """
+    root = Path(tmp_root or tempfile.gettempdir())
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(PREFIX):].split("-", 1)[0]
+        if not entry.name.startswith(PREFIX) or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+            continue  # its run is still there
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def _folder() -> str:
+    return tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-")
 
 
 def chromium() -> str | None:
@@ -61,7 +115,9 @@ class Browser:
     def __init__(self, exe: str, timeout: float = 120) -> None:
         from .kernels import die_with_parent
 
-        self.timeout, self.tmp = timeout, tempfile.mkdtemp(prefix="cxlab-pdf-")
+        sweep()
+        self.timeout, self.tmp = timeout, _folder()
+        self.blocked: list[str] = []  # requests the pages made and the browser failed
         to_browser, self._cmd = os.pipe()
         self._reply, from_browser = os.pipe()
         parent = os.getpid()
@@ -75,12 +131,13 @@ class Browser:
         self.proc = subprocess.Popen(
             [exe, *ARGS, f"--user-data-dir={self.tmp}/profile", "--remote-debugging-pipe", "about:blank"],
             pass_fds=(3, 4), preexec_fn=child, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+            stderr=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=self.tmp))  # its own temporary files inside
         os.close(to_browser)
         os.close(from_browser)
         self._buffer, self._id, self._events = b"", 0, []  # type: tuple[bytes, int, list[dict[str, Any]]]
         self._session: str | None = None
         self._pages = 0
+        self._page_url = ""
 
     def _receive(self, deadline: float) -> dict[str, Any]:
         import select
@@ -96,8 +153,7 @@ class Browser:
         message, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(message)
 
-    def call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> dict[str, Any]:
-        """Send one command and return its result (events that arrive meanwhile are kept)."""
+    def _send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> int:
         self._id += 1
         message: dict[str, Any] = {"id": self._id, "method": method, "params": params or {}}
         if session:
@@ -106,15 +162,35 @@ class Browser:
             os.write(self._cmd, json.dumps(message).encode() + b"\0")
         except OSError as exc:
             raise BrowserError(f"Chromium exited: {exc}") from None
+        return self._id
+
+    def _event(self, event: dict[str, Any]) -> None:
+        """Keep an event; a paused request is answered at once: the report's own file goes on, all else fails."""
+        if event.get("method") != "Fetch.requestPaused":
+            self._events.append(event)
+            return
+        params = event.get("params", {})
+        url = params.get("request", {}).get("url", "")
+        if url == self._page_url:
+            self._send("Fetch.continueRequest", {"requestId": params.get("requestId")}, event.get("sessionId"))
+        else:
+            self.blocked.append(url)
+            log.info("PDF: the report asked for %s; blocked", url[:200])
+            self._send("Fetch.failRequest", {"requestId": params.get("requestId"), "errorReason": "BlockedByClient"},
+                       event.get("sessionId"))
+
+    def call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> dict[str, Any]:
+        """Send one command and return its result (events that arrive meanwhile are kept or answered)."""
+        wanted = self._send(method, params, session)
         deadline = time.monotonic() + self.timeout
         while True:
             reply = self._receive(deadline)
-            if reply.get("id") == self._id:
+            if reply.get("id") == wanted:
                 if "error" in reply:
                     raise BrowserError(f"{method}: {reply['error'].get('message')}")
                 return reply.get("result", {})
             if "method" in reply:
-                self._events.append(reply)
+                self._event(reply)
 
     def _wait_event(self, name: str, session: str) -> None:
         deadline = time.monotonic() + self.timeout
@@ -127,7 +203,9 @@ class Browser:
                 if event.get("method") == name and event.get("sessionId") == session:
                     self._events.clear()
                     return
-            self._events.append(self._receive(deadline))
+            reply = self._receive(deadline)
+            if "method" in reply:
+                self._event(reply)
 
     def _tab(self) -> str:
         """The session of the one tab every page is printed in (opened on first use): a page loaded in a
@@ -136,13 +214,15 @@ class Browser:
             target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
             self._session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
             self.call("Page.enable", session=self._session)
+            self.call("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}, session=self._session)
         return self._session
 
     def print_page(self, page: str) -> bytes:
         """The PDF of one HTML page (written to a file and opened from there, as the one-shot printer does)."""
         self._pages += 1
         src = Path(self.tmp) / f"report-{self._pages}.html"  # a new address: never a reload of the last page
-        src.write_text(page, encoding="utf-8")
+        src.write_text(confined(page), encoding="utf-8")
+        self._page_url = src.as_uri()
         try:
             session = self._tab()
             self._events.clear()
@@ -216,12 +296,14 @@ def print_once(page: str, timeout: float = 120) -> bytes | None:
     exe = chromium()
     if exe is None:
         return None
-    with tempfile.TemporaryDirectory(prefix="cxlab-pdf-") as tmp:
+    sweep()
+    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-") as tmp:
         src, out = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
-        src.write_text(page, encoding="utf-8")
+        src.write_text(confined(page), encoding="utf-8")
         cmd = [exe, *ONE_SHOT_ARGS, f"--user-data-dir={tmp}/profile", f"--print-to-pdf={out}", src.as_uri()]
         try:
-            subprocess.run(cmd, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL)
+            subprocess.run(cmd, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
+                           env=dict(os.environ, TMPDIR=tmp))
         except (OSError, subprocess.TimeoutExpired) as exc:
             log.warning("PDF not printed: %s", exc)
             return None
