@@ -72,6 +72,28 @@ def rmst(k: dict[str, Any], tau: float) -> tuple[float, float]:
     return area, var
 
 
+def rmst_influence_rows(k: dict[str, Any], tau: float, duration: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """Each row's influence on the tier's RMST (Kaplan-Meier martingale form) from lifelines' tables:
+    -(delta A(T)/Y(T) 1{T <= tau} - sum over event times u <= min(T, tau) of A(u) d(u) / Y(u)^2)."""
+    duration, event = np.asarray(duration, float), np.asarray(event, float)
+    times, surv = k["times"], k["surv"]
+    keep = times <= tau
+    table = k["kmf"].event_table
+    psi = np.zeros(len(duration))
+    for t, n, d in zip(table.index, table["at_risk"], table["observed"]):
+        if d > 0 and t <= tau:
+            after = times >= t
+            a = float(np.sum(surv[after & keep] * np.diff(np.append(times[after & keep], tau))))
+            psi -= np.where((duration == t) & (event > 0), a / n, 0.0)
+            psi += np.where(duration >= t, a * d / n ** 2, 0.0)
+    return psi
+
+
+def product_se(x: float, var_x: float, y: float, var_y: float, cov: float) -> float:
+    """Standard error of x y for jointly normal estimates (Goodman; Bohrnstedt and Goldberger 1969)."""
+    return math.sqrt(y * y * var_x + x * x * var_y + 2 * x * y * cov + var_x * var_y + cov * cov)
+
+
 def zph_score(duration: np.ndarray, event: np.ndarray, x: np.ndarray, beta: np.ndarray
                ) -> tuple[np.ndarray, float, np.ndarray]:
     """R survival >= 3.0 ``cox.zph(transform = "rank", terms = FALSE)``, written after R's C code (``zph1.c``,
@@ -226,15 +248,23 @@ def results(frame: pd.DataFrame, horizons: list[float], tau_requested: float | N
     out["censoring"] = {"n": len(frame), "events": int(ev.sum()), "censored": int((ev == 0).sum()),
                         "censored_share": float((ev == 0).mean()),"followup_min": float(dur.min()), "followup_max": float(dur.max()),
                         "followup_median": float(dur.median()),
+                        "followup_median_reverse_km": km(dur, 1 - ev)["median"],
                         "censored_followup_median": float(dur[ev == 0].median())}
     if value:
-        means = frame.groupby("tier", observed=False)["value"].mean()
-        out["value"] = {"tau": tau, "tiers": [
-            {"tier": t, "value_per_period": float(means[t]), "expected_value": rm[t][0] * float(means[t]),
-             "ci_low": (rm[t][0] - Z * rm[t][1]) * float(means[t]), "ci_high": (rm[t][0] + Z * rm[t][1]) * float(means[t])}
-            for t in groups]}
+        rows_out, moments = [], {}
+        for t, g in groups.items():
+            v = g["value"].to_numpy(float)
+            mv, var_mv = float(v.mean()), float(v.var(ddof=1)) / len(v)
+            psi = rmst_influence_rows(km(g["duration"], g["event"]), tau, g["duration"], g["event"])
+            cov = float(psi @ (v - mv)) / len(v)
+            moments[t] = (mv, var_mv, cov)
+            est, se = rm[t][0] * mv, product_se(rm[t][0], rm[t][1] ** 2, mv, var_mv, cov)
+            rows_out.append({"tier": t, "value_per_period": mv, "value_per_period_se": math.sqrt(var_mv),
+                             "expected_value": est, "se": se, "ci_low": est - Z * se, "ci_high": est + Z * se})
+        out["value"] = {"tau": tau, "tiers": rows_out}
         w = next(d for d in diffs if d["tier"] == worst)
-        mv = float(means[worst])
-        out["value"]["gain_at_best_retention"] = {"value": -w["difference"] * mv, "ci_low": -w["ci_high"] * mv,
-                                                  "ci_high": -w["ci_low"] * mv}
+        mv, var_mv, cov = moments[worst]
+        est, se = -w["difference"] * mv, product_se(w["difference"], w["se"] ** 2, mv, var_mv, cov)
+        out["value"]["gain_at_best_retention"] = {"value": est, "se": se, "ci_low": est - Z * se,
+                                                  "ci_high": est + Z * se}
     return out

@@ -143,6 +143,37 @@ def rmst(kmf: KaplanMeierFitter, tau: float) -> tuple[float, float]:
     return area, float(terms.sum())
 
 
+def rmst_influence(times: np.ndarray, removed: np.ndarray, deaths: np.ndarray, tau: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Influence of one customer on the Kaplan-Meier RMST up to ``tau``, per distinct time of the counts.
+
+    RMST_hat - RMST is, to first order, the sum over customers of
+    psi_i = -(delta_i 1{T_i <= tau} A(T_i) / Y(T_i) - sum over event times u <= min(T_i, tau) of
+    A(u) d(u) / Y(u)^2), A(u) the area under the curve from u to tau, Y the number at risk, d the events
+    (the martingale representation of the Kaplan-Meier estimator; the sum of psi_i^2 is the Greenwood-type
+    variance with Y^2 for Y (Y - d)). Returns psi for a customer who churned at each of ``times`` and for
+    one censored then.
+    """
+    times, removed, deaths = (np.asarray(a, float) for a in (times, removed, deaths))
+    at_risk = _revcumsum(removed)
+    surv = np.cumprod(np.where(at_risk > 0, 1 - deaths / np.where(at_risk > 0, at_risk, 1), 1.0))
+    inside = times <= tau
+    grid = np.append(times[inside], tau)
+    before = np.concatenate([[1.0], surv[inside]])                  # S on [0, t1), [t1, t2), ..., [t_k, tau)
+    pieces = before * np.diff(np.concatenate([[0.0], grid]))
+    area_after = np.cumsum(pieces[::-1])[::-1][1:]                   # A(t_i) for the times inside the window
+    area = np.zeros(len(times))
+    area[inside] = area_after
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jump = np.where(inside & (at_risk > 0), area / at_risk, 0.0)
+        compensator = np.cumsum(np.where(inside & (at_risk > 0), area * deaths / at_risk ** 2, 0.0))
+    return -(jump - compensator), compensator
+
+
+def _revcumsum(a: np.ndarray) -> np.ndarray:
+    return np.cumsum(a[::-1])[::-1]
+
+
 Tally = tuple[np.ndarray, np.ndarray, np.ndarray]
 """(distinct sorted times, rows removed at each, events at each): a group's counts (:func:`tally`)."""
 

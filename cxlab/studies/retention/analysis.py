@@ -34,6 +34,7 @@ from ...stats.survival import (
     logrank_counts,
     pairwise_logrank,
     rmst,
+    rmst_influence,
     survival_at,
 )
 from ...tiers import warn_empty_tiers
@@ -83,6 +84,17 @@ def tally_all(cells: Cells) -> Tally:
     """Rows removed and events per distinct time over all patterns."""
     times, inverse = np.unique(cells.time, return_inverse=True)
     return times, np.bincount(inverse, cells.n, len(times)), np.bincount(inverse, cells.d, len(times))
+
+
+def followup_median(times: np.ndarray, removed: np.ndarray, deaths: np.ndarray) -> float | None:
+    """Median follow-up by the reverse Kaplan-Meier method: the KM median (:func:`km_median`) with censoring as
+    the event and churn as censoring (R ``survfit(Surv(time, 1 - status) ~ 1)``); None when not reached or
+    nobody is censored. Unlike the median observed time, churners do not pull it down: it estimates how long
+    customers would have been observed had none churned."""
+    censored = removed - deaths
+    if censored.sum() == 0:
+        return None
+    return km_median(km_events(km_fit(times, removed, censored)))
 
 
 def _key(h: float) -> str:
@@ -210,7 +222,8 @@ def analyze_counts(data: counts.RetentionCounts, study: RetentionStudy) -> Reten
                                         study.covariates, row_level=True)
             else:
                 adjusted = cox_adjusted(cells, cells.patterns, study.covariates)
-        value = _value_at_stake(data, tiers, diffs, best, worst, tau, study) if study.value_per_period else None
+        value = (_value_at_stake(data, tallies, tiers, diffs, best, worst, tau, study) if study.value_per_period
+                 else None)
 
     hr_rows = []
     if cox["hazard_ratio"] is not None or cox["penalised_hazard_ratio"] is not None:
@@ -235,6 +248,7 @@ def analyze_counts(data: counts.RetentionCounts, study: RetentionStudy) -> Reten
                  "censored_share": float(1 - total_events / n_rows),
                  "followup_min": float(times[0]), "followup_max": float(times[-1]),
                  "followup_median": weighted_median(times, removed),
+                 "followup_median_reverse_km": followup_median(times, removed, deaths),
                  "censored_followup_median": weighted_median(times, censored) if total_events < n_rows else None}
     cox_design = {k: cox[k] for k in ("hazard_ratio", "ci_low", "ci_high", "penalizer", "separation", "ph_p",
                                       "ph_violated", "penalised_hazard_ratio")}
@@ -263,28 +277,63 @@ def analyze_counts(data: counts.RetentionCounts, study: RetentionStudy) -> Reten
     return RetentionResult(results, tiers, curves, at_risk, pairwise, hazard_ratios, sentences)
 
 
-def _value_at_stake(data: counts.RetentionCounts, tiers: pd.DataFrame, diffs: list[dict[str, Any]], best: str, worst: str,
-                    tau: float, study: RetentionStudy) -> dict[str, Any]:
+def product_variance(x: float, var_x: float, y: float, var_y: float, cov: float) -> float:
+    """Variance of the product of two estimates x y (Bohrnstedt and Goldberger 1969; exact for jointly normal
+    estimates): y^2 var(x) + x^2 var(y) + 2 x y cov + var(x) var(y) + cov^2."""
+    return y * y * var_x + x * x * var_y + 2 * x * y * cov + var_x * var_y + cov * cov
+
+
+def tier_value_moments(data: counts.RetentionCounts, code: int, tally: Tally, tau: float
+                       ) -> tuple[float, float, float]:
+    """A tier's mean value per period, its variance (sample variance / n) and its covariance with the tier's
+    RMST estimate (the RMST's influence, :func:`cxlab.stats.survival.rmst_influence`, against each
+    customer's value: sum psi_i (v_i - mean) / n, from the value sums per time and event)."""
+    n = float(tally[1].sum())
+    mean = float(data.value_sum[code] / n)
+    var_mean = max(float(data.value_sumsq[code] - n * mean * mean), 0.0) / (n - 1) / n if n > 1 else float("nan")
+    cells = data.value_cells[data.value_cells["tier"] == code]
+    churned, censored = rmst_influence(*tally, tau)
+    at = np.searchsorted(tally[0], cells["time"].to_numpy(float))
+    event = cells["event"].to_numpy() == 1
+    psi = np.where(event, churned[at], censored[at])
+    counted = np.where(event, tally[2][at], tally[1][at] - tally[2][at])          # customers behind each sum
+    cov = float(psi @ (cells["value"].to_numpy(float) - counted * mean)) / n
+    return mean, var_mean, cov
+
+
+def _value_at_stake(data: counts.RetentionCounts, tallies: dict[str, Tally], tiers: pd.DataFrame,
+                    diffs: list[dict[str, Any]], best: str, worst: str, tau: float, study: RetentionStudy
+                    ) -> dict[str, Any]:
     """Value within the first tau time units, undiscounted, by tier (RMST x mean value per period), and what
-    the worst tier's difference in retention from the best is worth (at the worst tier's value per period)."""
-    rows = data.tier_rows()
-    means = pd.Series(np.where(rows > 0, data.value_sum / np.where(rows > 0, rows, 1), np.nan), index=data.labels)
-    out = []
+    the worst tier's difference in retention from the best is worth (at the worst tier's value per period).
+
+    Intervals carry both uncertainties: the RMST's (Greenwood-type) and the mean value's (sample variance / n),
+    with their covariance within a tier (:func:`tier_value_moments`), through :func:`product_variance`; tiers
+    are independent samples.
+    """
+    out, moments = [], {}
     for _, r in tiers.iterrows():
         if r["n"] == 0:
             continue
-        mv = float(means.loc[str(r["tier"])])
-        out.append({"tier": str(r["tier"]), "value_per_period": mv, "expected_value": r["rmst"] * mv,
-                    "ci_low": r["rmst_ci_low"] * mv, "ci_high": r["rmst_ci_high"] * mv})
+        label = str(r["tier"])
+        mv, var_mv, cov = tier_value_moments(data, data.labels.index(label), tallies[label], tau)
+        moments[label] = (mv, var_mv, cov)
+        value = r["rmst"] * mv
+        se = math.sqrt(product_variance(r["rmst"], r["rmst_se"] ** 2, mv, var_mv, cov))
+        out.append({"tier": label, "value_per_period": mv, "value_per_period_se": math.sqrt(var_mv),
+                    "expected_value": value, "se": se, "ci_low": value - Z95 * se, "ci_high": value + Z95 * se})
     gain = None
     worst_diff = next((x for x in diffs if x["tier"] == worst), None)
     if worst_diff is not None:
-        mv = float(means.loc[worst])
-        # -(RMST_worst - RMST_best) x the worst tier's value per period
+        mv, var_mv, cov = moments[worst]
+        # -(RMST_worst - RMST_best) x the worst tier's value per period; cov(difference, mean) = cov(RMST_worst, mean)
+        value = -worst_diff["difference"] * mv
         undefined = worst_diff["ci_low"] is None
-        gain = {"tier": worst, "versus": best, "value": -worst_diff["difference"] * mv,
-                "ci_low": None if undefined else -worst_diff["ci_high"] * mv,
-                "ci_high": None if undefined else -worst_diff["ci_low"] * mv}
+        se = None if undefined else math.sqrt(product_variance(worst_diff["difference"], worst_diff["se"] ** 2,
+                                                               mv, var_mv, cov))
+        gain = {"tier": worst, "versus": best, "value": value, "se": se,
+                "ci_low": None if undefined else value - Z95 * se,
+                "ci_high": None if undefined else value + Z95 * se}
     return {"column": study.value_per_period, "value_unit": study.value_unit, "tau": tau,
             "basis": f"value within {words.window(tau, study.time_unit)}, undiscounted",
             "tiers": out, "gain_at_best_retention": gain}

@@ -32,6 +32,11 @@ class RetentionCounts:
         Tier labels, worst to best (``tier`` codes index them).
     value_sum : ndarray or None
         Sum of the value per period by tier code.
+    value_sumsq : ndarray or None
+        Sum of the squared value per period by tier code (its sample variance).
+    value_cells : DataFrame or None
+        Sum of the value per (tier code, time, event): columns ``tier``, ``time``, ``event``, ``value`` (the
+        covariance of a tier's RMST with its mean value, :func:`cxlab.stats.survival.rmst_influence`).
     continuous : list of str
         Covariates left out of the patterns (their model needs rows).
     rows : DataFrame or None
@@ -42,6 +47,8 @@ class RetentionCounts:
     cells: Cells
     labels: list[str]
     value_sum: np.ndarray | None = None
+    value_sumsq: np.ndarray | None = None
+    value_cells: pd.DataFrame | None = None
     continuous: list[str] = field(default_factory=list)
     rows: pd.DataFrame | None = None
 
@@ -75,9 +82,18 @@ def summarise(frame: pd.DataFrame, covariates: list[str], value: bool = False) -
         if name not in continuous:
             keys[name] = frame[name].array          # positional; a categorical keeps its codes
     cells = aggregate(frame["duration"].to_numpy(float), frame["event"].to_numpy(float), keys)
-    value_sum = group_sums(tier, frame["value"].to_numpy(float), len(labels)) if value else None
+    value_sum = value_sumsq = value_cells = None
+    if value:
+        v = frame["value"].to_numpy(float)
+        value_sum, value_sumsq = group_sums(tier, v, len(labels)), group_sums(tier, v * v, len(labels))
+        tcode, times = pd.factorize(frame["duration"].to_numpy(float), sort=True)
+        key = (tcode.astype(np.int64) * len(labels) + tier) * 2 + (frame["event"].to_numpy(float) > 0)
+        code, keys = pd.factorize(key)
+        keys = np.asarray(keys, np.int64)
+        value_cells = pd.DataFrame({"tier": (keys // 2) % len(labels), "time": times[keys // 2 // len(labels)],
+                                    "event": keys % 2, "value": np.bincount(code, weights=v)})
     rows = None
     if continuous:
         rows = pd.DataFrame({c: frame[c].reset_index(drop=True) for c in ["duration", "event", "experience",
                                                                            *covariates]}, copy=False)
-    return RetentionCounts(cells, labels, value_sum, continuous, rows)
+    return RetentionCounts(cells, labels, value_sum, value_sumsq, value_cells, continuous, rows)

@@ -239,8 +239,17 @@ def describe_censoring(result: "RetentionResult") -> str:
     unit = result.results["time_unit"]
     return (f"{fmt.count(c['events'])} of {fmt.plural(c['n'], 'customer')} churned during follow-up; "
             f"{fmt.count(c['censored'])} ({fmt.pct(c['censored_share'])}) were still customers at the end of "
-            f"observation (censored). Follow-up ranges from {time(c['followup_min'], unit)} to "
-            f"{time(c['followup_max'], unit)} (median {time(c['followup_median'], unit)}).")
+            f"observation (censored). Observed times range from {time(c['followup_min'], unit)} to "
+            f"{time(c['followup_max'], unit)}; {median_followup(c.get('followup_median_reverse_km'), unit)}.")
+
+
+def median_followup(x: float | None, unit: str) -> str:
+    """The median follow-up (reverse Kaplan-Meier), or why it is not given."""
+    if x is None:
+        return ("the median follow-up is not estimated (the reverse Kaplan-Meier curve, with the end of "
+                "observation as the event, does not fall to 50%)")
+    return (f"the median follow-up is {time(x, unit)} (reverse Kaplan-Meier: the end of observation counted as "
+            "the event, churn as censoring)")
 
 
 def pair_verdict(named: bool, tier: str, versus: str, p_holm: float | None) -> str:
