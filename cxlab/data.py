@@ -295,17 +295,19 @@ def check_range(values: pd.Series, low: float, high: float, source: str, column:
 
 
 def count_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSummary,
-                  among: np.ndarray | None = None) -> np.ndarray:
+                  among: np.ndarray | None = None, rows: np.ndarray | None = None) -> np.ndarray:
     """Count rows with a missing value in any of ``columns`` in ``summary.dropped`` (each reason once per row)
     and return the mask of the complete rows, without copying the frame.
 
-    ``among`` restricts the count to those rows (a boolean mask; the others are not kept either).
+    ``among`` restricts the count to those rows (a boolean mask; the others are not kept either). ``rows``:
+    the number of rows each row of ``frame`` stands for (distinct values counted by a database server).
     """
     keep = np.ones(len(frame), dtype=bool) if among is None else np.array(among, dtype=bool)
     for col in columns:
         miss = frame[col].isna().to_numpy() & keep
         if miss.any():
-            summary.dropped[f"missing {col}"] = summary.dropped.get(f"missing {col}", 0) + int(miss.sum())
+            n = int(miss.sum()) if rows is None else int(rows[miss].sum())
+            summary.dropped[f"missing {col}"] = summary.dropped.get(f"missing {col}", 0) + n
             keep &= ~miss
     if not keep.all():
         log.info("%s: dropped %d rows with missing values", summary.source, int((~keep).sum()))

@@ -7,6 +7,7 @@ the key, e.g. ``params/x.yaml: key 'data.path': file not found: data/x.csv``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
@@ -59,6 +60,8 @@ class DataSpec(_Model):
     path: Optional[str] = None
     sheet: Optional[Union[StrictInt, str]] = None   # .xlsx: sheet name or 0-based index (default the first)
     format: Optional[Literal["qualtrics"]] = None  # a Qualtrics CSV export (three header rows)
+    url: Optional[str] = None                      # a database server (SQLAlchemy URL, no password): ``sql`` runs there
+    password_env: Optional[str] = None             # the environment variable holding the server password
     sql: Optional[str] = None                      # a DuckDB query (over Parquet/CSV files it names, or tables)
     database: Optional[str] = None                 # the DuckDB database file the query runs in
     scores: Optional[str] = None          # leaders, layout wide: one row per company, a column per period
@@ -77,9 +80,26 @@ class DataSpec(_Model):
             raise ValueError(f"unknown generator {v!r} (one of {', '.join(synthetic_generators())})")
         return v
 
+    @field_validator("url")
+    @classmethod
+    def _server_url(cls, v: Optional[str]) -> Optional[str]:
+        if v is not None:
+            from .dbsource import check_url
+            check_url(v)  # a known server, no password written in the study file
+        return v
+
+    @field_validator("password_env")
+    @classmethod
+    def _env_name(cls, v: Optional[str]) -> Optional[str]:
+        if v is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v):
+            raise ValueError("give the name of an environment variable (letters, digits, '_'), not the password")
+        return v
+
     @field_validator("sql")
     @classmethod
-    def _read_only_query(cls, v: Optional[str]) -> Optional[str]:
+    def _read_only_query(cls, v: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if info.data.get("url") is not None:
+            return v  # the server's SQL dialect: it runs in a read-only transaction (cxlab.dbsource)
         if v is not None and v.strip():
             from .sources import check_query
             check_query(v)  # one SELECT: a query that writes, attaches or loads is refused here
@@ -106,6 +126,12 @@ class DataSpec(_Model):
             raise ValueError("'n' and 'options' apply only to 'synthetic' data")
         if self.database is not None and self.sql is None:
             raise ValueError("'database' applies only to a 'sql' query")
+        if self.url is not None and self.sql is None:
+            raise ValueError("'url' names a database server: give the query to run there in 'sql'")
+        if self.url is not None and self.database is not None:
+            raise ValueError("'database' is a DuckDB file: with 'url' the query runs on that server, drop 'database'")
+        if self.password_env is not None and self.url is None:
+            raise ValueError("'password_env' applies only to a database server named by 'url'")
         if self.sql is not None and not self.sql.strip():
             raise ValueError("'sql' is an empty query")
         files = [f for f in (self.path, self.scores, self.values) if f is not None]

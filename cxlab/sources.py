@@ -421,6 +421,9 @@ def read_source(spec: Any, base_dir: str | Path | None,
         from . import synth
         return (synth.generate(spec.synthetic, spec.n, spec.seed, **spec.options),
                 f"synthetic {spec.synthetic} (seed {spec.seed})")
+    if getattr(spec, "url", None) is not None:      # a database server (cxlab.dbsource): rows read in batches
+        from .dbsource import read_server
+        return read_server(spec, columns)
     if getattr(spec, "sql", None) is not None:
         return read_sql(spec.sql, base / spec.database if spec.database else None, base)
     return read_file(spec, base, columns=columns)
@@ -550,6 +553,6 @@ def sql_files(query: str, base_dir: str | Path) -> list[str]:
 def input_files(spec: Any, base_dir: str | Path) -> list[str]:
     """Every file a data spec reads (as written, relative to ``base_dir``), for fingerprints and provenance."""
     files = list(spec.files())
-    if getattr(spec, "sql", None) is not None:
+    if getattr(spec, "sql", None) is not None and getattr(spec, "url", None) is None:  # a server query reads no file
         files += [f for f in sql_files(spec.sql, base_dir) if f not in files]
     return files

@@ -63,14 +63,18 @@ class LoyaltyCells:
         return self.outcome(first)["tier"]
 
 
-def aggregate(frame: pd.DataFrame, outcomes: Iterable[str], weighted: bool = True) -> LoyaltyCells:
+def aggregate(frame: pd.DataFrame, outcomes: Iterable[str], weighted: bool = True,
+              rows: Optional[np.ndarray] = None) -> LoyaltyCells:
     """Collapse canonical loyalty rows (``experience``, ``tier``, the outcomes, ``weight``) to cells.
 
     Rows missing the rating or the weight are left out of every cell (they
     still count in ``rows``). One hash of the ratings and three ``bincount``
     passes per outcome: no sort, no copy of the frame. ``weighted=False`` skips
     the weight sums when every weight is 1 (they equal the row counts).
+    ``rows``: the number of rows each row of ``frame`` stands for (distinct
+    values counted by a database server's ``GROUP BY``); default 1.
     """
+    m = None if rows is None else np.asarray(rows, float)
     x = frame["experience"].to_numpy(float)
     w = frame["weight"].to_numpy(float)
     codes, values = pd.factorize(x, use_na_sentinel=True)
@@ -85,20 +89,24 @@ def aggregate(frame: pd.DataFrame, outcomes: Iterable[str], weighted: bool = Tru
     for name in outcomes:
         y = frame[name].to_numpy(float)
         key = np.where(codes >= 0, codes * 3 + np.nan_to_num(y, nan=2.0).astype(np.int64), 3 * k)
-        rows = np.bincount(key, minlength=3 * k + 1)[:-1]
-        if weighted:
-            wsum = np.bincount(key, weights=np.nan_to_num(w), minlength=3 * k + 1)[:-1]
-            w2sum = np.bincount(key, weights=np.nan_to_num(w * w), minlength=3 * k + 1)[:-1]
+        if m is None:
+            n = np.bincount(key, minlength=3 * k + 1)[:-1]
         else:
-            wsum = w2sum = rows.astype(float)
-        cell = np.flatnonzero(rows)
+            n = np.rint(np.bincount(key, weights=m, minlength=3 * k + 1)[:-1]).astype(np.int64)
+        if weighted:
+            w1, w2 = np.nan_to_num(w), np.nan_to_num(w * w)
+            wsum = np.bincount(key, weights=w1 if m is None else w1 * m, minlength=3 * k + 1)[:-1]
+            w2sum = np.bincount(key, weights=w2 if m is None else w2 * m, minlength=3 * k + 1)[:-1]
+        else:
+            wsum = w2sum = n.astype(float)
+        cell = np.flatnonzero(n)
         parts.append(pd.DataFrame({"outcome": name, "experience": np.asarray(values, float)[cell // 3],
                                    "tier_code": tier_of[cell // 3], "y": np.array([0.0, 1.0, np.nan])[cell % 3],
-                                   "rows": rows[cell], "w": wsum[cell], "w2": w2sum[cell]}))
+                                   "rows": n[cell], "w": wsum[cell], "w2": w2sum[cell]}))
     counts = pd.concat(parts, ignore_index=True)
     cats = frame["tier"].cat.categories
     counts.insert(2, "tier", pd.Categorical.from_codes(counts.pop("tier_code"), categories=cats, ordered=True))
-    return LoyaltyCells(counts, len(frame))
+    return LoyaltyCells(counts, len(frame) if rows is None else int(np.sum(rows)))
 
 
 def from_counts(counts: pd.DataFrame, experience: ExperienceSpec, rows: Optional[int] = None,

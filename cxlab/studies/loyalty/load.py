@@ -7,14 +7,15 @@ import numpy as np
 import pandas as pd
 
 from ... import data as d
-from ...sources import parquet_batches, parquet_header, parquet_path, read_source
+from ...sources import read_source
+from ...streaming import multiplicity, open_stream, without_row
 from ...tiers import assign_tiers, require_two_tiers
 from .cells import LoyaltyCells, aggregate, from_counts
 from .spec import LoyaltyStudy
 
 
 BATCH_ROWS = 1_000_000
-"""Rows per batch when :func:`read_cells` streams a Parquet file."""
+"""Rows per batch when :func:`read_cells` streams a source."""
 
 
 def _mapping(study: LoyaltyStudy) -> tuple[dict[str, str], list[str], list[str]]:
@@ -74,42 +75,53 @@ def read_cells(study: LoyaltyStudy, base_dir: str | Path | None = None,
                batch_rows: int = BATCH_ROWS) -> tuple[LoyaltyCells, d.ReadSummary]:
     """The study's data as sufficient statistics (:class:`~.cells.LoyaltyCells`), with the summary of :func:`read`.
 
-    A Parquet file is streamed in batches of ``batch_rows`` rows of the needed
-    columns only: each batch is checked as :func:`read` checks the rows (bad
-    values are reported with their row in the file) and collapsed to cells, so
-    memory stays that of one batch whatever the size of the file. Other sources
-    are read whole by :func:`read` and collapsed. The figures are those of
-    :func:`read` followed by the analysis.
+    Every file source (CSV, Parquet, Excel, SPSS, Stata) and a DuckDB query is
+    read in batches of ``batch_rows`` rows of the needed columns
+    (:func:`cxlab.streaming.open_stream`): each batch is checked as :func:`read`
+    checks the rows (bad values are reported with their row in the file) and
+    collapsed to cells, so memory stays that of one batch whatever the size of
+    the source. A database server counts the rows of each distinct combination
+    of the needed columns itself (``GROUP BY``): only those counts travel.
+    Embedded data are read whole by :func:`read` and collapsed. The figures are
+    those of :func:`read` followed by the analysis.
     """
-    path = parquet_path(study.data, base_dir)
     weighted = study.weight is not None
-    if path is None:
+    stream = open_stream(study.data, base_dir, group=True)
+    if stream is None:
         frame, summary = read(study, base_dir)
         return aggregate(frame, study.outcomes, weighted), summary
-    source = str(path)
+    source = stream.source
     mapping, wanted, optional = _mapping(study)
-    file, header = parquet_header(path)
-    _, used = d.map_columns(header, mapping, wanted, source, optional=optional)
-    summary = d.ReadSummary(source=source, rows_read=file.metadata.num_rows, columns=used)
-    parts, usable, ratings = [], 0, set()
+    mapped, used = d.map_columns(stream.header, mapping, wanted, source, optional=optional)
+    summary = d.ReadSummary(source=source, rows_read=0, columns=used, **mapped.attrs)
+    parts, usable, ratings, total = [], 0, set(), 0
     named = study.experience.tiers is not None
-    for raw in parquet_batches(file, used.values(), batch_rows):
-        frame, _ = d.map_columns(raw, mapping, wanted, source, optional=optional)
-        del raw
-        out = _canonical(frame, study, source, used)
-        usable += int(d.count_missing(out, ["experience", "weight"], summary).sum())
-        if not named:
-            ratings.update(out["experience"].dropna().unique().tolist())
-        out["tier"] = (assign_tiers(out["experience"], study.experience, source, used["experience"]) if named
-                       else pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), categories=["all"]))
-        parts.append(aggregate(out, study.outcomes, weighted).counts)
+    try:
+        for raw in stream.batches(used.values(), batch_rows):
+            rows = multiplicity(raw)
+            total += len(raw) if rows is None else int(rows.sum())
+            frame, _ = d.map_columns(raw, mapping, wanted, source, optional=optional)
+            del raw
+            out = _canonical(frame, study, source, used)
+            keep = d.count_missing(out, ["experience", "weight"], summary, rows=rows)
+            usable += int(keep.sum()) if rows is None else int(rows[keep].sum())
+            if not named:
+                ratings.update(out["experience"].dropna().unique().tolist())
+            out["tier"] = (assign_tiers(out["experience"], study.experience, source, used["experience"]) if named
+                           else pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), categories=["all"]))
+            parts.append(aggregate(out, study.outcomes, weighted, rows=rows).counts)
+    except d.DataError as exc:
+        raise without_row(exc, stream) from None
+    summary.rows_read = total
+    if not total:
+        raise d.DataError("the data have a header but no rows", path=source)
     if not usable:
         raise d.DataError("no rows left after dropping rows with a missing rating or weight", path=source)
     counts = pd.concat(parts, ignore_index=True)
     for name in study.outcomes:
         if not counts.loc[(counts["outcome"] == name) & counts["y"].notna(), "rows"].sum():
             raise d.DataError("no row has both a rating and a value of this outcome", path=source, column=used[name])
-    cells = from_counts(counts, study.experience, rows=summary.rows_read, source=source, ratings=np.array(sorted(ratings)))
+    cells = from_counts(counts, study.experience, rows=total, source=source, ratings=np.array(sorted(ratings)))
     if cells.tiers_present().nunique() < 2:   # the row path names an example row
         frame, summary = read(study, base_dir)
         return aggregate(frame, study.outcomes, weighted), summary

@@ -87,22 +87,26 @@ def _groups(frame: pd.DataFrame, by: tuple[str, ...]) -> tuple[np.ndarray, np.nd
 
 def value_counts(frame: pd.DataFrame, metric: str, by: tuple[str, ...], weighted: bool = True,
                  _values: tuple[np.ndarray, np.ndarray] | None = None,
-                 _groups_of: tuple[np.ndarray, np.ndarray, list[int]] | None = None) -> pd.DataFrame:
+                 _groups_of: tuple[np.ndarray, np.ndarray, list[int]] | None = None,
+                 rows: np.ndarray | None = None) -> pd.DataFrame:
     """Responses, sum of weights and sum of squared weights per group of ``by`` and value of ``metric``.
 
     One hash of the values and three ``bincount`` passes over the rows; rows
     without the metric or a ``by`` value are left out. (``_values`` and
     ``_groups_of`` pass the value codes and group codes when they are reused.)
+    ``rows``: the responses each row stands for (distinct values counted by a database server); default 1.
     """
     vcodes, values = _values if _values is not None else pd.factorize(frame[metric].to_numpy(float))
     group, keep, sizes = _groups_of if _groups_of is not None else _groups(frame, by)
     nv, total = len(values), int(np.prod(sizes)) if sizes else 1
     key = np.where(keep & (vcodes >= 0), group * nv + vcodes, total * nv)
-    rows = np.bincount(key, minlength=total * nv + 1)[:-1]
+    m = None if rows is None else np.asarray(rows, float)
+    rows = (np.bincount(key, minlength=total * nv + 1)[:-1] if m is None else
+            np.rint(np.bincount(key, weights=m, minlength=total * nv + 1)[:-1]).astype(np.int64))
     if weighted:
         w = frame["weight"].to_numpy(float)
-        wsum = np.bincount(key, weights=w, minlength=total * nv + 1)[:-1]
-        w2sum = np.bincount(key, weights=w * w, minlength=total * nv + 1)[:-1]
+        wsum = np.bincount(key, weights=w if m is None else w * m, minlength=total * nv + 1)[:-1]
+        w2sum = np.bincount(key, weights=w * w if m is None else w * w * m, minlength=total * nv + 1)[:-1]
     else:
         wsum = w2sum = rows.astype(float)
     cell = np.flatnonzero(rows)
@@ -117,8 +121,11 @@ def value_counts(frame: pd.DataFrame, metric: str, by: tuple[str, ...], weighted
     return out[["metric", *by, "value", "rows", "w", "w2"]]
 
 
-def aggregate(frame: pd.DataFrame, study: MetricsStudy) -> MetricsCounts:
-    """Collapse the responses of :func:`~.load.read` to the counts of every grouping the analysis reports."""
+def aggregate(frame: pd.DataFrame, study: MetricsStudy, rows: np.ndarray | None = None) -> MetricsCounts:
+    """Collapse the responses of :func:`~.load.read` to the counts of every grouping the analysis reports.
+
+    ``rows``: the responses each row stands for (see :func:`value_counts`); the cohort is then left to the caller.
+    """
     metrics = [m for m in METRICS if m in frame]
     has_wave = "wave" in frame
     weighted = study.weight is not None
@@ -126,7 +133,7 @@ def aggregate(frame: pd.DataFrame, study: MetricsStudy) -> MetricsCounts:
     tables = {}
     for by in groupings(study, has_wave):
         groups = _groups(frame, by)
-        tables[by] = pd.concat([value_counts(frame, m, by, weighted, values[m], groups) for m in metrics],
+        tables[by] = pd.concat([value_counts(frame, m, by, weighted, values[m], groups, rows) for m in metrics],
                                ignore_index=True)
     levels = {col: list(frame[col].cat.categories) for col in frame if isinstance(frame[col].dtype, pd.CategoricalDtype)}
     cohort = None
@@ -134,7 +141,7 @@ def aggregate(frame: pd.DataFrame, study: MetricsStudy) -> MetricsCounts:
         cohort = pd.DataFrame({"customer_id": frame["customer_id"].to_numpy(np.int64),
                                "wave": frame["wave"].cat.codes.to_numpy(np.int64),
                                "nps": frame["nps"].to_numpy(float)})
-    return MetricsCounts(tables, levels, len(frame), metrics, cohort)
+    return MetricsCounts(tables, levels, len(frame) if rows is None else int(np.sum(rows)), metrics, cohort)
 
 
 def combine(parts: list[MetricsCounts], order: Callable[[list[str]], list[str]],

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 
 from ... import data as d
-from ...sources import parquet_batches, parquet_header, parquet_path, read_source
+from ...sources import read_source
+from ...streaming import multiplicity, open_stream, without_row
 from .counts import MetricsCounts, aggregate, combine
 from .spec import METRICS, MetricsStudy
 
@@ -94,10 +95,11 @@ def _columns(raw: pd.DataFrame, study: MetricsStudy, source: str
     return metrics, segments, mapping, optional, used, frame
 
 
-def _canonical(raw: pd.DataFrame, study: MetricsStudy, source: str, summary: d.ReadSummary
-               ) -> tuple[pd.DataFrame, pd.Series | None]:
+def _canonical(raw: pd.DataFrame, study: MetricsStudy, source: str, summary: d.ReadSummary,
+               rows: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.Series | None]:
     """Checked canonical columns of ``raw``'s responses (rows without a metric, weight or wave dropped and counted
-    in ``summary``), and the customer ids as read (None without them)."""
+    in ``summary``), and the customer ids as read (None without them). ``rows``: the responses each row of
+    ``raw`` stands for (distinct values counted by a database server), default 1."""
     metrics, segments, _, _, used, frame = _columns(raw, study, source)
     out = pd.DataFrame(index=frame.index)
     if "nps" in metrics:
@@ -123,8 +125,10 @@ def _canonical(raw: pd.DataFrame, study: MetricsStudy, source: str, summary: d.R
         out[col] = ordered_levels(d.labelled(frame, col))
     no_metric = out[metrics].isna().all(axis=1).to_numpy()
     if no_metric.any():
-        summary.dropped["no metric answered"] = summary.dropped.get("no metric answered", 0) + int(no_metric.sum())
-    keep = d.count_missing(out, ["weight", *(["wave"] if "wave" in used else [])], summary, among=~no_metric)
+        lost = int(no_metric.sum()) if rows is None else int(rows[no_metric].sum())
+        summary.dropped["no metric answered"] = summary.dropped.get("no metric answered", 0) + lost
+    keep = d.count_missing(out, ["weight", *(["wave"] if "wave" in used else [])], summary, among=~no_metric,
+                           rows=rows)
     if not keep.all():
         out = out[keep]
     for col in segments:  # a wave stays even when none of its rows is left: the analysis reports it as empty
@@ -158,7 +162,7 @@ def read(study: MetricsStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
 
 
 BATCH_ROWS = 1_000_000
-"""Rows per batch when :func:`read_counts` streams a Parquet file."""
+"""Rows per batch when :func:`read_counts` streams a source."""
 
 
 def to_common(codes: dict[str, int], labels: list[str]) -> np.ndarray:
@@ -170,46 +174,59 @@ def read_counts(study: MetricsStudy, base_dir: str | Path | None = None,
                 batch_rows: int = BATCH_ROWS) -> tuple[MetricsCounts, d.ReadSummary]:
     """The study's responses as counts per group and rating value (:class:`~.counts.MetricsCounts`).
 
-    A Parquet file is streamed in batches of ``batch_rows`` rows of the needed
-    columns: each batch is checked as :func:`read` checks it (a bad value is
-    reported with its row in the file) and collapsed to counts; only the fixed
-    cohort's columns (customer, wave, NPS) are kept row by row. Other sources
-    are read whole by :func:`read`. The figures are those of :func:`read`
-    followed by the analysis.
+    Every file source and a DuckDB query is read in batches of ``batch_rows``
+    rows of the needed columns (:func:`cxlab.streaming.open_stream`): each batch
+    is checked as :func:`read` checks it (a bad value is reported with its row
+    in the file) and collapsed to counts; only the fixed cohort's columns
+    (customer, wave, NPS) are kept row by row. A database server counts the
+    responses of each distinct combination of the needed columns itself
+    (``GROUP BY``). Embedded data are read whole by :func:`read`. The figures
+    are those of :func:`read` followed by the analysis.
     """
-    path = parquet_path(study.data, base_dir)
-    if path is None:
+    stream = open_stream(study.data, base_dir, group=True)
+    if stream is None:
         frame, summary = read(study, base_dir)
         return aggregate(frame, study), summary
-    source = str(path)
-    file, header = parquet_header(path)
-    *_, used, _ = _columns(header, study, source)
-    summary = d.ReadSummary(source=source, rows_read=file.metadata.num_rows, columns=used)
+    source = stream.source
+    *_, used, mapped = _columns(stream.header, study, source)
+    summary = d.ReadSummary(source=source, rows_read=0, columns=used, **mapped.attrs)
     parts = []
     ids: dict[str, int] = {}
     waves: dict[str, int] = {}
     cohort: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    total = 0
 
     def order(labels: list[str]) -> list[str]:
         return list(ordered_levels(pd.Series(labels, dtype=object)).cat.categories)
 
-    for raw in parquet_batches(file, used.values(), batch_rows):
-        out, batch_ids = _canonical(raw, study, source, summary)
-        del raw
-        parts.append(aggregate(out, study))
-        if batch_ids is not None and "wave" in out and "nps" in out:
-            # the cohort needs the rows of the first and last wave only: keep those of the first and last seen so far
-            to_wave = to_common(waves, list(out["wave"].cat.categories))
-            ends = order(list(waves))
-            wave = to_wave[out["wave"].cat.codes.to_numpy()]
-            keep = out["nps"].notna().to_numpy() & np.isin(wave, [waves[ends[0]], waves[ends[-1]]])
-            if pd.api.types.is_numeric_dtype(batch_ids) and not pd.api.types.is_bool_dtype(batch_ids):
-                who = batch_ids.to_numpy()[keep]          # numbers are their own identity (NaN: missing)
-            else:
-                codes, labels = factor(batch_ids)
-                who = to_common(ids, labels)[codes[keep]].astype(float)
-                who[who < 0] = np.nan
-            cohort.append((who, wave[keep], out["nps"].to_numpy(np.float32)[keep]))
+    try:
+        for raw in stream.batches(used.values(), batch_rows):
+            rows = multiplicity(raw)
+            total += len(raw) if rows is None else int(rows.sum())
+            out, batch_ids = _canonical(raw, study, source, summary, rows)
+            kept = None if rows is None else pd.Series(rows, index=raw.index).loc[out.index].to_numpy()
+            del raw
+            parts.append(aggregate(out, study, kept))
+            if batch_ids is not None and "wave" in out and "nps" in out:
+                # the cohort needs the rows of the first and last wave only: keep those of the first and last seen
+                to_wave = to_common(waves, list(out["wave"].cat.categories))
+                ends = order(list(waves))
+                wave = to_wave[out["wave"].cat.codes.to_numpy()]
+                keep = out["nps"].notna().to_numpy() & np.isin(wave, [waves[ends[0]], waves[ends[-1]]])
+                if pd.api.types.is_numeric_dtype(batch_ids) and not pd.api.types.is_bool_dtype(batch_ids):
+                    who = batch_ids.to_numpy()[keep]          # numbers are their own identity (NaN: missing)
+                else:
+                    codes, labels = factor(batch_ids)
+                    who = to_common(ids, labels)[codes[keep]].astype(float)
+                    who[who < 0] = np.nan
+                times = np.ones(int(keep.sum()), np.int64) if kept is None else kept[keep]
+                cohort.append((np.repeat(who, times), np.repeat(wave[keep], times),
+                               np.repeat(out["nps"].to_numpy(np.float32)[keep], times)))
+    except d.DataError as exc:
+        raise without_row(exc, stream) from None
+    summary.rows_read = total
+    if not total:
+        raise d.DataError("the data have a header but no rows", path=source)
     data = combine(parts, order)
     if not data.n:
         raise d.DataError("no responses left after dropping rows without a metric, weight or wave", path=source)
