@@ -277,6 +277,10 @@ def analyze_counts(data: counts.RetentionCounts, study: RetentionStudy) -> Reten
     return RetentionResult(results, tiers, curves, at_risk, pairwise, hazard_ratios, sentences)
 
 
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
 def product_variance(x: float, var_x: float, y: float, var_y: float, cov: float) -> float:
     """Variance of the product of two estimates x y (Bohrnstedt and Goldberger 1969; exact for jointly normal
     estimates): y^2 var(x) + x^2 var(y) + 2 x y cov + var(x) var(y) + cov^2."""
@@ -319,18 +323,19 @@ def _value_at_stake(data: counts.RetentionCounts, tallies: dict[str, Tally], tie
         mv, var_mv, cov = tier_value_moments(data, data.labels.index(label), tallies[label], tau)
         moments[label] = (mv, var_mv, cov)
         value = r["rmst"] * mv
-        se = math.sqrt(product_variance(r["rmst"], r["rmst_se"] ** 2, mv, var_mv, cov))
-        out.append({"tier": label, "value_per_period": mv, "value_per_period_se": math.sqrt(var_mv),
-                    "expected_value": value, "se": se, "ci_low": value - Z95 * se, "ci_high": value + Z95 * se})
+        se = _finite(math.sqrt(product_variance(r["rmst"], r["rmst_se"] ** 2, mv, var_mv, cov)))
+        out.append({"tier": label, "value_per_period": mv, "value_per_period_se": _finite(math.sqrt(var_mv)),
+                    "expected_value": value, "se": se, "ci_low": None if se is None else value - Z95 * se,
+                    "ci_high": None if se is None else value + Z95 * se})
     gain = None
     worst_diff = next((x for x in diffs if x["tier"] == worst), None)
     if worst_diff is not None:
         mv, var_mv, cov = moments[worst]
         # -(RMST_worst - RMST_best) x the worst tier's value per period; cov(difference, mean) = cov(RMST_worst, mean)
         value = -worst_diff["difference"] * mv
-        undefined = worst_diff["ci_low"] is None
-        se = None if undefined else math.sqrt(product_variance(worst_diff["difference"], worst_diff["se"] ** 2,
-                                                               mv, var_mv, cov))
+        se = None if worst_diff["ci_low"] is None else _finite(math.sqrt(product_variance(
+            worst_diff["difference"], worst_diff["se"] ** 2, mv, var_mv, cov)))
+        undefined = se is None
         gain = {"tier": worst, "versus": best, "value": value, "se": se,
                 "ci_low": None if undefined else value - Z95 * se,
                 "ci_high": None if undefined else value + Z95 * se}
