@@ -90,6 +90,19 @@ METHODS: dict[str, Method] = {m.heading: m for m in (
     Method("Importance-performance map", "Martilla JA, James JC (1977). Importance-performance analysis. "
            "Journal of Marketing 41(1):77-79"),
     Method("Collinearity checks", "Belsley DA, Kuh E, Welsch RE (1980). Regression Diagnostics. Wiley"),
+    Method("Purchase histories", "cxlab's definition: one purchase per customer and day; frequency, recency, age "
+           "and mean repeat spend (Fader, Hardie & Lee 2005)"),
+    Method("BG/NBD model", "Fader PS, Hardie BGS, Lee KL (2005). Counting your customers the easy way: an "
+           "alternative to the Pareto/NBD model. Marketing Science 24:275-284"),
+    Method("Gamma-Gamma spend model", "Fader PS, Hardie BGS, Lee KL (2005). RFM and CLV: using iso-value curves "
+           "for customer base analysis. Journal of Marketing Research 42:415-430"),
+    Method("Discounted CLV", "cxlab's definition: margin x expected spend x expected purchases per month, "
+           "discounted monthly at an annual rate"),
+    Method("Customer bootstrap with refits", "Efron B, Tibshirani RJ (1993). An Introduction to the Bootstrap. "
+           "Chapman & Hall"),
+    Method("Value at stake and scenario", "cxlab's definition: differences of mean CLV times customers"),
+    Method("Holdout check", "Fader PS, Hardie BGS, Lee KL (2005), Marketing Science 24:275-284 (conditional "
+           "expectations by calibration frequency)"),
 )}
 
 STUDY_METHODS: dict[str, tuple[str, ...]] = {
@@ -109,6 +122,8 @@ STUDY_METHODS: dict[str, tuple[str, ...]] = {
                 "Fixed cohort", "Weights"),
     "drivers": ("Relative weights", "LMG decomposition", "Percentile bootstrap", "Importance-performance map",
                 "Collinearity checks"),
+    "value": ("Experience tiers", "Purchase histories", "BG/NBD model", "Gamma-Gamma spend model",
+              "Discounted CLV", "Customer bootstrap with refits", "Value at stake and scenario", "Holdout check"),
 }
 
 

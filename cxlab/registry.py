@@ -83,6 +83,10 @@ STUDIES: dict[str, StudyType] = {s.name: s for s in (
     StudyType("drivers", "cxlab.studies.drivers.spec:DriversStudy",
               "Which parts of the experience go with satisfaction?",
               "Johnson's relative weights, LMG, bootstrap intervals, importance-performance map", ("drivers",)),
+    StudyType("value", "cxlab.studies.value.spec:ValueStudy",
+              "What is a customer worth, by experience, and what would a better experience be worth?",
+              "BG/NBD and Gamma-Gamma (maximum likelihood), discounted CLV, customer bootstrap refits, holdout check",
+              ("transactions",)),
 )}
 
 

@@ -10,6 +10,8 @@ options needs a signature, not scipy, lifelines and the drivers' truth.
 - ``panel`` - a company panel with a known leader premium (leaders study).
 - ``survey`` - survey waves with a known NPS per plan and wave (metrics study).
 - ``drivers`` - survey ratings with known population relative weights (drivers study).
+- ``transactions`` - a transaction log with known BG/NBD and Gamma-Gamma parameters per NPS group
+  (value study; ``n`` counts customers).
 
 Row-wise generators go up to 100,000,000 rows, drawn in chunks
 (:mod:`cxlab.synth.chunks`); :func:`write_parquet` writes such a set straight
@@ -26,7 +28,7 @@ from typing import Any, Callable
 
 from ..errors import StudyFileError
 
-NAMES = ("customers", "lifecycles", "panel", "survey", "drivers")
+NAMES = ("customers", "lifecycles", "panel", "survey", "drivers", "transactions")
 """The embedded generators: each is the function of that name in the module of that name."""
 
 

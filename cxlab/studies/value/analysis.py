@@ -1,0 +1,212 @@
+"""Value figures: BG/NBD and Gamma-Gamma per experience group, CLV by group with bootstrap intervals,
+the difference best minus worst, value at stake, the ROI scenario and the holdout check."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ... import fmt
+from ...errors import (DataError, ModelWarning, ResampleWarning, UnreliableBootstrapWarning, collecting_warnings,
+                       warn)
+from ...stats import clv
+from .load import UNIT_DAYS, ValueData
+from .spec import ValueStudy
+
+log = logging.getLogger(__name__)
+
+FAILED_LIMIT = 0.01
+HOLDOUT_CAP = 7
+"""Calibration frequencies of 7 or more share one row of the holdout table."""
+
+
+@dataclass
+class ValueResult:
+    """Figures of one value study: ``results`` (what ``results.json`` records), per-customer figures
+    (``customers``: p_alive, expected transactions, expected spend, clv), the bootstrap draws and the caveats."""
+
+    results: dict[str, Any]
+    customers: pd.DataFrame
+    groups: pd.DataFrame
+    holdout: pd.DataFrame | None
+    boot: np.ndarray
+    fits: dict[str, tuple[clv.Fit, clv.Fit]]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _fit_group(name: str, h: pd.DataFrame, weights: np.ndarray | None = None,
+               start: tuple[clv.Fit, clv.Fit] | None = None, prefix: str = "") -> tuple[clv.Fit, clv.Fit]:
+    x, tx, T, m = (h[prefix + c].to_numpy(float) for c in ("x", "tx", "T", "m"))
+    w = np.ones(len(x)) if weights is None else weights
+    if not np.any((x > 0) & (w > 0)):
+        raise DataError(f"every customer of group {name!r} made one purchase only: the BG/NBD model of repeat "
+                        "purchasing cannot be fitted without repeat purchases")
+    bg = clv.fit_bgnbd(x, tx, T, weights, start=start[0].params if start else None, with_se=start is None)
+    rep = x > 0
+    gg = clv.fit_gamma_gamma(x[rep], m[rep], None if weights is None else weights[rep],
+                             start=start[1].params if start else None, with_se=start is None)
+    return bg, gg
+
+
+def _customer_values(bg: clv.Fit, gg: clv.Fit, h: pd.DataFrame, study: ValueStudy) -> pd.DataFrame:
+    x, tx, T, m = (h[c].to_numpy(float) for c in ("x", "tx", "T", "m"))
+    horizon_weeks = study.horizon * clv.MONTH_DAYS / UNIT_DAYS
+    return pd.DataFrame({
+        "p_alive": clv.p_alive(bg.params, x, tx, T),
+        "expected_transactions": clv.expected_transactions(bg.params, horizon_weeks, x, tx, T),
+        "expected_spend": clv.expected_spend(gg.params, x, m),
+        "clv": clv.clv(bg.params, gg.params, x, tx, T, m, study.horizon, study.discount_rate, study.margin,
+                       UNIT_DAYS),
+    }, index=h.index)
+
+
+def _boot_mean(h: pd.DataFrame, counts: np.ndarray, fit: tuple[clv.Fit, clv.Fit], name: str,
+               study: ValueStudy) -> float:
+    """Mean CLV of one resample of a group (``counts``: times each customer was drawn), both models refitted."""
+    bg, gg = _fit_group(name, h, counts.astype(float), start=fit)
+    if not (bg.converged and gg.converged) or gg["q"] <= 1:
+        return np.nan
+    drawn = counts > 0
+    sub = h[drawn]
+    values = clv.clv(bg.params, gg.params, *(sub[c].to_numpy(float) for c in ("x", "tx", "T", "m")),
+                     study.horizon, study.discount_rate, study.margin, UNIT_DAYS)
+    return float(np.einsum("i,i->", counts[drawn].astype(float), values) / counts.sum())
+
+
+def _interval(draws: np.ndarray) -> tuple[float | None, float | None]:
+    ok = draws[np.isfinite(draws)]
+    if len(ok) < 2:
+        return None, None
+    lo, hi = np.percentile(ok, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def _boot_p(draws: np.ndarray) -> float | None:
+    """Two-sided bootstrap p-value of a difference: twice the smaller share of draws on either side of 0."""
+    ok = draws[np.isfinite(draws)]
+    if len(ok) < 2:
+        return None
+    below, above = np.sum(ok <= 0), np.sum(ok >= 0)
+    return float(min(1.0, 2 * (min(below, above) + 1) / (len(ok) + 1)))
+
+
+def holdout_table(data: ValueData, study: ValueStudy) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Predicted vs actual repeat purchases in the holdout period by calibration frequency (models refitted on
+    the calibration period, per group)."""
+    h = data.customers[data.customers["cal_x"].notna()]
+    predicted = pd.Series(np.nan, index=h.index)
+    for name in data.groups:
+        g = h[h["group"] == name]
+        if g.empty:
+            continue
+        bg, _ = _fit_group(name, g, prefix="cal_")
+        predicted[g.index] = clv.expected_transactions(bg.params, data.holdout_weeks, g["cal_x"].to_numpy(float),
+                                                       g["cal_tx"].to_numpy(float), g["cal_T"].to_numpy(float))
+    freq = np.minimum(h["cal_x"].to_numpy(int), HOLDOUT_CAP)
+    table = (pd.DataFrame({"frequency": freq, "actual": h["holdout_x"].to_numpy(float), "predicted": predicted})
+             .groupby("frequency").agg(customers=("actual", "size"), actual=("actual", "mean"),
+                                       predicted=("predicted", "mean")).reset_index())
+    table["frequency"] = [f"{f}+" if f == HOLDOUT_CAP else str(f) for f in table["frequency"]]
+    summary = {"from": data.holdout_from.date().isoformat(), "weeks": data.holdout_weeks, "customers": len(h),
+               "actual_total": float(h["holdout_x"].sum()), "predicted_total": float(predicted.sum()),
+               "rows": table.to_dict("records")}
+    return table, summary
+
+
+def analyze(data: ValueData, study: ValueStudy) -> ValueResult:
+    """CLV by experience group with customer-level bootstrap intervals, best minus worst, value at stake,
+    the ROI scenario and (with ``holdout_from``) the holdout check."""
+    with collecting_warnings() as sentences:
+        hist = data.customers
+        if not (hist["x"] > 0).any():
+            raise DataError("every customer made one purchase only: the BG/NBD model of repeat purchasing cannot be "
+                            "fitted without repeat purchases", path=data.sources.get("transactions"))
+        present = [g for g in data.groups if (hist["group"] == g).any()]
+        fits, rows, parts, sets = {}, [], [], {}
+        for name in present:
+            h = hist[hist["group"] == name]
+            sets[name] = h
+            bg, gg = _fit_group(name, h)
+            fits[name] = (bg, gg)
+            if not bg.converged or not gg.converged:
+                warn(ModelWarning, f"The model fit of group {name} did not converge ({bg.message or gg.message}); "
+                                   "its figures are uncertain beyond their intervals.")
+            if gg["q"] <= 1:
+                warn(ModelWarning, f"In group {name} the Gamma-Gamma spend model has q = {fmt.number(gg['q'])} "
+                                   "(at most 1): its expected spend is infinite, so the group's value is not reported.")
+            values = _customer_values(bg, gg, h, study)
+            parts.append(values)
+            r, p, n_rep = clv.spend_frequency_correlation(h["x"].to_numpy(float), h["m"].to_numpy(float))
+            if p is not None and p < 0.05:
+                warn(ModelWarning, f"In group {name} spend goes with purchase frequency among repeat customers "
+                                   f"(correlation {fmt.number(r)}, {fmt.p_value(p)}, n = {n_rep:,}): the Gamma-Gamma "
+                                   "model assumes they are independent, so its expected spend is biased here.")
+            rows.append({"group": name, "customers": len(h), "repeaters": int((h["x"] > 0).sum()),
+                         "purchases": int(h["x"].sum() + len(h)), "mean_clv": float(values["clv"].mean()),
+                         "total_clv": float(values["clv"].sum()), "mean_p_alive": float(values["p_alive"].mean()),
+                         "mean_expected_transactions": float(values["expected_transactions"].mean()),
+                         "mean_expected_spend": float(values["expected_spend"].mean()),
+                         "bgnbd": {**bg.params, **{f"{k}_se": v for k, v in bg.se.items()}, "loglik": bg.loglik,
+                                   "converged": bg.converged},
+                         "gamma_gamma": {**gg.params, **{f"{k}_se": v for k, v in gg.se.items()},
+                                         "loglik": gg.loglik, "converged": gg.converged},
+                         "independence": {"correlation": r, "p": p, "n": n_rep,
+                                          "violated": bool(p is not None and p < 0.05)}})
+        customers = pd.concat(parts).reindex(hist.index)
+        customers.insert(0, "group", hist["group"])
+
+        rng = np.random.default_rng(study.bootstrap.seed)
+        B = study.bootstrap.resamples
+        boot = np.full((B, len(present)), np.nan)
+        for b in range(B):
+            for j, name in enumerate(present):
+                h = sets[name]
+                counts = rng.multinomial(len(h), np.full(len(h), 1.0 / len(h)))
+                try:
+                    boot[b, j] = _boot_mean(h, counts, fits[name], name, study)
+                except (DataError, FloatingPointError, ValueError):
+                    boot[b, j] = np.nan
+        failed = int(np.sum(~np.all(np.isfinite(boot), axis=1)))
+        if failed:
+            reliable = failed <= FAILED_LIMIT * B
+            warn(ResampleWarning if reliable else UnreliableBootstrapWarning,
+                 f"{failed:,} of {B:,} bootstrap resamples could not be refitted (a resampled group without repeat "
+                 "purchases, or a fit that did not converge) and were left out of the intervals.")
+        for j, row in enumerate(rows):
+            row["ci_low"], row["ci_high"] = _interval(boot[:, j])
+        groups = pd.DataFrame([{k: v for k, v in r.items() if not isinstance(v, dict)} for r in rows])
+
+        best, worst = present[-1], present[0]
+        n = {r["group"]: r["customers"] for r in rows}
+        means = np.array([r["mean_clv"] for r in rows])
+        diff_draws = boot[:, -1] - boot[:, 0]
+        diff = {"best": best, "worst": worst, "difference": float(means[-1] - means[0])}
+        diff["ci_low"], diff["ci_high"] = _interval(diff_draws)
+        diff["p"] = _boot_p(diff_draws)
+        counts = np.array([n[g] for g in present], dtype=float)
+        stake_draws = (boot[:, [-1]] - boot[:, :-1]) @ counts[:-1] if len(present) > 1 else np.zeros(B)
+        stake = {"value": float(np.sum((means[-1] - means[:-1]) * counts[:-1])), "customers": int(counts[:-1].sum())}
+        stake["ci_low"], stake["ci_high"] = _interval(stake_draws)
+        moved = study.roi_share * n[worst]
+        roi = {"share": study.roi_share, "customers": moved, "value": float(moved * (means[-1] - means[0])),
+               "per_customer": diff["difference"], "experiment": study.experiment}
+        roi["ci_low"], roi["ci_high"] = _interval(moved * diff_draws)
+
+        holdout, hsum = (holdout_table(data, study) if data.holdout_from is not None else (None, None))
+
+    results = {
+        "n_customers": len(hist), "n_transactions": data.transactions, "n_purchases": data.purchases,
+        "n_repeaters": int((hist["x"] > 0).sum()), "dropped_nonpositive": data.dropped_nonpositive,
+        "observation_end": data.observation_end.date().isoformat(), "time_unit": "weeks",
+        "horizon": study.horizon, "discount_rate": study.discount_rate, "margin": study.margin,
+        "value_unit": study.value_unit, "experiment": study.experiment,
+        "groups": [{k: v for k, v in r.items()} for r in rows], "best_group": best, "worst_group": worst,
+        "difference": diff, "value_at_stake": stake, "roi": roi, "holdout": hsum,
+        "total_clv": float(customers["clv"].sum()),
+        "independence_violated": any(r["independence"]["violated"] for r in rows),
+        "bootstrap": {"resamples": B, "seed": study.bootstrap.seed, "failed": failed},
+    }
+    return ValueResult(results, customers, groups, holdout, boot, fits, sentences)

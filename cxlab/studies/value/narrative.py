@@ -1,0 +1,126 @@
+"""Sentences of the value report, built from its figures by tested rules: a direction only when its test is
+significant; association, never effect, unless the study says the data come from an experiment."""
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from ... import fmt, words
+from ...report import half_width
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .analysis import ValueResult
+    from .spec import ValueStudy
+
+_money = partial(fmt.number, digits=0)
+
+
+def money(x: float | None, unit: str | None) -> str:
+    """A value with its unit ("1,234 EUR"), or the bare number without one."""
+    return fmt.quantity(x, unit or "", digits=0)
+
+
+def money_interval(x: float | None, low: float | None, high: float | None, unit: str | None) -> str:
+    """"85 EUR (61 to 106)": a value with its 95% interval."""
+    text = fmt.interval(x, low, high, formatter=_money)
+    return f"{text.split(' (')[0]} {unit} ({text.split(' (', 1)[1]}" if unit and " (" in text else text
+
+
+def _caution(r: dict) -> str:
+    if r["experiment"]:
+        return "the data come from an experiment, so the difference can be read as the effect of the experience"
+    return ("the data are observational: this is an association with the experience, not its effect (customers "
+            "who have a better experience may differ in other ways)")
+
+
+def headline(result: "ValueResult", study: "ValueStudy") -> str:
+    """One sentence: the best and the worst group's mean CLV with intervals, and their difference with its test."""
+    r = result.results
+    unit = r["value_unit"]
+    g = {x["group"]: x for x in r["groups"]}
+    best, worst, diff = g[r["best_group"]], g[r["worst_group"]], r["difference"]
+    figures = (f"Over {fmt.plural(r['horizon'], 'month')}, {best['group']} customers are worth "
+               f"{money_interval(best['mean_clv'], best['ci_low'], best['ci_high'], unit)} each and "
+               f"{worst['group']} customers {money_interval(worst['mean_clv'], worst['ci_low'], worst['ci_high'], unit)}")
+    gap = money_interval(diff["difference"], diff["ci_low"], diff["ci_high"], unit)
+    if not words.significant(diff["p"]):
+        return (f"{figures}; the data cannot tell whether the two groups differ in value (difference {gap}, "
+                f"{fmt.p_value(diff['p'])}).")
+    kind = ("in an experiment" if r["experiment"] else
+            "an association with the experience, not its measured effect")
+    return f"{figures}: a difference of {gap} ({fmt.p_value(diff['p'])}), {kind}."
+
+
+def headline_figures(result: "ValueResult") -> dict[str, dict]:
+    """Headline figures for the index, each with its direction, format, unit and interval half-width."""
+    r = result.results
+    unit = r["value_unit"] or ""
+    g = {x["group"]: x for x in r["groups"]}
+
+    def value(x: dict, key: str = "mean_clv") -> dict:
+        return {"value": x[key], "better": "higher", "format": "quantity", "unit": unit,
+                "half_width": half_width(x["ci_low"], x["ci_high"])}
+    d = r["difference"]
+    return {f"CLV, best group ({r['best_group']})": value(g[r["best_group"]]),
+            f"CLV, worst group ({r['worst_group']})": value(g[r["worst_group"]]),
+            "CLV difference, best - worst": value(d, "difference"),
+            "value at stake": value(r["value_at_stake"], "value")}
+
+
+def interpret_groups(result: "ValueResult") -> str:
+    """The difference best minus worst with its test and interval, in words; never 'no difference'."""
+    r = result.results
+    d, unit = r["difference"], r["value_unit"]
+    gap = money_interval(d["difference"], d["ci_low"], d["ci_high"], unit)
+    claim = words.direction(d["difference"], d["p"], "are worth more than", "are worth less than",
+                            "cannot be told apart in value from")
+    text = (f"Over {fmt.plural(r['horizon'], 'month')}, {d['best']} customers {claim} {d['worst']} customers: "
+            f"the difference in mean CLV is {gap} ({fmt.p_value(d['p'])}, customer bootstrap with "
+            f"{fmt.count(r['bootstrap']['resamples'])} refits of both models). ")
+    if not words.significant(d["p"]):
+        text = (f"The data cannot tell whether {d['best']} and {d['worst']} customers differ in value over "
+                f"{fmt.plural(r['horizon'], 'month')}: the difference in mean CLV is {gap} "
+                f"({fmt.p_value(d['p'])}). ")
+    return text + _caution(r)[0].upper() + _caution(r)[1:] + "."
+
+
+def interpret_roi(result: "ValueResult") -> str:
+    """Value at stake and the ROI scenario, each with its interval, stated as an association unless an experiment."""
+    r = result.results
+    unit, s, roi = r["value_unit"], r["value_at_stake"], r["roi"]
+    verb = "would be worth" if r["experiment"] else "goes with"
+    return (f"**Value at stake.** If every customer below the best group had the best group's mean CLV, the "
+            f"{fmt.count(s['customers'])} customers concerned would be worth "
+            f"{money_interval(s['value'], s['ci_low'], s['ci_high'], unit)} more over "
+            f"{fmt.plural(r['horizon'], 'month')}.\n\n"
+            f"**Scenario.** If {fmt.pct(roi['share'])} of the {r['worst_group']} customers "
+            f"({fmt.number(roi['customers'], 0)}) had the experience of the {r['best_group']} customers, that "
+            f"{verb} {money_interval(roi['value'], roi['ci_low'], roi['ci_high'], unit)} over the horizon"
+            + ("." if r["experiment"] else
+               ", if the difference in value were caused by the experience; these data show an association only, so "
+               "read it as the value at stake, not as a promised return."))
+
+
+def interpret_holdout(result: "ValueResult") -> str:
+    """How the BG/NBD predicted the holdout period, in one paragraph."""
+    h = result.results["holdout"]
+    if not h:
+        return ("No holdout period was set (`holdout_from`), so the model's predictions are not checked against "
+                "later purchases.")
+    gap = (h["predicted_total"] - h["actual_total"]) / h["actual_total"] if h["actual_total"] else None
+    return (f"Fitted on purchases before {h['from']}, the models predicted {fmt.number(h['predicted_total'], 0)} "
+            f"repeat purchases in the {fmt.number(h['weeks'], 1)} weeks that followed for "
+            f"{fmt.count(h['customers'])} customers; {fmt.number(h['actual_total'], 0)} happened "
+            f"({fmt.pct(gap, 1, signed=True)} off). The table compares them by purchases in the calibration period.")
+
+
+def describe_data(result: "ValueResult") -> str:
+    """One paragraph: customers, transactions, purchases (days), repeaters, observation end."""
+    r = result.results
+    text = (f"{fmt.count(r['n_customers'])} customers made {fmt.count(r['n_transactions'])} transactions on "
+            f"{fmt.count(r['n_purchases'])} purchase days up to {r['observation_end']} (transactions of a customer "
+            f"on the same day count as one purchase); {fmt.count(r['n_repeaters'])} bought again after their first "
+            "purchase.")
+    if r["dropped_nonpositive"]:
+        text += f" {fmt.count(r['dropped_nonpositive'])} transactions with an amount of zero or less were left out."
+    return text
