@@ -136,7 +136,8 @@ class Server:
             url = url.set(drivername=DRIVERS.get(url.drivername, url.drivername))
             if self.password is not None:
                 url = url.set(password=self.password)
-            args = {"connect_timeout": CONNECT_TIMEOUT} if url.get_backend_name() == "postgresql" else {}
+            args = ({"connect_timeout": CONNECT_TIMEOUT, "application_name": "cxlab"}
+                    if url.get_backend_name() == "postgresql" else {})
             self._engine = sa.create_engine(url, poolclass=NullPool, connect_args=args, hide_parameters=True)
         return self._engine
 
@@ -220,18 +221,26 @@ class Server:
         return 0
 
     def batches(self, columns: Iterable[str], batch_rows: int, header: list[str] | None = None,
-                group: bool = False) -> Iterator[pd.DataFrame]:
+                group: bool = False, sums: Iterable[str] = ()) -> Iterator[pd.DataFrame]:
         """The query's ``columns`` in batches of at most ``batch_rows`` rows.
 
         With ``group``, the distinct combinations of their values, each with its number of rows in the
-        column :data:`ROWS` (``COUNT(*) ... GROUP BY`` on the server). Rows are indexed by their 0-based
-        position in the result. Exact decimals arrive as floats.
+        column :data:`ROWS` (``COUNT(*) ... GROUP BY`` on the server); each column of ``sums`` is summed
+        instead of grouped (:func:`sum_columns` names the sum, count and minimum of its values). Rows are
+        indexed by their 0-based position in the result. Exact decimals arrive as floats.
         """
         import sqlalchemy as sa
         names = header if header is not None else self.header()
         sub = self._subquery(names)
-        cols = [sub.c[c] for c in dict.fromkeys(columns)]
-        stmt = (sa.select(*cols, sa.func.count().label(ROWS)).group_by(*cols) if group else sa.select(*cols))
+        summed = [c for c in dict.fromkeys(sums)] if group else []
+        cols = [sub.c[c] for c in dict.fromkeys(columns) if c not in summed]
+        extra = []
+        for c in summed:
+            total, squares, count, low = sum_columns(c)
+            extra += [sa.func.sum(sub.c[c]).label(total), sa.func.sum(sub.c[c] * sub.c[c]).label(squares),
+                      sa.func.count(sub.c[c]).label(count), sa.func.min(sub.c[c]).label(low)]
+        stmt = (sa.select(*cols, sa.func.count().label(ROWS), *extra).group_by(*cols) if group
+                else sa.select(*cols))
         offset = 0
         for keys, rows in self._run(stmt, batch_rows):
             frame = pd.DataFrame.from_records(rows, columns=keys)
@@ -242,6 +251,12 @@ class Server:
             frame.index = pd.RangeIndex(offset, offset + len(frame))
             offset += len(frame)
             yield frame
+
+
+def sum_columns(column: str) -> tuple[str, str, str, str]:
+    """Names of the sum, the sum of squares, the count of non-missing values and the minimum of ``column`` in a
+    grouped batch."""
+    return f"__cxlab_sum_{column}", f"__cxlab_sumsq_{column}", f"__cxlab_n_{column}", f"__cxlab_min_{column}"
 
 
 def read_server(spec: Any, columns: Iterable[str] | None = None, batch_rows: int = 100_000

@@ -59,12 +59,16 @@ class Stream:
     read: Callable[[list[str], int], Iterator[pd.DataFrame]] = field(repr=False)
     grouped: bool = False
 
-    def batches(self, columns: Iterable[str], batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
+    def batches(self, columns: Iterable[str], batch_rows: int = BATCH_ROWS,
+                sums: Iterable[str] = ()) -> Iterator[pd.DataFrame]:
         """The ``columns`` (those the source has) in batches of about ``batch_rows`` rows, row-indexed,
-        with the header's ``attrs``; with :attr:`grouped`, column :data:`ROWS` counts the rows of each."""
+        with the header's ``attrs``; with :attr:`grouped`, column :data:`ROWS` counts the rows of each, and
+        the columns of ``sums`` are summed, not grouped (:func:`cxlab.dbsource.sum_columns`)."""
         present = set(self.header.columns)
         wanted = [c for c in dict.fromkeys(columns) if c in present] or list(self.header.columns[:1])
-        for batch in self.read(wanted, batch_rows):
+        summed = [c for c in sums if c in present]
+        batches = self.read(wanted, batch_rows, summed) if self.grouped and summed else self.read(wanted, batch_rows)
+        for batch in batches:
             batch.attrs = dict(self.header.attrs)
             yield batch
 
@@ -309,9 +313,9 @@ def server_stream(spec: Any, group: bool = False) -> Stream:
     names = server.header()
     check_unique_columns(names, server.source)
 
-    def read(columns: list[str], batch_rows: int) -> Iterator[pd.DataFrame]:
+    def read(columns: list[str], batch_rows: int, sums: list[str] = ()) -> Iterator[pd.DataFrame]:
         got = False
-        for batch in server.batches(columns, batch_rows, names, group=group):
+        for batch in server.batches(columns, batch_rows, names, group=group, sums=sums):
             got = got or len(batch) > 0
             yield batch
         if not got:

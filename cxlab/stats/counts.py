@@ -84,16 +84,19 @@ def _tally(time: np.ndarray, pcode: np.ndarray, n: np.ndarray | None, d: np.ndar
                  events.astype(float), patterns)
 
 
-def aggregate(time: np.ndarray, event: np.ndarray, keys: pd.DataFrame | None = None) -> Cells:
+def aggregate(time: np.ndarray, event: np.ndarray, keys: pd.DataFrame | None = None,
+              n: np.ndarray | None = None) -> Cells:
     """Rows to :class:`Cells`: per distinct time and pattern of ``keys``' columns, rows and events.
 
     Parameters
     ----------
     time, event : array
-        Duration and event (0/1) of each row.
+        Duration and event (0/1) of each row; with ``n``, the events among the rows it stands for.
     keys : DataFrame, optional
         Columns whose joint values form a row's pattern (discrete: ratings, tiers, category codes).
         Without keys every row has the same pattern.
+    n : array, optional
+        Rows each row stands for (already counted cells, e.g. of several batches); default 1.
     """
     t = np.asarray(time, float)
     e = np.asarray(event, float)
@@ -116,7 +119,7 @@ def aggregate(time: np.ndarray, event: np.ndarray, keys: pd.DataFrame | None = N
             patterns[name] = uniques[rest % len(uniques)]
             rest = rest // len(uniques)
         patterns = pd.DataFrame({name: patterns[name] for name in keys.columns})
-    return _tally(t, pcode, None, e, patterns)
+    return _tally(t, pcode, None if n is None else np.asarray(n, float), e, patterns)
 
 
 def rows_as_cells(time: np.ndarray, event: np.ndarray) -> Cells:

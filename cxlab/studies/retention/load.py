@@ -7,10 +7,14 @@ import numpy as np
 import pandas as pd
 
 from ... import data as d
+from ...dbsource import sum_columns
 from ...sources import read_source
+from ...stats.counts import aggregate, group_sums
+from ...streaming import Stream, multiplicity, open_stream, without_row
 from ...errors import DataError
 from ...stats.survival import duration_between
 from ...tiers import assign_tiers, require_two_tiers
+from .counts import MAX_LEVELS, RetentionCounts, summarise
 from .spec import RetentionStudy
 
 RESERVED = ("experience", "tier", "duration", "event", "start_date", "end_date", "value")
@@ -111,40 +115,31 @@ def _categorical_covariate(raw: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(new, categories=levels[keep]), index=raw.index)
 
 
-def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.DataFrame, d.ReadSummary]:
-    """Read the study's data as canonical columns.
-
-    Columns of the result: ``experience``, ``tier``, ``duration``, ``event``
-    (0/1), the covariates under their names, and ``value`` when the study
-    names ``value_per_period``. Rows with a missing rating or covariate are
-    dropped and counted in the summary.
-
-    Raises
-    ------
-    DataError
-        Missing, zero, negative or non-numeric durations; events other than
-        0/1; unparsable dates, an end date before the start or after
-        ``observation_end``; ratings outside the scale.
-    """
-    spec = study.data
+def _plan(study: RetentionStudy) -> tuple[bool, list[str], dict[str, str]]:
+    """Whether durations come from dates, the canonical columns read and the column mapping."""
     dates = study.observation_end is not None
     timing = ["start_date", "end_date"] if dates else ["duration", "event"]
     wanted = ["experience", *timing, *study.covariates]
-    mapping = dict(spec.columns)
+    mapping = dict(study.data.columns)
     if study.value_per_period:
         mapping.setdefault("value", study.value_per_period)
         wanted.append("value")
-    raw, source = read_source(spec, base_dir, d.source_columns(mapping, wanted))
-    if not dates and "duration" not in mapping and "duration" not in raw.columns and (
-            mapping.get("start_date", "start_date") in raw.columns):
+    return dates, wanted, mapping
+
+
+def _check_timing(header: pd.DataFrame, study: RetentionStudy, mapping: dict[str, str], source: str) -> None:
+    if study.observation_end is None and "duration" not in mapping and "duration" not in header.columns and (
+            mapping.get("start_date", "start_date") in header.columns):
         raise DataError("the data have start dates but no duration column: set observation_end in the study file "
                         "to derive durations from start_date and end_date", path=source, column="duration")
-    frame, used = d.map_columns(raw, mapping, wanted, source)
-    del raw                     # the mapped copy is all that is needed from here (10^7 rows: hundreds of MB)
-    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)
+
+
+def _canonical(frame: pd.DataFrame, study: RetentionStudy, source: str, used: dict[str, str]) -> pd.DataFrame:
+    """The mapped columns as checked canonical columns (``experience``, ``duration``, ``event``, dates when
+    durations come from them, the covariates, ``value``); missing ratings and covariates are left to the caller."""
     out = pd.DataFrame(index=frame.index)
     out["experience"] = d.as_numeric(frame, "experience", source, used["experience"])
-    if dates:
+    if study.observation_end is not None:
         start = parse_dates(frame, "start_date", source, used["start_date"])
         end = parse_dates(frame, "end_date", source, used["end_date"])
         out["duration"], out["event"] = derive_durations(start, end, study.observation_end, study.time_unit,
@@ -171,9 +166,186 @@ def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.
             d.fail_at(neg, frame["value"], "values per period must be >= 0", source, used["value"])
     lo, hi = study.experience.scale
     d.check_range(out["experience"], lo, hi, source, used["experience"], raw=frame["experience"])
+    return out
+
+
+def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.DataFrame, d.ReadSummary]:
+    """Read the study's data as canonical columns.
+
+    Columns of the result: ``experience``, ``tier``, ``duration``, ``event``
+    (0/1), the covariates under their names, and ``value`` when the study
+    names ``value_per_period``. Rows with a missing rating or covariate are
+    dropped and counted in the summary.
+
+    Raises
+    ------
+    DataError
+        Missing, zero, negative or non-numeric durations; events other than
+        0/1; unparsable dates, an end date before the start or after
+        ``observation_end``; ratings outside the scale.
+    """
+    dates, wanted, mapping = _plan(study)
+    raw, source = read_source(study.data, base_dir, d.source_columns(mapping, wanted))
+    _check_timing(raw, study, mapping, source)
+    frame, used = d.map_columns(raw, mapping, wanted, source)
+    del raw                     # the mapped copy is all that is needed from here (10^7 rows: hundreds of MB)
+    summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)
+    out = _canonical(frame, study, source, used)
     out = d.drop_missing(out, ["experience", *study.covariates], summary)
     if out.empty:
         raise DataError("no rows left after dropping rows with missing values", path=source)
     out["tier"] = assign_tiers(out["experience"], study.experience, source, used["experience"])
     require_two_tiers(out["tier"], out["experience"], source, used["experience"])
     return out, summary
+
+
+BATCH_ROWS = 1_000_000
+"""Rows per batch when :func:`read_counts` streams a source."""
+
+
+def read_counts(study: RetentionStudy, base_dir: str | Path | None = None,
+                batch_rows: int = BATCH_ROWS) -> tuple[RetentionCounts, d.ReadSummary]:
+    """The study's data as counts per time and pattern (:class:`~.counts.RetentionCounts`), with the summary of
+    :func:`read`.
+
+    Every file source and a DuckDB query is read in batches of ``batch_rows`` rows of the needed columns
+    (:func:`cxlab.streaming.open_stream`); each batch is checked as :func:`read` checks it (a bad value is
+    reported with its row in the file) and collapsed to rows and events per (duration, rating, covariates),
+    and the value per period to its sum per rating. A database server counts the rows of each distinct
+    combination of the needed columns itself (``GROUP BY``, the value summed, not grouped). A continuous
+    covariate (:func:`~.counts.is_continuous`: numeric, more than ``MAX_LEVELS`` values) keeps its model's
+    columns row by row, in compact arrays. Embedded data are read whole by :func:`read`. The figures are those
+    of :func:`read` followed by :func:`~.analysis.analyze`.
+    """
+    value = bool(study.value_per_period)
+    stream = open_stream(study.data, base_dir, group=True)
+    if stream is None:
+        frame, summary = read(study, base_dir)
+        return summarise(frame, study.covariates, value), summary
+    continuous: set[str] = set()
+    while True:   # a numeric covariate found continuous only in a later batch: read again, its rows kept
+        try:
+            return _stream_counts(study, stream, batch_rows, continuous, base_dir)
+        except _Continuous as found:
+            continuous.add(found.column)
+
+
+class _Continuous(Exception):
+    def __init__(self, column: str) -> None:
+        super().__init__(column)
+        self.column = column
+
+
+def _sum_nan(values: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """``values``' columns summed per combination of the ``by`` columns, NaN where a summand is NaN (as
+    ``numpy.bincount`` sums the rows)."""
+    cols = [c for c in values.columns if c not in by]
+    grouped = values.groupby(by, sort=False)
+    total = grouped[cols].sum()
+    total[values[cols].isna().groupby([values[b] for b in by], sort=False).any().reindex(total.index)
+          .to_numpy()] = np.nan
+    return total.reset_index()
+
+
+def _stream_counts(study: RetentionStudy, stream: Stream, batch_rows: int, continuous: set[str],
+                   base_dir: str | Path | None) -> tuple[RetentionCounts, d.ReadSummary]:
+    """One pass of :func:`read_counts` over ``stream``, the ``continuous`` covariates kept row by row."""
+    value = bool(study.value_per_period)
+    source = stream.source
+    dates, wanted, mapping = _plan(study)
+    _check_timing(stream.header, study, mapping, source)
+    mapped, used = d.map_columns(stream.header, mapping, wanted, source)
+    summary = d.ReadSummary(source=source, rows_read=0, columns=used, **mapped.attrs)
+    covs = list(study.covariates)
+    keys = ["duration", "experience", *[c for c in covs if c not in continuous]]
+    tables, sums, rowparts, total = [], [], [], 0
+    seen: dict[str, set] = {c: set() for c in covs if c not in continuous}
+    vcol = used.get("value")
+    try:
+        for raw in stream.batches(used.values(), batch_rows, sums=[vcol] if value and stream.grouped else ()):
+            rows = multiplicity(raw)
+            vsum = vsq = None
+            if rows is not None and value:
+                total_c, squares_c, count_c, low_c = sum_columns(vcol)
+                full = raw.pop(count_c).to_numpy() == rows
+                vsum = np.where(full, raw.pop(total_c).to_numpy(float), np.nan)
+                vsq = np.where(full, raw.pop(squares_c).to_numpy(float), np.nan)
+                raw[vcol] = raw.pop(low_c)               # checked as a value: the smallest of the group's
+            m = np.ones(len(raw)) if rows is None else rows.astype(float)
+            total += len(raw) if rows is None else int(rows.sum())
+            frame, _ = d.map_columns(raw, mapping, wanted, source)
+            del raw
+            out = _canonical(frame, study, source, used)
+            del frame
+            keep = d.count_missing(out, ["experience", *covs], summary, rows=rows)
+            if not keep.all():
+                out, m = out[keep], m[keep]
+                vsum, vsq = (None, None) if vsum is None else (vsum[keep], vsq[keep])
+            for c in seen:
+                if pd.api.types.is_numeric_dtype(out[c]):
+                    seen[c].update(pd.unique(out[c].to_numpy()).tolist())
+                    if len(seen[c]) > MAX_LEVELS:
+                        raise _Continuous(c)
+            if value:
+                v = out["value"].to_numpy(float)
+                sums.append(_sum_nan(pd.DataFrame({
+                    "experience": out["experience"].to_numpy(float), "time": out["duration"].to_numpy(float),
+                    "event": (out["event"].to_numpy(float) > 0).astype(np.int64),
+                    "v": v * m if vsum is None else vsum, "v2": v * v * m if vsq is None else vsq}),
+                    ["experience", "time", "event"]))
+            if continuous:
+                part = pd.DataFrame({c: out[c].to_numpy(float) for c in ["duration", "event", "experience"]})
+                for c in covs:
+                    part[c] = out[c].to_numpy(float) if c in continuous else out[c].to_numpy()
+                rowparts.append(part if (m == 1).all() else part.loc[part.index.repeat(m.astype(np.int64))])
+            part = pd.DataFrame({k: out[k].astype(object) if isinstance(out[k].dtype, pd.CategoricalDtype)
+                                 else out[k] for k in keys})
+            part["n"], part["d"] = m, m * out["event"].to_numpy(float)
+            tables.append(part.groupby(keys, sort=False, dropna=False)[["n", "d"]].sum().reset_index())
+            del out, part
+    except DataError as exc:
+        raise without_row(exc, stream) from None
+    summary.rows_read = total
+    if not total:
+        raise DataError("the data have a header but no rows", path=source)
+    table = pd.concat(tables, ignore_index=True)
+    del tables
+    table = table.groupby(keys, sort=False, dropna=False)[["n", "d"]].sum().reset_index()
+    table = table[table["n"] > 0].reset_index(drop=True)
+    if table.empty:
+        raise DataError("no rows left after dropping rows with missing values", path=source)
+    experience = table["experience"].astype(float)
+    tier = assign_tiers(experience, study.experience, source, used["experience"])
+    try:
+        require_two_tiers(tier, experience, source, used["experience"])
+    except DataError:
+        if stream.grouped:
+            raise
+        frame, summary = read(study, base_dir)      # the row path's message names an example row
+        return summarise(frame, covs, value), summary
+    labels = [str(c) for c in tier.cat.categories]
+    keyframe = pd.DataFrame({"tier": tier.cat.codes.to_numpy(np.int64), "experience": experience.to_numpy()})
+    for c in keys[2:]:
+        col = table[c].infer_objects()
+        keyframe[c] = col.to_numpy(float) if pd.api.types.is_numeric_dtype(col) else col.astype(str).to_numpy(object)
+    cells = aggregate(table["duration"].to_numpy(float), table["d"].to_numpy(float), keyframe,
+                      n=table["n"].to_numpy(float))
+    value_sum = value_sumsq = value_cells = None
+    if value:
+        cellsums = _sum_nan(pd.concat(sums, ignore_index=True), ["experience", "time", "event"])
+        del sums
+        code = assign_tiers(cellsums["experience"], study.experience, source).cat.codes.to_numpy(np.int64)
+        value_sum = group_sums(code, cellsums["v"].to_numpy(float), len(labels))
+        value_sumsq = group_sums(code, cellsums["v2"].to_numpy(float), len(labels))
+        cellsums["tier"] = code
+        value_cells = _sum_nan(cellsums[["tier", "time", "event", "v"]], ["tier", "time", "event"])
+        value_cells = value_cells.rename(columns={"v": "value"})[["tier", "time", "event", "value"]]
+    rows_frame = None
+    if continuous:
+        rows_frame = pd.concat(rowparts, ignore_index=True)
+        for c in covs:
+            if c not in continuous and rows_frame[c].dtype == object:
+                rows_frame[c] = rows_frame[c].astype(str)
+    del rowparts
+    return RetentionCounts(cells, labels, value_sum=value_sum, value_sumsq=value_sumsq, value_cells=value_cells,
+                           continuous=[c for c in covs if c in continuous], rows=rows_frame), summary
