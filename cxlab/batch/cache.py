@@ -95,4 +95,4 @@ def mark_checked(path: Path) -> None:
     try:
         write_json_atomic(path.resolve(), doc)
     except OSError as exc:  # bookkeeping only: the report stands as it is
-        log.warning("%s: not marked as checked: %s", path, exc.strerror or exc)
+        log.info("%s: not marked as checked: %s", path, exc.strerror or exc)
