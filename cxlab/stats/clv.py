@@ -140,7 +140,8 @@ def _fit(objective, names: tuple[str, ...], start: np.ndarray, n: int, with_se: 
         if cov is not None:
             se = {k: float(v * math.sqrt(c)) if c > 0 else None
                   for k, v, c in zip(names, np.exp(theta), np.diag(cov))}
-    diverged = bool(np.any(np.abs(theta) > 15.0))       # a parameter running off to 0 or infinity
+    diverged = bool(np.any(np.abs(theta) > 25.0))       # a parameter running off to 0 or infinity (a and b of
+    # the BG/NBD may grow together to millions: drop-out the same for everyone, a proper limit of the model)
     return Fit(params, se, float(-res.fun), ok and not diverged, n, str(res.message), cov)
 
 
