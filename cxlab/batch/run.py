@@ -172,10 +172,13 @@ def prepare_output(out: Path, jobs: list[Job]) -> Path:
     _check_lengths(out, jobs)
     index = out / "index.html"
     if index.is_symlink() or index.exists():
-        try:
-            head = index.read_text(encoding="utf-8", errors="replace")[:2000] if index.is_file() else ""
+        head = ""
+        try:  # its first bytes only (cxlab writes its markers there): it may be huge; never a FIFO's
+            if index.is_file():
+                with open(index, "rb") as fh:
+                    head = fh.read(4096).decode("utf-8", errors="replace")
         except OSError:
-            head = ""
+            pass
         if index.is_symlink() or not any(marker in head for marker in INDEX_MARKERS):
             raise RunnerError(f"{index}: an index.html cxlab did not write is in the way; cxlab never replaces it "
                               "(move it, or choose another --out)")

@@ -580,3 +580,28 @@ def test_long_right_to_left_and_combining_names_keep_pages_pdf_and_file_names_va
     if chromium() is not None:
         pdf = (out / slug / f"{slug}.pdf").read_bytes()
         assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-1024:]
+
+
+def test_a_huge_index_html_is_judged_by_its_first_bytes(tmp_path):
+    """Whether an index.html is cxlab's is read from its start: a huge one is not read whole."""
+    import tracemalloc
+
+    from cxlab.batch.run import INDEX_MARKERS, prepare_output
+    from cxlab.errors import RunnerError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / "index.html", "wb") as fh:
+        fh.write(f"<!DOCTYPE html>{INDEX_MARKERS[0]}".encode())
+        fh.truncate(256 << 20)  # 256 MB, sparse
+    tracemalloc.start()
+    try:
+        assert prepare_output(out, []) == out
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, peak
+    os.unlink(out / "index.html")
+    os.mkfifo(out / "index.html")  # not cxlab's, and never waited on
+    with pytest.raises(RunnerError, match="an index.html cxlab did not write is in the way"):
+        prepare_output(out, [])
