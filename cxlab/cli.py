@@ -178,9 +178,20 @@ def _show_data(job: Any, rows: int) -> int:
 
     from .params import load_study_file
     from .registry import STUDIES
+    counted = None
     try:
         study = load_study_file(job.study_file)
-        loaded = STUDIES[study.notebook].part("load").read(study, job.study_dir)
+        load = STUDIES[study.notebook].part("load")
+        counted = _head_only(study, job.study_dir, load, rows)
+        loaded = None
+        if counted is not None:
+            try:
+                with counted[1]:
+                    loaded = load.read(study, job.study_dir)
+            except CxlabError:   # a check over the first rows alone (two tiers...): the whole read says what is wrong
+                counted = None
+        if loaded is None:
+            loaded = load.read(study, job.study_dir)
     except CxlabError as exc:
         print(f"cxlab: {job.study_file}: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -188,10 +199,45 @@ def _show_data(job: Any, rows: int) -> int:
     if frame is None:  # drivers: the outcome and the driver columns
         frame = pd.concat([loaded.outcome.rename("outcome"), loaded.drivers], axis=1)
     with pd.option_context("display.width", 120, "display.max_columns", 12, "display.precision", 3):
-        print("  " + summary.describe())
+        if counted is not None:
+            print(f"  {counted[0]:,} rows in {summary.source} (counted without loading them); the mapping and the "
+                  f"first rows, read through the study's checks:")
+        else:
+            print("  " + summary.describe())
         print("  " + summary.to_frame().to_string().replace("\n", "\n  "))
         print("  " + frame.head(rows).to_string().replace("\n", "\n  "))
     return EXIT_OK
+
+
+HEAD_ROWS = 1000
+"""Rows ``cxlab validate`` reads through a study's checks (the rest are counted, not loaded)."""
+HEAD_STUDIES = ("loyalty", "metrics", "retention", "drivers")
+"""Studies whose rows are checked one by one (a panel or a transaction log is checked as a whole)."""
+
+
+def _head_only(study: Any, base_dir: str, load: Any, rows: int) -> tuple[int, Any] | None:
+    """For a source read in batches (:mod:`cxlab.streaming`): its row count (from metadata, the server's
+    ``COUNT(*)`` or one pass over one column) and a context in which the study's ``read`` sees only its first
+    rows; None for embedded data and for panels (leaders: growth needs every period of a company)."""
+    from unittest import mock
+
+    from .sources import read_source
+    from .streaming import count_rows, open_stream
+    if study.notebook not in HEAD_STUDIES or not hasattr(load, "read_source"):
+        return None
+    stream = open_stream(study.data, base_dir)
+    if stream is None:
+        return None
+    total = count_rows(stream)
+
+    def head(spec: Any, base: Any, columns: Any = None) -> Any:
+        if spec is not study.data:
+            return read_source(spec, base, columns)
+        batch = next(stream.batches(list(columns) if columns is not None else list(stream.header.columns),
+                                    max(rows, HEAD_ROWS)))
+        batch.attrs = {**stream.header.attrs, "header": list(stream.header.columns)}
+        return batch, stream.source
+    return total, mock.patch.object(load, "read_source", head)
 
 
 def _new(args: argparse.Namespace) -> int:
