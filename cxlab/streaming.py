@@ -116,15 +116,16 @@ def csv_stream(path: Path) -> Stream:
         try:
             reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=block), convert_options=opts)
             offset = 0
-            for batch in reader:
-                cols = {}
-                for name, col in zip(columns, batch.columns):
-                    text = pc.utf8_ltrim(col, characters=" ")           # skipinitialspace, as read_table
-                    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-                    cols[name] = text.to_numpy(zero_copy_only=False)
-                frame = pd.DataFrame(cols, index=pd.RangeIndex(offset, offset + batch.num_rows))
-                offset += batch.num_rows
-                yield frame
+            for block_rows in reader:                      # a block can hold more than a batch
+                for start in range(0, block_rows.num_rows, batch_rows):
+                    batch = block_rows.slice(start, batch_rows)
+                    cols = {}
+                    for name, col in zip(columns, batch.columns):
+                        text = pc.utf8_ltrim(col, characters=" ")           # skipinitialspace, as read_table
+                        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+                        cols[name] = text.to_numpy(zero_copy_only=False)
+                    yield pd.DataFrame(cols, index=pd.RangeIndex(offset, offset + batch.num_rows))
+                    offset += batch.num_rows
         except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
             raise DataError(f"cannot be read as CSV: {_first_line(exc)}", path=source) from None
 
@@ -290,7 +291,9 @@ def duckdb_stream(query: str, database: Path | None, base_dir: Path) -> Stream:
             with _in_folder(base_dir):
                 rel, wide = relation(con)
                 cols = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
-                reader = con.sql(f"SELECT {cols} FROM ({rel.sql_query()})").fetch_record_batch(batch_rows)
+                result = con.sql(f"SELECT {cols} FROM ({rel.sql_query()})")
+                to_reader = getattr(result, "to_arrow_reader", None) or result.fetch_record_batch
+                reader = to_reader(batch_rows)
                 for batch in reader:
                     frame = batch.to_pandas()
                     for name in wide:
