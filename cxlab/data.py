@@ -52,8 +52,9 @@ class ReadSummary:
 
     def describe(self) -> str:
         """One paragraph of markdown for the report (file and column names escaped as text)."""
+        from .paths import relative_paths
         from .report import text as md
-        text = f"Read {self.rows_read:,} rows from {md(self.source)}; {self.rows_used:,} used."
+        text = f"Read {self.rows_read:,} rows from {md(relative_paths(self.source))}; {self.rows_used:,} used."
         if self.dropped:
             text += " Dropped: " + "; ".join(f"{n:,} with {md(why)}" for why, n in self.dropped.items()) + "."
         else:

@@ -26,9 +26,11 @@ class DataError(CxlabError):
 
     def __init__(self, message: str, *, path: str | None = None, column: str | None = None,
                  row: int | None = None, value: object = None) -> None:
+        from .paths import relative_paths
+
         parts = []
-        if path is not None:
-            parts.append(str(path))
+        if path is not None:  # relative to the study's folder: never the machine's folders
+            parts.append(relative_paths(str(path)))
         if column is not None:
             parts.append(f"column {column!r}")
         if hasattr(value, "item"):  # numpy scalar: show the plain value

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
@@ -52,7 +53,11 @@ def now() -> str:
 
 def provenance(job: Job, outcome: Outcome) -> dict[str, Any]:
     """The ``provenance`` of ``results.json``: inputs, versions, timing, decision."""
-    return {"study_file": job.study_file, "notebook_file": job.notebook_path, "parameters": job.parameters,
+    from ..paths import shown
+
+    project = Path(__file__).resolve().parents[2]  # the notebook as the project names it, not the machine's path
+    return {"study_file": job.study_file, "notebook_file": shown(job.notebook_path, project),
+            "parameters": job.parameters,
             "inputs": job.inputs, "fingerprint": job.fingerprint, "decision": job.decision,
             "packages": job.packages, "cxlab_version": __version__, "started": outcome.started,
             "ended": outcome.ended, "seconds": round(outcome.seconds, 3), "host": os.uname().nodename}

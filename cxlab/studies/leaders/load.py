@@ -42,12 +42,15 @@ class PanelSummary:
     def describe(self) -> str:
         """One paragraph for the report: rows as read (a row is a company-period in a long table, a company in
         each wide table) and the panel they make, in company-periods and companies."""
+        from ...paths import relative_paths
+
         span = f"{self.periods[0]}-{self.periods[-1]}" if self.periods else "no periods"
+        source = relative_paths(self.source)  # relative to the study's folder, never the machine's
         if self.table_rows is None:
-            read = f"Read {fmt.plural(self.rows_read, 'row')} (one per company-period) from {self.source}"
+            read = f"Read {fmt.plural(self.rows_read, 'row')} (one per company-period) from {source}"
         else:
             read = (f"Read {self.table_rows[0]:,} and {self.table_rows[1]:,} rows (one per company in each "
-                    f"table) from {self.source}")
+                    f"table) from {source}")
         text = (f"{read}: {fmt.plural(self.company_periods, 'company-period')} from "
                 f"{fmt.plural(self.companies, 'company', 'companies')} over "
                 f"{fmt.plural(len(self.periods), 'period')} ({span})"
@@ -57,7 +60,7 @@ class PanelSummary:
         if self.dropped:
             text += " Dropped: " + "; ".join(f"{n:,} rows with {why}" for why, n in self.dropped.items()) + "."
         if self.benchmark:
-            text += f" Benchmark: {self.benchmark}."
+            text += f" Benchmark: {relative_paths(self.benchmark)}."
         return text
 
     def to_frame(self) -> pd.DataFrame:
