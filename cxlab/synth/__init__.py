@@ -138,6 +138,7 @@ def check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
 #: The real domain of the generators' numeric options (the signature gives only the type).
 _OPTION_RANGES: dict[str, dict[str, tuple[float, float]]] = {
     "panel": {"periods": (2, 200), "start": (1, 9999), "missing": (0.0, 0.9), "sectors": (1, 50)},
+    "transactions": {"rate": (0.01, 100.0)},
 }
 
 

@@ -24,10 +24,10 @@ TRUTH: dict[str, dict] = {
 }
 
 
-def transactions(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+def transactions(n: int = 3000, seed: int = 0, rate: float = 1.0) -> pd.DataFrame:
     """A transaction log of ``n`` customers over two years (2024-01-01 to 2025-12-31), NPS answer per customer.
 
-    Truth (time in weeks; :data:`TRUTH`). Each customer is a detractor (25%, NPS
+    Truth (time in weeks; ``TRUTH`` in cxlab.synth.transactions). Each customer is a detractor (25%, NPS
     answer 0-6), passive (35%, 7-8) or promoter (40%, 9-10), the answer drawn
     uniformly within the group. A customer's first purchase falls on a uniform
     day of the first year. While alive they buy at rate lambda ~ Gamma(r,
@@ -37,7 +37,7 @@ def transactions(n: int = 3000, seed: int = 0) -> pd.DataFrame:
     a 0.7, b 3.5. Every amount is Gamma(p = 4, rate nu) with nu ~ Gamma(q = 4,
     rate gamma), gamma 60 (detractors), 66 (passives), 72 (promoters): mean
     amounts 80, 88 and 96 (Gamma-Gamma). Amounts are rounded to cents (at least
-    0.01); purchases on the same day count as one purchase in the study. The
+    0.01); purchases of a customer on the same day are one row (amounts summed), as the study counts them. The
     experience is associated with value here by construction; nothing in these
     data is an experiment.
 
@@ -47,6 +47,9 @@ def transactions(n: int = 3000, seed: int = 0) -> pd.DataFrame:
         Customers (rows are transactions: about 5 per customer).
     seed : int
         Seed of the random generator.
+    rate : float
+        Multiplies every purchase rate (alpha divided by ``rate``; 5.5 gives about 10 purchase days per customer,
+        for benchmarks); the default 1 is the truth above.
 
     Returns
     -------
@@ -60,7 +63,7 @@ def transactions(n: int = 3000, seed: int = 0) -> pd.DataFrame:
     lo = np.array([TRUTH[g]["answers"][0] for g in names])[group]
     hi = np.array([TRUTH[g]["answers"][1] for g in names])[group]
     nps = rng.integers(lo, hi + 1)
-    lam = rng.gamma(par["r"], 1.0 / par["alpha"]) / 7.0          # per day
+    lam = rng.gamma(par["r"], rate / par["alpha"]) / 7.0   # per day
     drop = rng.beta(par["a"], par["b"])
     nu = rng.gamma(par["q"], 1.0 / par["gamma"])
     first = rng.integers(0, ACQUISITION_DAYS, size=n).astype(float)
@@ -79,6 +82,9 @@ def transactions(n: int = 3000, seed: int = 0) -> pd.DataFrame:
     amount = np.maximum(np.round(rng.gamma(par["p"][ids], 1.0 / nu[ids]), 2), 0.01)
     order = np.lexsort((day, ids))
     ids, day, amount = ids[order], day[order], amount[order]
+    new = np.r_[True, (ids[1:] != ids[:-1]) | (day[1:] != day[:-1])]   # one row per customer and day
+    amount = np.round(np.bincount(np.cumsum(new) - 1, amount), 2)
+    ids, day = ids[new], day[new]
     return pd.DataFrame({
         "customer_id": ids + 1,
         "date": pd.Timestamp(START) + pd.to_timedelta(day, unit="D"),

@@ -44,10 +44,10 @@ def _fit_group(name: str, h: pd.DataFrame, weights: np.ndarray | None = None,
     if not np.any((x > 0) & (w > 0)):
         raise DataError(f"every customer of group {name!r} made one purchase only: the BG/NBD model of repeat "
                         "purchasing cannot be fitted without repeat purchases")
-    bg = clv.fit_bgnbd(x, tx, T, weights, start=start[0].params if start else None, with_se=start is None)
+    bg = clv.fit_bgnbd(x, tx, T, weights, start=start[0] if start else None, with_se=start is None)
     rep = x > 0
     gg = clv.fit_gamma_gamma(x[rep], m[rep], None if weights is None else weights[rep],
-                             start=start[1].params if start else None, with_se=start is None)
+                             start=start[1] if start else None, with_se=start is None)
     return bg, gg
 
 

@@ -111,6 +111,26 @@ def histories(code: np.ndarray, day: np.ndarray, amount: np.ndarray, n_customers
                          "T": (end - first) / UNIT_DAYS, "m": m})
 
 
+def _check_duplicates(code: np.ndarray, day: np.ndarray, amount: np.ndarray, log: pd.DataFrame, source: str,
+                      column: str) -> None:
+    """DataError naming the first row (in file order) that repeats an earlier row's customer, date and amount."""
+    order = np.lexsort((np.arange(len(code)), amount, day, code))     # ties in file order
+    c, dd, a = code[order], day[order], amount[order]
+    same = (c[1:] == c[:-1]) & (dd[1:] == dd[:-1]) & (a[1:] == a[:-1])
+    if not same.any():
+        return
+    later = order[1:][same]
+    first = int(later.min())
+    pos = int(np.flatnonzero(order[1:] == first)[0])
+    while pos > 0 and same[pos - 1]:                                 # back to the earliest row of that run
+        pos -= 1
+    earlier = int(order[pos])
+    mask = np.zeros(len(code), bool)
+    mask[first] = True
+    d.fail_at(mask, log["customer_id"], f"duplicate transaction: same customer, date and amount as data row "
+              f"{int(log.index[earlier]) + 1}", source, column)
+
+
 def _read_log(study: ValueStudy, base_dir: str | Path | None, with_experience: bool
               ) -> tuple[pd.DataFrame, dict[str, str], str]:
     wanted = ["customer_id", "date", "amount"] + (["experience"] if with_experience else [])
@@ -160,15 +180,8 @@ def read(study: ValueStudy, base_dir: str | Path | None = None) -> tuple[ValueDa
                       "leave such rows out", source, used["amount"])
         dropped = int(nonpositive.sum())
         summary.dropped["an amount of zero or less (drop_nonpositive)"] = dropped
-    key = pd.DataFrame({"c": ids, "d": date, "a": amount})
-    dup = key.duplicated(keep="first")
-    if dup.any():
-        pos = int(np.flatnonzero(dup.to_numpy())[0])
-        row = key.iloc[pos]
-        earlier = int(np.flatnonzero(((key["c"] == row["c"]) & (key["d"] == row["d"]) &
-                                      (key["a"] == row["a"])).to_numpy())[0])
-        d.fail_at(dup, log["customer_id"], f"duplicate transaction: same customer, date and amount as data row "
-                  f"{int(log.index[earlier]) + 1}", source, used["customer_id"])
+    _check_duplicates(pd.factorize(ids)[0], (date - end).dt.days.to_numpy(np.int64), amount.to_numpy(float),
+                      log, source, used["customer_id"])
     keep = ~nonpositive.to_numpy()
 
     if own:

@@ -45,10 +45,19 @@ def headline(result: "ValueResult", study: "ValueStudy") -> str:
     gap = money_interval(diff["difference"], diff["ci_low"], diff["ci_high"], unit)
     if not words.significant(diff["p"]):
         return (f"{figures}; the data cannot tell whether the two groups differ in value (difference {gap}, "
-                f"{fmt.p_value(diff['p'])}).")
+                f"{p_text(diff, r)}).")
     kind = ("in an experiment" if r["experiment"] else
             "an association with the experience, not its measured effect")
-    return f"{figures}: a difference of {gap} ({fmt.p_value(diff['p'])}), {kind}."
+    return f"{figures}: a difference of {gap}, {p_text(diff, r)}; {kind}."
+
+
+def p_text(diff: dict, r: dict) -> str:
+    """The bootstrap p-value; at its floor (no resampled difference on the other side of 0) "p <= floor"."""
+    p = diff.get("p")
+    floor = 2 / (r["bootstrap"]["resamples"] + 1) if r.get("bootstrap", {}).get("resamples") else None
+    if p is not None and floor is not None and p <= floor + 1e-12:
+        return f"p \u2264 {fmt.p_value(p, bare=True)} (no resample crossed 0)"
+    return fmt.p_value(p)
 
 
 def headline_figures(result: "ValueResult") -> dict[str, dict]:
@@ -75,12 +84,12 @@ def interpret_groups(result: "ValueResult") -> str:
     claim = words.direction(d["difference"], d["p"], "are worth more than", "are worth less than",
                             "cannot be told apart in value from")
     text = (f"Over {fmt.plural(r['horizon'], 'month')}, {d['best']} customers {claim} {d['worst']} customers: "
-            f"the difference in mean CLV is {gap} ({fmt.p_value(d['p'])}, customer bootstrap with "
+            f"the difference in mean CLV is {gap} ({p_text(d, r)}, customer bootstrap with "
             f"{fmt.count(r['bootstrap']['resamples'])} refits of both models). ")
     if not words.significant(d["p"]):
         text = (f"The data cannot tell whether {d['best']} and {d['worst']} customers differ in value over "
                 f"{fmt.plural(r['horizon'], 'month')}: the difference in mean CLV is {gap} "
-                f"({fmt.p_value(d['p'])}). ")
+                f"({p_text(d, r)}). ")
     return text + _caution(r)[0].upper() + _caution(r)[1:] + "."
 
 

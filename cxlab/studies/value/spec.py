@@ -18,9 +18,17 @@ COLUMNS = (
 
 
 class ValueBootstrap(BootstrapSpec):
-    """Customer-level bootstrap that refits both models (fewer resamples than elsewhere: each one is a refit)."""
+    """Customer-level bootstrap that refits both models (fewer resamples than elsewhere: each one is a refit);
+    ``resamples: 0`` skips it (no intervals, no test: for a first look at large data)."""
 
-    resamples: int = Field(default=200, ge=20, le=100_000)
+    resamples: int = Field(default=200, ge=0, le=100_000)
+
+    @field_validator("resamples")
+    @classmethod
+    def _none_or_enough(cls, v: int) -> int:
+        if 0 < v < 20:
+            raise ValueError("resamples is 0 (no bootstrap) or at least 20")
+        return v
 
 
 class ValueStudy(StudyBase):
