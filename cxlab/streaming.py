@@ -56,18 +56,26 @@ class Stream:
     source: str
     header: pd.DataFrame
     rows: int | None
-    read: Callable[[list[str], int], Iterator[pd.DataFrame]] = field(repr=False)
+    read: Callable[..., Iterator[pd.DataFrame]] = field(repr=False)
     grouped: bool = False
+    numbers: bool = False   # ``read`` takes ``numeric=`` (CSV: plain numbers parsed by pyarrow)
 
     def batches(self, columns: Iterable[str], batch_rows: int = BATCH_ROWS,
-                sums: Iterable[str] = ()) -> Iterator[pd.DataFrame]:
+                sums: Iterable[str] = (), numeric: Iterable[str] = ()) -> Iterator[pd.DataFrame]:
         """The ``columns`` (those the source has) in batches of about ``batch_rows`` rows, row-indexed,
         with the header's ``attrs``; with :attr:`grouped`, column :data:`ROWS` counts the rows of each, and
-        the columns of ``sums`` are summed, not grouped (:func:`cxlab.dbsource.sum_columns`)."""
+        the columns of ``sums`` are summed, not grouped (:func:`cxlab.dbsource.sum_columns`). ``numeric``:
+        columns the study reads as numbers (or 0/1), which a CSV batch gives as floats when every value of the
+        batch is a plain number (else as text, for the study's checks to name the bad value)."""
         present = set(self.header.columns)
         wanted = [c for c in dict.fromkeys(columns) if c in present] or list(self.header.columns[:1])
         summed = [c for c in sums if c in present]
-        batches = self.read(wanted, batch_rows, summed) if self.grouped and summed else self.read(wanted, batch_rows)
+        if self.grouped and summed:
+            batches = self.read(wanted, batch_rows, summed)
+        elif numeric and self.numbers:
+            batches = self.read(wanted, batch_rows, numeric=[c for c in numeric if c in present])
+        else:
+            batches = self.read(wanted, batch_rows)
         for batch in batches:
             batch.attrs = dict(self.header.attrs)
             yield batch
@@ -108,8 +116,9 @@ def csv_stream(path: Path) -> Stream:
     line = max(len(sample) / max(len(lines) - 1, 1), 8)
     longest = max(len(x) for x in lines)
 
-    def read(columns: list[str], batch_rows: int) -> Iterator[pd.DataFrame]:
+    def read(columns: list[str], batch_rows: int, numeric: Iterable[str] = ()) -> Iterator[pd.DataFrame]:
         raw = [raw_of[c] for c in columns]
+        numeric = set(numeric)
         block = int(min(max(batch_rows * line, 16 * longest, 1 << 16), 1 << 28))
         opts = pcsv.ConvertOptions(include_columns=raw, column_types={c: pa.string() for c in raw},
                                    strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""])
@@ -123,18 +132,33 @@ def csv_stream(path: Path) -> Stream:
                     for name, col in zip(columns, batch.columns):
                         text = pc.utf8_ltrim(col, characters=" ")           # skipinitialspace, as read_table
                         text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-                        cols[name] = text.to_numpy(zero_copy_only=False)
+                        cols[name] = (_plain_numbers(text) if name in numeric else None)
+                        if cols[name] is None:
+                            cols[name] = text.to_numpy(zero_copy_only=False)
                     yield pd.DataFrame(cols, index=pd.RangeIndex(offset, offset + batch.num_rows))
                     offset += batch.num_rows
         except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
             raise DataError(f"cannot be read as CSV: {_first_line(exc)}", path=source) from None
 
     header = pd.DataFrame(columns=shown)
-    stream = Stream(source, header, None, read)
+    stream = Stream(source, header, None, read, numbers=True)
     first = next(stream.batches(shown[:1], 2), None)
     if first is None or first.empty:
         raise DataError("the file has a header but no rows", path=source)
     return stream
+
+
+def _plain_numbers(text: Any) -> np.ndarray | None:
+    """A text column as floats when every value is a plain finite number (missing stays NaN), else None."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:
+        values = pc.cast(text, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if pc.any(pc.invert(pc.is_finite(values))).as_py():   # 'nan', 'inf' written out: the study's checks decide
+        return None
+    return values.to_numpy(zero_copy_only=False)
 
 
 # -------------------------------------------------------------------------------------------------- Excel

@@ -136,3 +136,19 @@ def test_validate_counts_rows_without_reading_them_through_the_study(files, tmp_
     assert res.returncode == 0, res.stderr
     assert "900 rows in" in res.stdout and "counted without loading them" in res.stdout
     assert "Very poor" in res.stdout and "Overall, how satisfied" in res.stdout
+
+
+def test_a_continuous_covariate_past_lifelines_rows_is_fitted_on_the_rows_in_little_memory(tmp_path, monkeypatch):
+    """Above cox.LIFELINES_MAX_ROWS the adjusted model is cxlab's Newton fit on the rows as cells (lifelines copies
+    10^7 rows several times): the same Efron likelihood, the same figures as lifelines to 1e-9."""
+    from cxlab.stats import cox
+    frame = F.survey(900)
+    frame.to_csv(tmp_path / "survey.csv", index=False)
+    study = parse_study(_retention({"path": "survey.csv"}, ["channel", "charge"]), base_dir=tmp_path)
+    counts, _ = retention_load.read_counts(study, tmp_path, batch_rows=300)
+    assert isinstance(counts.rows["channel"].dtype, pd.CategoricalDtype)     # codes, not 10^7 strings
+    by_lifelines = retention_analysis.analyze_counts(counts, study).results["cox_covariates"]
+    monkeypatch.setattr(cox, "LIFELINES_MAX_ROWS", 0)
+    by_newton = retention_analysis.analyze_counts(counts, study).results["cox_covariates"]
+    _same(by_lifelines, by_newton)
+    assert len(by_newton["terms"]) == 4 and by_newton["separation"] is False

@@ -214,6 +214,9 @@ def newton(rs: RiskSets, penalizer: float = 0.0) -> Fit | None:
     return Fit(beta, variance, converged and not diverged, state)
 
 
+LIFELINES_MAX_ROWS = 1_000_000
+"""Above this many rows the row-level fit is :func:`newton` on the rows as cells (n = 1 each), the same Efron
+likelihood: lifelines' ``CoxPHFitter`` copies the rows several times (4.3 GB at 10^7 rows with four terms)."""
 FIT_OPTIONS = {"precision": 1e-18, "r_precision": 1e-18}
 """lifelines' Newton-Raphson stopping rule, tightened (defaults 1e-7 and 1e-9) so that its fit agrees with
 :func:`newton` to 1e-9 where both apply. lifelines also stops when the Newton decrement g H^-1 g / 2 is below
@@ -364,7 +367,8 @@ def cox_fit(cells: Cells, X: pd.DataFrame, check_monotone: str | None = None, ro
 
     On aggregated cells the fit is :func:`newton` (lifelines cannot fit them: see the module docstring); with
     ``row_level`` true (``cells`` from :func:`cxlab.stats.counts.rows_as_cells`, ``X`` one row per data row) it
-    is lifelines' ``CoxPHFitter`` (:func:`lifelines_fit`). When the fit does not converge or a coefficient
+    is lifelines' ``CoxPHFitter`` (:func:`lifelines_fit`) up to :data:`LIFELINES_MAX_ROWS` rows, and
+    :func:`newton` on the rows above. When the fit does not converge or a coefficient
     diverges (or, with ``check_monotone`` naming a column, that column's partial likelihood is monotone),
     the model is refit with a ridge penalizer of 0.1 and ``separation`` is true. The PH test is
     :func:`ph_test` on the fit, either way.
@@ -372,11 +376,12 @@ def cox_fit(cells: Cells, X: pd.DataFrame, check_monotone: str | None = None, ro
     empty = pd.DataFrame(columns=COLUMNS)
     if cells.d.sum() == 0 or X.shape[1] == 0:
         return CoxFit(empty, None, False, None)
-    if row_level:
+    lifelines = row_level and len(cells) <= LIFELINES_MAX_ROWS
+    if lifelines:
         Xr = X.iloc[cells.pattern].reset_index(drop=True)          # in the cells' (time) order
         fitter = lambda pen: lifelines_fit(cells.time, cells.d, Xr, pen)  # noqa: E731
     rs = RiskSets.build(cells, X.to_numpy(float))
-    if not row_level:
+    if not lifelines:
         fitter = lambda pen: newton(rs, pen)  # noqa: E731
     monotone = check_monotone is not None and monotone_cells(cells, X[check_monotone].to_numpy(float))
     fit = None if monotone else fitter(0.0)

@@ -97,7 +97,7 @@ def read_cells(study: LoyaltyStudy, base_dir: str | Path | None = None,
     parts, usable, ratings, total = [], 0, set(), 0
     named = study.experience.tiers is not None
     try:
-        for raw in stream.batches(used.values(), batch_rows):
+        for raw in stream.batches(used.values(), batch_rows, numeric=used.values()):
             rows = multiplicity(raw)
             total += len(raw) if rows is None else int(rows.sum())
             frame, _ = d.map_columns(raw, mapping, wanted, source, optional=optional)

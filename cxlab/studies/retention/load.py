@@ -201,6 +201,8 @@ def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.
 
 BATCH_ROWS = 1_000_000
 """Rows per batch when :func:`read_counts` streams a source."""
+MERGE_EVERY = 8
+"""Batches' counts are merged into one table every this many batches (memory: the distinct cells, not the batches)."""
 
 
 def read_counts(study: RetentionStudy, base_dir: str | Path | None = None,
@@ -296,13 +298,19 @@ def _stream_counts(study: RetentionStudy, stream: Stream, batch_rows: int, conti
             if continuous:
                 part = pd.DataFrame({c: out[c].to_numpy(float) for c in ["duration", "event", "experience"]})
                 for c in covs:
-                    part[c] = out[c].to_numpy(float) if c in continuous else out[c].to_numpy()
+                    part[c] = (out[c].to_numpy(float) if c in continuous or pd.api.types.is_numeric_dtype(out[c])
+                               else pd.Categorical(out[c]))
                 rowparts.append(part if (m == 1).all() else part.loc[part.index.repeat(m.astype(np.int64))])
             part = pd.DataFrame({k: out[k].astype(object) if isinstance(out[k].dtype, pd.CategoricalDtype)
                                  else out[k] for k in keys})
             part["n"], part["d"] = m, m * out["event"].to_numpy(float)
             tables.append(part.groupby(keys, sort=False, dropna=False)[["n", "d"]].sum().reset_index())
             del out, part
+            if len(tables) >= MERGE_EVERY:   # memory: the distinct cells so far, not a table per batch
+                tables = [pd.concat(tables, ignore_index=True).groupby(keys, sort=False, dropna=False)[["n", "d"]]
+                          .sum().reset_index()]
+            if value and len(sums) >= MERGE_EVERY:
+                sums = [_sum_nan(pd.concat(sums, ignore_index=True), ["experience", "time", "event"])]
     except DataError as exc:
         raise without_row(exc, stream) from None
     summary.rows_read = total
@@ -342,10 +350,11 @@ def _stream_counts(study: RetentionStudy, stream: Stream, batch_rows: int, conti
         value_cells = value_cells.rename(columns={"v": "value"})[["tier", "time", "event", "value"]]
     rows_frame = None
     if continuous:
-        rows_frame = pd.concat(rowparts, ignore_index=True)
-        for c in covs:
-            if c not in continuous and rows_frame[c].dtype == object:
-                rows_frame[c] = rows_frame[c].astype(str)
+        from pandas.api.types import union_categoricals
+        rows_frame = pd.DataFrame({c: union_categoricals([part[c] for part in rowparts])
+                                   if isinstance(rowparts[0][c].dtype, pd.CategoricalDtype)
+                                   else np.concatenate([part[c].to_numpy() for part in rowparts])
+                                   for c in rowparts[0].columns})
     del rowparts
     return RetentionCounts(cells, labels, value_sum=value_sum, value_sumsq=value_sumsq, value_cells=value_cells,
                            continuous=[c for c in covs if c in continuous], rows=rows_frame), summary
