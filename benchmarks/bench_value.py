@@ -10,7 +10,7 @@ Cases (2-core machine; targets from issue 21):
   ``cxlab.synth.write_parquet`` (chunked), then load + analysis without the bootstrap in a fresh process:
   target < 60 s and < 2 GB.
 
-The embedded data use ``rate: 5.5`` (purchase rates x 5.5: about 10 purchase days per customer).
+The embedded data use ``rate: 5.5`` (purchase rates x 5.5: about 9 purchase days per customer, 870,000 for 100,000 customers).
 
     .venv/bin/python benchmarks/bench_value.py [fit] [bootstrap] [parquet]
 """

@@ -32,7 +32,7 @@ LIMITS: dict[str, tuple[int, tuple[str, ...]]] = {
     "lifecycles": (2_000_000, ("customer_id",)),
     "survey": (2_000_000, ("response_id", "customer_id")),
     "drivers": (1_000_000, ("response_id",)),
-    "transactions": (200_000, ("customer_id",)),   # n counts customers (about 5 transactions each)
+    "transactions": (1_000_000, ("customer_id",)),   # n counts customers (about 4 transactions each)
 }
 
 

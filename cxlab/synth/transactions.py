@@ -48,7 +48,7 @@ def transactions(n: int = 3000, seed: int = 0, rate: float = 1.0) -> pd.DataFram
     seed : int
         Seed of the random generator.
     rate : float
-        Multiplies every purchase rate (alpha divided by ``rate``; 5.5 gives about 10 purchase days per customer,
+        Multiplies every purchase rate (alpha divided by ``rate``; 5.5 gives about 9 purchase days per customer,
         for benchmarks); the default 1 is the truth above.
 
     Returns
