@@ -41,9 +41,11 @@ def _slug(name: str) -> str:
     return slug or "item"
 
 
-def add_table(name: str, frame: Any) -> None:
-    """Keep a result table (raw numbers) for ``tables.xlsx``; a later table of the same name replaces it."""
-    _TABLES[name] = frame.copy()
+def add_table(name: str, frame: Any, **options: Any) -> None:
+    """Keep a result table (raw numbers) for ``tables.xlsx``, with the options the report formats it with
+    (``kinds``, ``units``, ``labels``, ``time_unit``, ``digits`` of :func:`cxlab.fmt.table`); a later table of
+    the same name replaces it."""
+    _TABLES[name] = (frame.copy(), {k: v for k, v in options.items() if k in TABLE_OPTIONS})
 
 
 def add_figure(name: str, png: bytes, svg: bytes) -> None:
@@ -69,36 +71,83 @@ def _sheet_names(names: list[str]) -> list[str]:
     return out
 
 
+TABLE_OPTIONS = ("kinds", "units", "labels", "time_unit", "digits")
+"""The options of :func:`cxlab.fmt.table` that shape ``tables.xlsx`` too (labels, units and number formats)."""
+
+P_FORMAT = '[<0.001]"< 0.001";[<0.01]0.0000;0.000'
+"""A p-value: "< 0.001" below 0.001, else three decimals (four below 0.01), as the report's two significant digits."""
+
+#: Excel number format and the factor a value is stored times, per display kind (:func:`cxlab.fmt.cell_formatter`):
+#: shares as percentages, NPS and differences in points (+14, +5.2 points) like the report; values stay numbers.
+NUMBER_FORMATS: dict[str, tuple[str, float]] = {
+    "pct": ("0%", 1), "pct1": ("0.0%", 1), "signed_pct": ("+0.0%;-0.0%;0.0%", 1),
+    "points": ('+0.0" points";-0.0" points";0.0" points"', 100), "nps": ("+0;-0;0", 100),
+    "p": (P_FORMAT, 1), "count": ("#,##0", 1), "ratio": ("0.00", 1),
+}
+
+
+def number_format(kind: Any, digits: int = 2) -> tuple[str, float]:
+    """``(Excel number format, factor)`` of a column of display ``kind``: ``number`` has ``digits`` decimals
+    and thousands separators; a custom formatter (a callable) the same."""
+    if isinstance(kind, str) and kind in NUMBER_FORMATS:
+        return NUMBER_FORMATS[kind]
+    return ("#,##0" + ("." + "0" * digits if digits > 0 else ""), 1)
+
+
 def _texts(values: Any) -> Any:
     """A column with :func:`cell_text` applied to its strings (numbers, dates and missing values as they are)."""
     return values.astype(object).map(lambda v: cell_text(v) if isinstance(v, str) else v)
 
 
 def write_workbook(tables: dict[str, Any], path: str | Path, time_unit: str | None = None) -> Path:
-    """Write every table to one sheet of an .xlsx workbook, with readable column labels and raw numbers.
+    """Write every table to one sheet of an .xlsx workbook, formatted as the report formats it.
+
+    ``tables`` maps a sheet name to a DataFrame, or to ``(DataFrame, options)`` as :func:`add_table` keeps
+    them. The headers are the report's column labels (:func:`cxlab.fmt.label`, with the table's ``labels``
+    and ``units``); a named index is a column and an unnamed one is left out (or kept, unlabelled, when it
+    holds names). Numbers stay numbers, with the report's format as Excel number format
+    (:data:`NUMBER_FORMATS`, :func:`cxlab.fmt.column_kinds`): 87%, p "< 0.001", NPS +14 (stored as 14.2,
+    in points like the report), "+5.2 points" (stored as 5.2); yes/no columns are text.
 
     Data never become formulas: every string (a tier, segment, level or driver name, a
     column label) is a text cell, and one that starts with ``=``, ``+``, ``-``, ``@``, tab
     or CR also carries Excel's quote prefix (shown as written, still text when edited).
-    Characters XML cannot carry are escaped (:func:`cell_text`). Numbers stay numbers.
+    Characters XML cannot carry are escaped (:func:`cell_text`).
     """
     import pandas as pd
+    from openpyxl.styles import Font
 
-    from .fmt import label
+    from .fmt import cell_formatter, column_kinds, index_as_columns, label
 
     path = Path(path)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for sheet, (name, frame) in zip(_sheet_names(list(tables)), tables.items()):
-            df = frame.copy()
-            if not isinstance(df.index, pd.RangeIndex):
-                df = df.reset_index()
-            df.columns = [cell_text(c) if isinstance(c, str) else c for c in (label(c, time_unit) for c in df.columns)]
+        for sheet, (name, item) in zip(_sheet_names(list(tables)), tables.items()):
+            frame, options = item if isinstance(item, tuple) else (item, {})
+            df = index_as_columns(frame)
+            if not isinstance(df.index, pd.RangeIndex):  # an unnamed index: row names are kept, numbers dropped
+                df = df.reset_index(drop=pd.api.types.is_integer_dtype(df.index)).rename(columns={"index": ""})
+            kinds = column_kinds(df, options.get("kinds"))
+            digits = int(options.get("digits", 2))
+            unit = options.get("time_unit", time_unit)
+            labels = dict(options.get("labels") or {})
+            headers = [labels.get(str(c)) or label(c, unit, options.get("units")) for c in df.columns]
+            formats: dict[int, str] = {}
+            widths = [max([len(str(h))] + [len(_safe_text(cell_formatter(kinds[c], digits), v))
+                                           for v in df[c].head(200)]) + 2 for h, c in zip(headers, df.columns)]
             for i, col in enumerate(df.columns):
-                values = df.iloc[:, i]
+                values, kind = df.iloc[:, i], kinds[col]
                 if isinstance(values.dtype, pd.DatetimeTZDtype):
                     df.isetitem(i, values.dt.tz_localize(None))
+                elif kind == "bool" or (pd.api.types.is_bool_dtype(values) and kind != "text"):
+                    df.isetitem(i, values.map(lambda v: None if v is None or v != v else ("yes" if v else "no")))
+                elif pd.api.types.is_numeric_dtype(values) and kind != "text":
+                    code, factor = number_format(kind, digits)
+                    formats[i] = code
+                    if factor != 1:
+                        df.isetitem(i, values * factor)
                 elif not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)):
                     df.isetitem(i, _texts(values))
+            df.columns = [cell_text(h) for h in headers]
             df.to_excel(writer, sheet_name=sheet, index=False)
             ws = writer.sheets[sheet]
             for row in ws.iter_rows():
@@ -107,10 +156,22 @@ def write_workbook(tables: dict[str, Any], path: str | Path, time_unit: str | No
                         cell.data_type = "s"  # openpyxl takes a string starting with '=' for a formula
                         if cell.value.startswith((*FORMULA_START, "_x000D_")):  # CR, escaped
                             cell.quotePrefix = True
-            for i, col in enumerate(df.columns, start=1):
-                width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)]) + 2
+            for i, code in formats.items():
+                for (cell,) in ws.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
+                    cell.number_format = code
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
+            ws.freeze_panes = "A2"
+            for i, width in enumerate(widths, start=1):
                 ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(width, 60)
     return path
+
+
+def _safe_text(formatter: Any, value: Any) -> str:
+    try:
+        return formatter(value)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def write(folder: str | Path) -> list[Path]:

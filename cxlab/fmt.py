@@ -187,6 +187,8 @@ LABELS: dict[str, str] = {
     "column in file": "column in the file", "mean": "mean", "mean_ci_low": "mean 95% CI low",
     "mean_ci_high": "mean 95% CI high", "share_from": "share, first wave", "share_to": "share, last wave",
     "nps_from": "NPS, first wave", "nps_to": "NPS, last wave", "diff": "difference",
+    "r2": "R²", "r2_ci_low": "R² 95% CI low", "r2_ci_high": "R² 95% CI high", "rank_ci_low": "rank 95% CI low",
+    "rank_ci_high": "rank 95% CI high", "condition_number": "condition number", "lmg": "LMG", "lmg_share": "LMG share",
 }
 """Readable column labels for the names tables carry (DESIGN key names)."""
 
@@ -267,6 +269,52 @@ def cell_formatter(kind: str | Callable[[Any], str], digits: int = 2) -> Callabl
     return lambda x: UNDEFINED if _missing(x) or _is_na(x) else fn(x)
 
 
+NOT_REACHED = "not reached"
+_NOT_REACHED_NAMES = {"median", "median_ci_low", "median_ci_high"}
+"""Columns of a Kaplan-Meier median and its bounds: a missing value is a median (or bound) not reached."""
+
+
+def index_as_columns(frame: Any) -> Any:
+    """A copy of ``frame`` whose named index is a column (one header row, never a row of index names)."""
+    import pandas as pd
+
+    df = frame.copy()
+    names = [n for n in df.index.names if n is not None]
+    if (not isinstance(df.index, pd.RangeIndex) and len(names) == df.index.nlevels
+            and not set(map(str, names)) & set(map(str, df.columns))):
+        df = df.reset_index()
+    return df
+
+
+def column_kinds(frame: Any, kinds: dict[str, Any] | None = None) -> dict[Any, Any]:
+    """Each column's display kind: ``kinds`` first, else :func:`kind_of`; an interval bound takes the kind of
+    the figure it bounds. The one rule the report's tables and ``tables.xlsx`` share."""
+    kinds = dict(kinds or {})
+    col_kinds = {c: kinds.get(str(c)) or kind_of(c, frame[c]) for c in frame.columns}
+    _interval_kinds(list(frame.columns), col_kinds, kinds)
+    return col_kinds
+
+
+def _interval_kinds(columns: list[Any], col_kinds: dict[Any, Any], explicit: dict[str, Any]) -> None:
+    """Give each interval bound the kind of the figure it bounds, in place: ``x_ci_low`` that of ``x``; a bare
+    ``ci_low``/``ci_high`` that of the nearest column before it that is not a bound (a share's interval reads
+    in percent like the share, a ratio's as a ratio). Kinds given explicitly are kept."""
+    estimate = None
+    for c in columns:
+        name = str(c)
+        bound = name.endswith(("ci_low", "ci_high"))
+        if bound and name not in explicit:
+            base = name.rsplit("_ci_", 1)[0] if "_ci_" in name else None
+            if base is not None:
+                match = [k for k in columns if str(k) == base]
+                if match:
+                    col_kinds[c] = col_kinds[match[0]]
+            elif estimate is not None:
+                col_kinds[c] = col_kinds[estimate]
+        if not bound:
+            estimate = c
+
+
 def _is_na(x: Any) -> bool:
     try:
         import pandas as pd
@@ -289,11 +337,12 @@ def _prepare(frame: Any, kinds: dict[str, Any] | None, units: dict[str, str] | N
 
     if not isinstance(frame, pd.DataFrame):
         raise TypeError("fmt.table takes a DataFrame")
-    df = frame.copy()
+    df = index_as_columns(frame)
     kinds, labels = dict(kinds or {}), dict(labels or {})
-    col_kinds = {c: kinds.get(str(c)) or kind_of(c, df[c]) for c in df.columns}
+    col_kinds = column_kinds(df, kinds)
     names = {c: labels.get(str(c)) or label(c, time_unit, units) for c in df.columns}
-    formatters = {names[c]: cell_formatter(col_kinds[c], digits) for c in df.columns}
+    formatters = {names[c]: _reached(cell_formatter(col_kinds[c], digits)) if str(c) in _NOT_REACHED_NAMES
+                  else cell_formatter(col_kinds[c], digits) for c in df.columns}
     numeric = [names[c] for c in df.columns if col_kinds[c] not in ("text", "bool")]
     df.columns = [names[c] for c in df.columns]
     if df.columns.duplicated().any():
@@ -303,6 +352,10 @@ def _prepare(frame: Any, kinds: dict[str, Any] | None, units: dict[str, str] | N
         df.index = df.index.set_names([None if n is None else labels.get(str(n)) or label(n, time_unit, units)
                                        for n in df.index.names])
     return df, formatters, numeric, hide_index
+
+
+def _reached(fn: Callable[[Any], str]) -> Callable[[Any], str]:
+    return lambda x: NOT_REACHED if _missing(x) or _is_na(x) else fn(x)
 
 
 def table(frame: Any, kinds: dict[str, Any] | None = None, units: dict[str, str] | None = None,

@@ -45,7 +45,7 @@ def shown(path: str | os.PathLike[str], base: str | os.PathLike[str] | None = No
 def relative_paths(text: str, *bases: str | os.PathLike[str] | None) -> str:
     """``text`` with every absolute path in it (a token starting with ``/`` whose first folder exists on this
     machine) written as :func:`shown` writes it: relative to the first of ``bases`` that holds it, else to the
-    first base (default: the working folder)."""
+    one it is fewest folders above (default: the working folder)."""
     folders = [os.path.abspath(b) for b in bases if b is not None] or [os.getcwd()]
 
     def one(match: re.Match[str]) -> str:
@@ -54,6 +54,11 @@ def relative_paths(text: str, *bases: str | os.PathLike[str] | None) -> str:
         if not first or not os.path.isdir("/" + first):
             return token  # "and/or", "/ 2": not a path of this machine
         normal = os.path.normpath(token)
-        inside = [f for f in folders if normal == f or normal.startswith(f.rstrip(os.sep) + os.sep)]
-        return shown(token, inside[0] if inside else folders[0])
+        def ups(folder: str) -> int:
+            try:
+                parts = Path(os.path.relpath(normal, folder)).parts
+            except ValueError:
+                return 1 << 30
+            return len(parts) - len([p for p in parts if p != ".."])
+        return shown(token, min(folders, key=ups))  # min keeps the first of equals
     return _ABSOLUTE.sub(one, text)

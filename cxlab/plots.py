@@ -8,6 +8,7 @@ writes it into the ``<img>`` tag), and it is kept for the study's exports
 from __future__ import annotations
 
 import io
+import math
 from typing import Any
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -19,6 +20,12 @@ ROLE = {"leaders": "#0072B2", "laggards": "#E69F00", "benchmark": "#555555", "po
 
 DPI = 200
 """Resolution of displayed and exported PNGs (twice the 100 dpi a figure is laid out at: sharp on retina screens)."""
+
+LAYOUT_DPI = 100
+"""CSS pixels per inch of a figure shown at its own width (the ``width`` :func:`show` gives the image)."""
+
+MIN_TEXT_PX = 8
+"""The smallest a chart's text may be drawn on a screen, in CSS pixels: a chart is never shown narrower."""
 
 
 def palette(n: int) -> list[str]:
@@ -63,6 +70,24 @@ def figure_bytes(fig: Any, dpi: int = DPI) -> tuple[bytes, bytes]:
     return png.getvalue(), svg.getvalue()
 
 
+def smallest_text_pt(fig: Any) -> float | None:
+    """The size in points of the smallest visible, non-empty text of a figure (titles, labels, ticks, legends,
+    annotations), or None when it has no text."""
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes) if sizes else None
+
+
+def min_width(width_px: int, text_pt: float | None) -> int | None:
+    """The narrowest a chart laid out ``width_px`` CSS pixels wide may be shown so that text of ``text_pt``
+    points stays :data:`MIN_TEXT_PX` pixels tall (None without text); at most ``width_px``."""
+    if not text_pt:
+        return None
+    full = text_pt * LAYOUT_DPI / 72  # CSS px of that text when the chart is shown at its own width
+    return min(width_px, math.ceil(width_px * MIN_TEXT_PX / full))
+
+
 def show(fig: Any, name: str, alt: str) -> None:
     """Display a figure (Figure or Axes) with its alt text, keep it for the exports, and close it.
 
@@ -84,6 +109,10 @@ def show(fig: Any, name: str, alt: str) -> None:
         raise ValueError("a figure needs an alt text saying what it shows")
     png, svg = figure_bytes(fig)
     exports.add_figure(name, png, svg)
-    width = int(round(fig.get_size_inches()[0] * 100))
-    display(Image(data=png, format="png", width=width, metadata={"alt": alt}))
+    width = int(round(fig.get_size_inches()[0] * LAYOUT_DPI))
+    text_pt = smallest_text_pt(fig)
+    meta: dict[str, Any] = {"alt": alt}
+    if text_pt is not None:  # the report keeps the chart at least this wide (scrolling on a phone)
+        meta.update(text_pt=round(float(text_pt), 2), min_width=min_width(width, text_pt))
+    display(Image(data=png, format="png", width=width, metadata=meta))
     plt.close(fig)

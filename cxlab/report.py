@@ -122,8 +122,8 @@ def table(frame: Any, name: str | None = None, **kwargs: Any) -> Any:
         ``kinds``, ``units``, ``labels``, ``time_unit``, ``digits``, ``caption`` of :func:`cxlab.fmt.table`.
     """
     from . import exports
-    if name:
-        exports.add_table(name, frame)
+    if name:  # with the options it is shown with: tables.xlsx has the same labels and number formats
+        exports.add_table(name, frame, **kwargs)
     return _styled(frame, **kwargs)
 
 

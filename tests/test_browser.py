@@ -173,3 +173,121 @@ def test_one_tab_prints_each_page_its_own_pdf():
         assert data[:5] == b"%PDF-"
         assert f"/Title ({title.replace('&amp;', '&')})".encode() in data, title
     assert not left  # each page's file is removed once printed
+
+
+# --- issue 24: PDFs that lose nothing, words that stay whole, charts legible on a phone -----------------------
+
+def _pdf_text(path: Path) -> str:
+    import unicodedata
+
+    from pypdf import PdfReader
+    text = "\n".join(page.extract_text() for page in PdfReader(path).pages)
+    return unicodedata.normalize("NFKC", text).replace("\u2010", "-").replace("\u2011", "-")
+
+
+def _reports(out: Path) -> list[str]:
+    return [p.parent.name for p in sorted(out.glob("*/results.json"))]
+
+
+def test_pdfs_keep_every_table_column_and_print_header_footer(served):
+    """Every word of every header cell of every table is in the PDF's text, as many times as the tables have
+    it (a column cut off at the page edge loses its header); each page has the study, the run date and
+    "Page x of y"; the provenance box prints open."""
+    import unicodedata
+    from collections import Counter
+
+    from bs4 import BeautifulSoup
+    from pypdf import PdfReader
+
+    _, out = served
+    problems, landscape = [], 0
+    for slug in _reports(out):
+        pdf = out / slug / f"{slug}.pdf"
+        text = _pdf_text(pdf)
+        pages = PdfReader(pdf).pages
+        landscape += sum(p.mediabox.width > p.mediabox.height for p in pages)
+        soup = BeautifulSoup((out / slug / f"{slug}.html").read_text(encoding="utf-8"), "html.parser")
+        wanted = Counter(w for th in soup.select("table th")
+                         for w in unicodedata.normalize("NFKC", th.get_text(" ")).split())
+        missing = wanted - Counter(text.split())
+        if missing:
+            problems.append(f"{slug}.pdf lacks header words {dict(missing)}")
+        footers = re.findall(r"Page (\d+) of (\d+)", text)
+        if [int(a) for a, _ in footers] != list(range(1, len(pages) + 1)) or {b for _, b in footers} != {str(len(pages))}:
+            problems.append(f"{slug}.pdf footers {footers[:3]}... for {len(pages)} pages")
+        title = json.loads((out / slug / "results.json").read_text())["title"]
+        if text.count(" ".join(title.split())) < len(pages) or len(re.findall(r"Run \d{4}-\d\d-\d\d \d\d:\d\d", text)) < len(pages):
+            problems.append(f"{slug}.pdf: not every page has the study's title and run date in its header")
+        if "study file" not in text or "packages" not in text:
+            problems.append(f"{slug}.pdf: the provenance box printed folded")
+    assert not problems, "\n".join(problems)
+    assert landscape >= 1  # the wide tables of the default studies get landscape pages
+
+
+_SPLIT_WORDS = """() => {
+  const split = [];
+  for (const th of document.querySelectorAll('table th')) {
+    const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set(Array.from(range.getClientRects()).filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (tops.size > 1) split.push(m[0]);
+      }
+    }
+  }
+  return split;
+}"""
+
+
+def test_no_header_word_is_split_across_lines(served, browser):
+    """At 1,280 and 390 px every word of every table header stays on one line (tables wrap at spaces; a wide
+    table scrolls instead of breaking words)."""
+    base, out = served
+    problems = []
+    for width in WIDTHS:
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        for slug in _reports(out):
+            page.goto(f"{base}/{slug}/{slug}.html")
+            split = page.evaluate(_SPLIT_WORDS)
+            if split:
+                problems.append(f"{slug} at {width} px: words split across lines {split[:6]}")
+        page.close()
+    assert not problems, "\n".join(problems)
+
+
+_PHONE = """() => {
+  const charts = Array.from(document.querySelectorAll('img.cxlab-figure')).map(img => {
+    const pt = parseFloat(img.dataset.textPt), laid = parseFloat(img.getAttribute('width'));
+    return {pt, px: pt * 100 / 72 * img.getBoundingClientRect().width / laid, alt: img.alt.slice(0, 40)};
+  });
+  const tables = Array.from(document.querySelectorAll('table')).filter(t => t.scrollWidth > t.clientWidth + 1)
+    .map(t => { const s = getComputedStyle(t);
+                return {overflow: s.overflowX, cue: s.backgroundImage.includes('gradient'), id: t.id}; });
+  return {charts, tables};
+}"""
+
+
+def test_phone_charts_stay_legible_and_wide_tables_scroll_with_a_cue(served, browser):
+    """At 390 px the smallest text of every chart is drawn at least 8 px tall (the chart keeps its width and
+    scrolls), and every table wider than the screen scrolls inside its box with a shadow cue at the edge."""
+    base, out = served
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    problems, scrolled = [], 0
+    for slug in _reports(out):
+        page.goto(f"{base}/{slug}/{slug}.html")
+        found = page.evaluate(_PHONE)
+        for chart in found["charts"]:
+            if not chart["pt"] or chart["px"] < 8 - 1e-6:
+                problems.append(f"{slug}: chart '{chart['alt']}' text at {chart['px']:.1f} px")
+        for table in found["tables"]:
+            scrolled += 1
+            if table["overflow"] not in ("auto", "scroll") or not table["cue"]:
+                problems.append(f"{slug}: table {table['id']} is cut off or scrolls without a cue {table}")
+        if not found["charts"]:
+            problems.append(f"{slug}: no charts found")
+    page.close()
+    assert not problems, "\n".join(problems)
+    assert scrolled > 0  # the default reports have tables wider than a phone

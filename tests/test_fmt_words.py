@@ -96,8 +96,8 @@ def test_table_formats_every_cell_for_readers():
     frame = pd.DataFrame({"tier": ["1", "5"], "n": [1912, 20000], "rate": [0.140167, 0.871479],
                           "p": [4.72e-13, 0.0372], "hedges_g": [3.9e-01, 1e-9], "ratio": [1234567.891, None]})
     cells = _cells(fmt.table(frame.set_index("tier")))
-    assert cells == ["1,912", "14%", "&lt; 0.001", "0.39", "1,234,567.89",
-                     "20,000", "87%", "0.037", "0.00", "not defined"]
+    assert cells == ["1", "1,912", "14%", "&lt; 0.001", "0.39", "1,234,567.89",
+                     "5", "20,000", "87%", "0.037", "0.00", "not defined"]  # the named index is a column
     html = fmt.table(frame.set_index("tier")).to_html()
     assert not re.search(r"\d[eE][+-]?\d", html), "scientific notation in a table"
     assert ">Hedges' g<" in html and ">tier<" in html

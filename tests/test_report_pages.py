@@ -53,3 +53,115 @@ def test_read_summary_and_provenance_carry_no_machine_path(tmp_path, monkeypatch
               study_file="params/s.yaml", study_dir=str(tmp_path), parameters={}, inputs={}, fingerprint="f")
     doc = provenance(job, Outcome("s", "ok", None, "2026-01-01T00:00:00+00:00", "x", 1.0))
     assert doc["notebook_file"] == os.path.join("notebooks", "loyalty.ipynb")
+
+
+# --- item 13: a failed study's report has the report's anatomy ----------------------------------------------
+
+def _failed_notebook(study_dir) -> nbformat.NotebookNode:
+    v4 = nbformat.v4
+    nb = v4.new_notebook()
+    trace = ["\x1b[0;31mDataError\x1b[0m  Traceback (most recent call last)",
+             f"File \x1b[0;32m{ROOT}/cxlab/data.py:215\x1b[0m, in map_columns",
+             f"\x1b[0;31mDataError\x1b[0m: {study_dir}/../data/x.csv, column 'Score': column is missing"]
+    nb.cells = [
+        v4.new_markdown_cell("An Exception was encountered at 'In [3]'.", metadata={"tags": ["papermill-error-cell-tag"]}),
+        v4.new_code_cell("data = load.read(spec)", execution_count=3, outputs=[v4.new_output(
+            "error", ename="DataError", evalue=f"{study_dir}/../data/x.csv, column 'Score': column is missing <b>",
+            traceback=trace)]),
+        v4.new_markdown_cell("## Rates by experience tier\n\nThe first table says ..."),
+    ]
+    return nb
+
+
+def test_a_failed_study_reads_as_a_report_with_the_traceback_folded(tmp_path, monkeypatch):
+    from cxlab.batch.render import render_html
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params").mkdir()
+    prov = {"study_file": "params/bad.yaml", "started": "2026-12-04T15:41:40+00:00", "seconds": 1.0}
+    page = render_html(_failed_notebook(tmp_path / "params"), code=False, provenance=prov, title="Bad <study>")
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<style.*?</style>", "", page, flags=re.S))
+    for needed in ("This study failed", "What failed.", "Reading the data", "Reason.", "What to do.",
+                   "cxlab validate params/bad.yaml", "cxlab run params/bad.yaml", "../data/x.csv"):
+        assert needed in " ".join(text.split()), needed
+    folded = re.search(r'<details class="cxlab-traceback"><summary>.*?</summary><pre>(.*?)</pre></details>', page, re.S)
+    assert folded and "File cxlab/data.py:215" in folded.group(1) and "\x1b" not in folded.group(1)
+    assert "An Exception was encountered" not in page and "Rates by experience tier" not in page
+    assert str(tmp_path) not in page and str(ROOT) not in page
+    assert "<b>" not in page and "Bad &lt;study&gt;" in page  # data-derived text stays text
+
+
+def test_the_code_rendering_of_a_failed_study_keeps_the_notebook(tmp_path):
+    from cxlab.batch.render import render_html
+
+    page = render_html(_failed_notebook(tmp_path), code=True, title="T")
+    assert "Rates by experience tier" in page and "This study failed" not in page
+
+
+# --- item 9: the printed page's header and footer, provenance open ------------------------------------------
+
+def test_print_header_names_study_and_run_and_footer_numbers_pages():
+    from cxlab.batch.pdf import for_print, header_footer
+    from cxlab.batch.render import print_meta, run_date
+
+    assert run_date("2026-12-04T15:41:40+00:00") == "2026-12-04 15:41 UTC"
+    page = f"<html><head>{print_meta('Loyalty <&> churn', {'started': '2026-12-04T15:41:40+00:00'})}</head></html>"
+    options = header_footer(page)
+    assert options["displayHeaderFooter"] and options["preferCSSPageSize"]
+    assert "Loyalty &lt;&amp;&gt; churn" in options["headerTemplate"] and "<&>" not in options["headerTemplate"]
+    assert "Run 2026-12-04 15:41 UTC" in options["headerTemplate"]
+    assert '<span class="pageNumber"></span> of <span class="totalPages"></span>' in options["footerTemplate"]
+    assert for_print('<details class="cxlab-provenance"><details open>') == \
+        '<details open class="cxlab-provenance"><details open>'
+
+
+# --- item 12: one format per figure kind -------------------------------------------------------------------
+
+def test_interval_bounds_read_like_their_figure_and_a_median_not_reached():
+    frame = pd.DataFrame({"driver": ["a"], "share": [0.3214], "ci_low": [0.2912], "ci_high": [0.3588],
+                          "r2": [0.4417], "r2_ci_low": [0.4121], "r2_ci_high": [0.4633],
+                          "odds_ratio": [2.5312], "or_ci_low": [2.46], "median": [None], "median_ci_high": [None]})
+    text = fmt.table_text(frame, kinds={"odds_ratio": "ratio"})
+    cells = text.splitlines()[1].split()
+    assert cells[1:4] == ["32%", "29%", "36%"]  # the share's interval in percent, as the share
+    assert cells[4:7] == ["0.44", "0.41", "0.46"]  # R² as a proportion, as the headline writes it
+    assert cells[-2:] == ["not", "reached"] and text.count("not reached") == 2
+
+
+def test_a_named_index_is_a_column_not_a_row_of_index_names():
+    frame = pd.DataFrame({"meaning": ["no score"], "n": [3]}, index=pd.Index(["missing"], name="reason"))
+    html = fmt.table(frame).to_html()
+    assert len(re.findall(r"<tr>", html.split("<tbody>")[0])) == 1  # one header row
+    assert re.findall(r"<th [^>]*>([^<]*)</th>", html) == ["reason", "meaning", "n"]
+
+
+# --- item 5: tables.xlsx formatted as the report ------------------------------------------------------------
+
+def test_tables_xlsx_has_labels_number_formats_and_no_index_column(tmp_path):
+    from openpyxl import load_workbook
+
+    from cxlab import exports
+
+    exports.clear()
+    rates = pd.DataFrame({"tier": ["1", "5"], "rate": [0.1401673640167364, 0.87], "ci_low": [0.12, 0.86],
+                          "p": [8.4e-229, 0.0372], "n_used": [1912, 20000], "separation": [False, True]})
+    exports.add_table("rates", rates.set_index("tier"))
+    scores = pd.DataFrame({"nps": [0.135], "ci_low": [0.10], "ci_high": [0.17], "diff": [0.052],
+                           "median": [38.24], "r2": [0.4417]}, index=[7])  # an unnamed integer index
+    exports.add_table("scores", scores, kinds={"nps": "nps", "ci_low": "nps", "ci_high": "nps", "diff": "points"},
+                      units={"median": "months"}, labels={"r2": "R² (all drivers)"})
+    exports.write(tmp_path)
+    exports.clear()
+    book = load_workbook(tmp_path / "tables.xlsx")
+    ws = book["rates"]
+    assert [c.value for c in ws[1]] == ["tier", "rate", "95% CI low", "p", "rows used", "separation"]
+    row = ws[2]
+    assert [c.value for c in row] == ["1", 0.1401673640167364, 0.12, 8.4e-229, 1912, "no"]  # values stay numeric
+    assert [c.number_format for c in row[1:5]] == ["0%", "0%", '[<0.001]"< 0.001";[<0.01]0.0000;0.000', "#,##0"]
+    ws = book["scores"]
+    assert [c.value for c in ws[1]] == ["NPS", "95% CI low", "95% CI high", "difference", "median (months)",
+                                        "R² (all drivers)"]  # no index column
+    values = [c.value for c in ws[2]]
+    assert values[:4] == pytest.approx([13.5, 10.0, 17.0, 5.2])  # NPS and points as the report writes them
+    assert [c.number_format for c in ws[2]] == ["+0;-0;0", "+0;-0;0", "+0;-0;0",
+                                                '+0.0" points";-0.0" points";0.0" points"', "#,##0.00", "#,##0.00"]

@@ -17,10 +17,18 @@ The browser's profile, page files and its own temporary files (``TMPDIR``) live 
 folder named with the run's process id (``cxlab-pdf-<pid>-*`` in the temporary folder),
 removed when the browser closes;
 a folder left by a run that was killed is removed by the next browser (:func:`sweep`).
+
+What a printed page looks like (:func:`for_print`, :data:`FIT_TABLES`): every ``<details>`` is open (the
+provenance box prints expanded); each page carries a header with the study's title and run date and a footer
+"Page x of y" (Chromium's ``headerTemplate`` / ``footerTemplate``, filled from the report's ``cxlab-study``
+and ``cxlab-run`` meta elements); before printing, the browser measures every table in print layout and one
+wider than a portrait page gets a landscape page (``page: wide`` in ``report.css``), and smaller type when
+even that is too narrow, so no column is cut off.
 """
 from __future__ import annotations
 
 import base64
+import html
 import json
 import logging
 import os
@@ -43,6 +51,75 @@ PREFIX = "cxlab-pdf-"
 #: What a printed report may load: its own inline styles and the data: URIs of its figures; nothing else
 POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline' data:; font-src data:; "
           "frame-src 'none'; object-src 'none'; form-action 'none'")
+
+
+#: Width of the printed text block in CSS pixels: US Letter (8.5 x 11 in, 96 px an inch) less the 12 mm side
+#: margins of ``@page`` in ``report.css``, portrait and landscape.
+PORTRAIT_PX, LANDSCAPE_PX = 816 - 2 * 12 * 96 / 25.4, 1056 - 2 * 12 * 96 / 25.4
+#: Smallest type a table is shrunk to, in CSS px, when a landscape page is still too narrow at 10 px.
+SMALLEST_TABLE_PX = 6.5
+
+#: Run in the page (DevTools, print media emulated) before printing: each table's narrowest width in print
+#: layout (a hidden copy laid out at ``min-content``); one wider than a portrait page is marked
+#: ``cxlab-print-wide`` (a landscape page), and shrunk when it is wider than a landscape page too.
+#: Returns how many tables it marked.
+FIT_TABLES = """(() => {
+  let marked = 0;
+  for (const t of document.querySelectorAll('table')) {
+    if (t.closest('.cxlab-provenance') || t.closest('table') !== t) continue;
+    const copy = t.cloneNode(true);  // keeps its id: the table's own styles (nowrap figures) apply to it too
+    copy.style.cssText = 'position:absolute;left:0;top:0;visibility:hidden;width:min-content;max-width:none;' +
+                         'display:table;table-layout:auto';
+    t.parentNode.insertBefore(copy, t);
+    const width = copy.getBoundingClientRect().width;
+    copy.remove();
+    if (width <= %(portrait).1f) continue;
+    t.classList.add('cxlab-print-wide');
+    marked += 1;
+    if (width > %(landscape).1f) {
+      const size = parseFloat(getComputedStyle(t).fontSize);
+      t.style.fontSize = Math.max(%(smallest).1f, Math.floor(10 * size * %(landscape).1f / width) / 10) + 'px';
+    }
+  }
+  return marked;
+})()""" % {"portrait": PORTRAIT_PX - 2, "landscape": LANDSCAPE_PX - 2, "smallest": SMALLEST_TABLE_PX}
+
+_DETAILS = re.compile(r"<details\b(?![^>]*\bopen\b)", re.IGNORECASE)
+_META = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(r'\b(name|content)="([^"]*)"', re.IGNORECASE)
+
+
+def for_print(page: str) -> str:
+    """The page as it prints: every ``<details>`` open (the provenance box, a folded traceback)."""
+    return _DETAILS.sub("<details open", page)
+
+
+def header_footer(page: str) -> dict[str, Any]:
+    """``Page.printToPDF`` options for the page's header (study title, run date) and footer (page x of y).
+
+    The title and date come from the report's ``<meta name="cxlab-study">`` and ``<meta name="cxlab-run">``
+    (escaped there; written into the templates as they are, so they stay escaped); the template's own
+    ``pageNumber`` and ``totalPages`` classes number the pages.
+    """
+    found = {}
+    for tag in _META.findall(page[:200_000]):  # in the head; the sanitiser may have reordered the attributes
+        attrs = {k.lower(): v for k, v in _ATTR.findall(tag)}
+        if attrs.get("name", "").startswith("cxlab-"):
+            found[attrs["name"][len("cxlab-"):]] = attrs.get("content", "")
+    title = found.get("study") or html.escape(_title(page))
+    run = found.get("run", "")
+    style = "font: 8px system-ui, sans-serif; color: #59636e; width: 100%; padding: 0 12mm; box-sizing: border-box; display: flex;"
+    header = (f'<div style="{style}"><span style="flex: 1; overflow: hidden; white-space: nowrap; '
+              f'text-overflow: ellipsis">{title}</span><span>{"Run " + run if run else ""}</span></div>')
+    footer = (f'<div style="{style}"><span style="flex: 1">{title}</span>'
+              '<span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>')
+    return {"displayHeaderFooter": True, "headerTemplate": header, "footerTemplate": footer,
+            "preferCSSPageSize": True, "printBackground": True}
+
+
+def _title(page: str) -> str:
+    match = re.search(r"<title>(.*?)</title>", page, re.IGNORECASE | re.DOTALL)
+    return html.unescape(match.group(1)).strip() if match else ""
 
 
 def confined(page: str) -> str:
@@ -221,14 +298,18 @@ class Browser:
         """The PDF of one HTML page (written to a file and opened from there, as the one-shot printer does)."""
         self._pages += 1
         src = Path(self.tmp) / f"report-{self._pages}.html"  # a new address: never a reload of the last page
-        src.write_text(confined(page), encoding="utf-8")
+        src.write_text(confined(for_print(page)), encoding="utf-8")
         self._page_url = src.as_uri()
         try:
             session = self._tab()
             self._events.clear()
+            self.call("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
             self.call("Page.navigate", {"url": src.as_uri()}, session=session)
             self._wait_event("Page.loadEventFired", session)
-            data = self.call("Page.printToPDF", {"displayHeaderFooter": False}, session=session)["data"]
+            fitted = self.call("Runtime.evaluate", {"expression": FIT_TABLES, "returnByValue": True},
+                               session=session)
+            log.debug("PDF: %s tables printed on landscape pages", fitted.get("result", {}).get("value"))
+            data = self.call("Page.printToPDF", header_footer(page), session=session)["data"]
         finally:
             src.unlink(missing_ok=True)
         return base64.b64decode(data)
@@ -299,7 +380,7 @@ def print_once(page: str, timeout: float = 120) -> bytes | None:
     sweep()
     with tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-") as tmp:
         src, out = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
-        src.write_text(confined(page), encoding="utf-8")
+        src.write_text(confined(for_print(page)), encoding="utf-8")
         cmd = [exe, *ONE_SHOT_ARGS, f"--user-data-dir={tmp}/profile", f"--print-to-pdf={out}", src.as_uri()]
         try:
             subprocess.run(cmd, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,

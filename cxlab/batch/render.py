@@ -10,7 +10,12 @@ and the ``record(...)`` cell carry ``remove_cell`` in the notebooks; the
 renderer adds the tag to the first two kinds too, so no notebook can leak them.
 The page title is the study's title; a table of contents of the report's
 sections is put before the first section; every image has an alt text (the
-notebook's, else one naming the chart's section).
+notebook's, else one naming the chart's section). The head carries the study's
+title and run date for the PDF's page header (:func:`print_meta`).
+
+A study that failed gets a report of its own (:func:`failure_notebook`): what
+failed, the one-line reason, what to do, and the traceback folded in a
+``<details>``, instead of the notebook as far as it ran.
 """
 from __future__ import annotations
 
@@ -82,6 +87,33 @@ def sanitize_html(page: str) -> str:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(page, "html.parser")
+    _sanitize(soup)
+    return str(soup)
+
+
+_JOINED = re.compile(r"(\S*[\w%)\]][-/‐][\w(\[]\S*)")
+
+
+def keep_header_words(soup: Any) -> None:
+    """Wrap every hyphenated or slashed word of a table header ("sector-adjusted", "leaders/laggards") in a
+    ``cxlab-word`` span that does not wrap, in place: headers wrap at spaces only, never inside a word."""
+    for th in soup.find_all("th"):
+        for node in list(th.find_all(string=_JOINED)):
+            if node.parent.name in ("style", "script") or "cxlab-word" in (node.parent.get("class") or []):
+                continue
+            parts = _JOINED.split(str(node))
+            pieces = []
+            for i, part in enumerate(parts):
+                if i % 2:
+                    span = soup.new_tag("span", attrs={"class": "cxlab-word"})
+                    span.string = part
+                    pieces.append(span)
+                elif part:
+                    pieces.append(soup.new_string(part))
+            node.replace_with(*pieces)
+
+
+def _sanitize(soup: Any) -> None:
     for element in soup.find_all(DROPPED):
         element.decompose()
     for element in soup.find_all("meta"):
@@ -98,7 +130,6 @@ def sanitize_html(page: str) -> str:
                     del element.attrs[attr]
             elif _HARMFUL.match(_compact(text)) and not _IMAGE.match(_compact(text)):
                 del element.attrs[attr]
-    return str(soup)
 
 
 def provenance_box(provenance: Mapping[str, Any]) -> str:
@@ -265,6 +296,93 @@ def add_contents(body: str) -> str:
     return body[:first] + nav + body[first:]
 
 
+def run_date(started: Any) -> str:
+    """A run's start as the PDF header shows it: "2026-12-04 15:41 UTC" (the ISO time as given when not UTC)."""
+    import datetime as dt
+    try:
+        when = dt.datetime.fromisoformat(str(started))
+    except ValueError:
+        return str(started or "")
+    if when.utcoffset() == dt.timedelta(0):
+        return when.strftime("%Y-%m-%d %H:%M UTC")
+    return when.isoformat(sep=" ", timespec="minutes")
+
+
+def print_meta(title: str | None, provenance: Mapping[str, Any] | None) -> str:
+    """``<meta>`` elements naming the study and its run date, for the printed page's header (:mod:`.pdf`)."""
+    run = run_date((provenance or {}).get("started")) if provenance else ""
+    return (f'<meta name="cxlab-study" content="{escape(title or "cxlab report")}">'
+            f'<meta name="cxlab-run" content="{escape(run)}">')
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+#: What failed and what to do, by the error's class name (others: an unexpected error).
+FAILURES: dict[str, tuple[str, str]] = {
+    "DataError": ("Reading the data: the data do not match what the study file declares.",
+                  "Fix the data file, or the study file's `data:` section (the file's path and the column mapping "
+                  "under `columns:`), so that they agree; `cxlab validate {study_file}` checks them in a few "
+                  "seconds. Then run `cxlab run {study_file}` again."),
+    "StudyError": ("Checking the study file: a key has a value the study cannot use.",
+                   "Correct the key named in the reason in {study_file}, check it with `cxlab validate "
+                   "{study_file}`, then run `cxlab run {study_file}` again."),
+    "ValidationError": ("Checking the study file: a key has a value the study cannot use.",
+                        "Correct the key named in the reason in {study_file}, check it with `cxlab validate "
+                        "{study_file}`, then run `cxlab run {study_file}` again."),
+}
+UNEXPECTED = ("The analysis stopped with an unexpected error (in cxlab or in the notebook, not in your data as "
+              "far as cxlab could check).",
+              "Read the traceback below; the notebook with code ({code_page}) shows every cell as it ran. If "
+              "the error is in cxlab, report it with this page; after a fix, run `cxlab run {study_file}` again.")
+
+
+def first_error(notebook: Any) -> dict[str, Any] | None:
+    """The first error output of an executed notebook: ``ename``, ``evalue``, ``traceback`` (plain text)
+    and the execution count of its cell; None when no cell failed."""
+    for cell in notebook.cells:
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            if out.get("output_type") == "error":
+                trace = "\n".join(_ANSI.sub("", line) for line in out.get("traceback", []))
+                return {"ename": str(out.get("ename", "Error")), "evalue": _ANSI.sub("", str(out.get("evalue", ""))),
+                        "traceback": trace, "cell": cell.get("execution_count")}
+    return None
+
+
+def failure_notebook(notebook: Any, title: str | None, provenance: Mapping[str, Any] | None = None) -> Any:
+    """The report of a study whose notebook failed: its title, then what failed, the one-line reason, what to
+    do, and the traceback folded (paths relative to the study's folder and the project); None when no cell
+    failed. Every data-derived string is escaped (markdown by :func:`cxlab.report.text`, HTML by ``escape``)."""
+    from nbformat.v4 import new_markdown_cell
+
+    from ..paths import relative_paths
+    from ..report import text as md
+
+    error = first_error(notebook)
+    if error is None:
+        return None
+    project = Path(__file__).resolve().parents[2]
+    study_file = str((provenance or {}).get("study_file") or "the study file")
+    folder = Path(study_file).resolve().parent if provenance and provenance.get("study_file") else None
+    name = Path(study_file).stem
+    what, todo = FAILURES.get(error["ename"], UNEXPECTED)
+    reason = relative_paths(" ".join(f"{error['ename']}: {error['evalue']}".split()), folder, project)
+    trace = relative_paths(error["traceback"], project, folder)
+    cell = f" The notebook stopped in its cell {error['cell']}." if error["cell"] else ""
+    todo = todo.format(study_file=md(study_file), code_page=md(f"{name}-code.html"))
+    nb = copy.deepcopy(notebook)
+    nb.cells = [
+        new_markdown_cell(f"# {md(title or name)}"),
+        new_markdown_cell("## This study failed\n\n"
+                          f"**What failed.** {what}{cell}\n\n"
+                          f"**Reason.** {md(reason)}\n\n"
+                          f"**What to do.** {todo} The last good report of this study, if there is one, stays "
+                          "published; the index shows this study as failed until a run succeeds."),
+        new_markdown_cell('<details class="cxlab-traceback"><summary>Traceback (for whoever fixes it)</summary>'
+                          f"<pre>{escape(trace)}</pre></details>"),
+    ]
+    return nb
+
+
 _PREWARM: threading.Thread | None = None
 
 
@@ -317,7 +435,7 @@ def render_html(notebook: Any, *, code: bool, provenance: Mapping[str, Any] | No
     title : str, optional
         The page title (the study's title).
     """
-    nb = copy.deepcopy(notebook)
+    nb = (None if code else failure_notebook(notebook, title, provenance)) or copy.deepcopy(notebook)
     if title:
         nb.metadata["title"] = title if not code else f"{title} (notebook with code)"
     tag_plumbing(nb)
@@ -327,6 +445,11 @@ def render_html(notebook: Any, *, code: bool, provenance: Mapping[str, Any] | No
     _join_prewarm()
     exporter = _exporter(code)
     resources = {"cxlab_provenance": provenance_box(provenance) if provenance else "", "cxlab_csp": CSP_META,
-                 "metadata": {"name": title or "cxlab report"}}
+                 "cxlab_meta": print_meta(title, provenance), "metadata": {"name": title or "cxlab report"}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return sanitize_html(add_contents(body) if not code else body)
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(add_contents(body) if not code else body, "html.parser")
+    _sanitize(soup)
+    keep_header_words(soup)
+    return str(soup)
