@@ -16,13 +16,42 @@ from . import __version__
 from .errors import CxlabError
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_START = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as a shell reports it
+
+RUN_EPILOG = """\
+exit status:
+  0    every study succeeded or was up to date
+  1    some study failed (its own study file invalid, its data, a cell or a time limit): the others still
+       ran and were published; see the index and outputs/<study>.failed/
+  2    the run could not start (no study files, output folder locked by another run without --wait)
+  130  interrupted (Ctrl-C); 128 + N after signal N (143 for SIGTERM): published reports stay complete
+
+study files with `draft: true` (written by `cxlab new` when its draft needs editing) are skipped, with a
+line saying so, when no study is named.
+
+environment variables:
+  CXLAB_LOG=DEBUG|INFO|WARNING   log level (default WARNING; DEBUG also shows tracebacks of internal errors)
+  CXLAB_PDF=0                    no PDF reports (otherwise printed when Chromium is installed)
+  CXLAB_WARM=0                   start every kernel cold (default: forked from one that imported the libraries)
+  a study's `password_env:`      the variable holding its database server's password
+
+examples:
+  cxlab run                                   every study in params/, outputs in outputs/
+  cxlab run params/loyalty.yaml --force       one study, rerun even if its inputs are unchanged
+  cron, nightly at 02:15, mail only when something failed:
+    MAILTO=cx-team@example.com
+    15 2 * * *  cd /srv/cxlab && .venv/bin/cxlab run --quiet --wait --out /srv/cxlab/outputs
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cxlab", description="cxlab: customer-experience research workbench")
     p.add_argument("--version", action="version", version=f"cxlab {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="run studies and publish their reports")
+    r = sub.add_parser("run", help="run studies and publish their reports", epilog=RUN_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Run studies and publish their reports (HTML, PDF, results.json, tables.xlsx) "
+                                   "and the index of every study.")
     r.add_argument("studies", nargs="*", help="study files (default: every *.yaml in params/)")
     r.add_argument("--out", default="outputs", help="output folder (default: outputs)")
     r.add_argument("--jobs", "-j", type=int, default=None, help="studies run at once (default: number of cores)")
@@ -37,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check study files without running them")
     v.add_argument("studies", nargs="*")
     v.add_argument("--params", default="params")
-    v.add_argument("--rows", type=int, default=5, help="rows of canonical data shown per study (0: none)")
+    v.add_argument("--rows", type=int, default=5, help="rows of canonical data shown per study (0: none; the data are checked either way)")
     n = sub.add_parser("new", help="write params/STUDY.yaml from a look at a data file")
     n.add_argument("study", help="the study's name (letters, digits, '-', '_')")
     n.add_argument("--notebook", required=True, help="the kind of study (loyalty, retention, ...)")
@@ -126,6 +155,8 @@ def _run(args: argparse.Namespace) -> int:
         _quiet_libraries()
     try:
         files = discover(args.studies, args.params)
+        if not args.studies:
+            files = _without_drafts(files, args.quiet)
         report = run(files, args.out, n_jobs=args.jobs, force=args.force, timeout=args.timeout, wait=args.wait,
                      scheduler=args.scheduler, notebooks_dir=args.notebooks, on_finish=progress.finish,
                      on_start=progress.start)
@@ -137,7 +168,7 @@ def _run(args: argparse.Namespace) -> int:
     except Interrupted as exc:
         return _stop(progress, f"{exc}; reports already published are complete", 128 + exc.signum)
     except KeyboardInterrupt:
-        return _stop(progress, "interrupted; reports already published are complete", 130)
+        return _stop(progress, "interrupted; reports already published are complete", EXIT_INTERRUPTED)
     progress.close()
     if not args.quiet:
         failed = sum(r["status"] == "failed" for r in report.rows)
@@ -146,6 +177,20 @@ def _run(args: argparse.Namespace) -> int:
         if any(r["status"] == "ok" for r in report.rows) and chromium() is None:
             print(skipped_line())
     return report.exit_status
+
+
+def _without_drafts(files: list[Any], quiet: bool) -> list[Any]:
+    """The study files that are not drafts (``draft: true``), a line printed for each draft left out."""
+    from .params import is_draft
+    kept = []
+    for path in files:
+        if is_draft(path):
+            if not quiet:
+                print(f"{path}: skipped: a draft (draft: true); edit it until `cxlab validate {path}` passes, "
+                      "then delete that line")
+        else:
+            kept.append(path)
+    return kept
 
 
 def _quiet_libraries() -> None:
@@ -158,22 +203,31 @@ def _quiet_libraries() -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    """Each study file checked as a run checks it, then its data read through the study's own load (the mapping
+    against the file's header, the values' checks); "ok" is printed only when both pass, whatever ``--rows``.
+    Exit 2 when a study file is invalid, 1 when a study's data fail; every file is checked either way."""
     from .batch.plan import discover, plan
     try:
-        jobs = plan(discover(args.studies, args.params))
+        files = discover(args.studies, args.params)
     except CxlabError as exc:
         print(f"cxlab: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
     status = EXIT_OK
-    for job in jobs:
-        print(f"{job.study_file}: ok ({job.notebook})")
-        if args.rows > 0:
-            status = max(status, _show_data(job, args.rows))
+    for path in files:
+        try:
+            job, = plan([path])
+        except CxlabError as exc:
+            print(f"cxlab: {exc}", file=sys.stderr)
+            status = EXIT_CANNOT_START
+            continue
+        if _show_data(job, args.rows) != EXIT_OK:
+            status = max(status, EXIT_FAILED)
     return status
 
 
 def _show_data(job: Any, rows: int) -> int:
-    """Print the resolved column mapping and the first rows of the canonical data (through the study's load)."""
+    """Read the study's data through its load; when they pass, print "ok" and (``rows`` > 0) the resolved
+    column mapping and the first rows of the canonical data."""
     import pandas as pd
 
     from .params import load_study_file
@@ -195,6 +249,12 @@ def _show_data(job: Any, rows: int) -> int:
     except CxlabError as exc:
         print(f"cxlab: {job.study_file}: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    draft = "; a draft: delete its line `draft: true` to include it in a run of every study" if study.draft else ""
+    checked = (f"the mapping and the first {HEAD_ROWS:,} rows checked" if counted is not None else
+               "data read and checked")
+    print(f"{job.study_file}: ok ({job.notebook}; {checked}{draft})")
+    if rows <= 0:
+        return EXIT_OK
     frame, summary = loaded if isinstance(loaded, tuple) else (getattr(loaded, "frame", None), loaded.summary)
     if frame is None:  # drivers: the outcome and the driver columns
         frame = pd.concat([loaded.outcome.rename("outcome"), loaded.drivers], axis=1)
@@ -311,6 +371,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "synth":
             return _synth(args)
         return _validate(args)
+    except KeyboardInterrupt:  # Ctrl-C outside a run (a run stops its own way, see _stop): one line, no traceback
+        print("cxlab: interrupted", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
     except Exception as exc:  # a bug, not a user error: one line here; the traceback with CXLAB_LOG=DEBUG
         if logging.getLogger().isEnabledFor(logging.DEBUG):
             raise

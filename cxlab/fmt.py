@@ -200,17 +200,45 @@ _PCT_NAMES = {"rate", "share", "survival", "censored_share", "top_box", "promote
 _TEXT_NAMES = {"period", "tier", "outcome", "term", "model", "leader_quantile", "laggard_quantile", "versus"}
 
 
-def label(name: object, time_unit: str | None = None, units: dict[str, str] | None = None) -> str:
-    """A readable column label: ``ci_low`` -> "95% CI low", ``S(12)`` -> "survival at 12 months".
+NAME_COLUMNS = ("outcome", "driver", "segment", "tier", "covariate")
+"""Columns whose cells are names a study uses: tables and charts show them through the study's labels."""
 
-    ``units`` maps a column to its unit, put in brackets after the label ("median (months)").
+
+def label(name: object, time_unit: str | None = None, units: dict[str, str] | None = None,
+          labels: dict[str, str] | None = None) -> str:
+    """A readable label: ``ci_low`` -> "95% CI low", ``S(12)`` -> "survival at 12 months".
+
+    ``labels``: the study's own labels (the ``labels:`` key of its study file, e.g. ``renew: Renewed contract``),
+    looked up first: the one place a name a study uses (an outcome, driver, segment, tier) becomes the words
+    a reader sees. ``units`` maps a column to its unit, put in brackets after the label ("median (months)").
     """
     text = str(name)
+    if labels and text in labels:
+        readable = labels[text]
+        unit = (units or {}).get(text)
+        return f"{readable} ({unit})" if unit else readable
     if text.startswith("S(") and text.endswith(")"):
         return f"survival at {text[2:-1]}{' ' + time_unit if time_unit else ''}"
     readable = LABELS.get(text, text.replace("_", " "))
     unit = (units or {}).get(text)
     return f"{readable} ({unit})" if unit else readable
+
+
+def in_sentence(text: str) -> str:
+    """A label inside a sentence: "Renewed contract" -> "renewed contract"; an acronym ("NPS", "CSAT") stays."""
+    return text if len(text) > 1 and text[1].isupper() else text[:1].lower() + text[1:]
+
+
+def named(frame: Any, labels: dict[str, str] | None) -> Any:
+    """A copy of ``frame`` whose name cells (:data:`NAME_COLUMNS`) read as the study's ``labels`` (for a chart
+    or a table a person reads; the figures stay as they are)."""
+    if not labels:
+        return frame
+    out = frame.copy()
+    for column in NAME_COLUMNS:
+        if column in out.columns:
+            out[column] = [label(v, labels=labels) if str(v) in labels else v for v in out[column]]
+    return out
 
 
 def _already_text(values: Any) -> bool:

@@ -156,7 +156,8 @@ class Column:
     ``kind``: rating, score, binary, number, integer, date, category or id. ``words``:
     fragments of a file's column name or label that suggest it. ``many``: the
     study key that lists every such column (e.g. ``outcomes``) instead of one
-    column. ``key``: the study key that names the column (instead of ``data.columns``).
+    column. ``key``: the study key that names the column (instead of ``data.columns``). ``mapping``: the
+    ``many`` key is itself a mapping ``{name: column}`` (``drivers``), not a list of names under ``data.columns``.
     """
 
     name: str
@@ -165,6 +166,7 @@ class Column:
     required: bool = True
     many: Optional[str] = None
     key: Optional[str] = None
+    mapping: bool = False
 
 
 class ExperienceSpec(_Model):
@@ -203,6 +205,23 @@ class StudyBase(_Model):
     title: str = ""
     description: str = ""
     data: DataSpec
+    #: What a reader sees for a name the study uses (an outcome, driver, segment, tier, the rating):
+    #: ``{name: label}``; a name without one is shown through :func:`cxlab.fmt.label`.
+    labels: dict[str, str] = Field(default_factory=dict)
+    #: Written by ``cxlab new`` when its draft needs editing: a run of every study file skips it.
+    draft: bool = False
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
+        out = {}
+        for name, text in v.items():
+            text = " ".join(str(text).split())
+            if not text:
+                raise ValueError(f"the label of {name!r} is empty: give the words a reader should see, "
+                                 "or leave the name out")
+            out[str(name)] = text
+        return out
 
     @field_validator("study")
     @classmethod
@@ -316,6 +335,19 @@ def load_study_file(path: str | Path) -> StudyBase:
         raise StudyFileError(f"{path}: study file not found")
     raw = load_yaml(path)
     return parse_study(raw, source=str(path), base_dir=path.parent)
+
+
+def is_draft(path: str | Path) -> bool:
+    """Whether a study file says ``draft: true`` (``cxlab new`` writes it on a draft that needs editing).
+
+    A file that cannot be read is not a draft: the run reports it as the invalid study file it is.
+    """
+    from .safeyaml import load_yaml
+    try:
+        raw = load_yaml(path)
+    except StudyFileError:
+        return False
+    return isinstance(raw, dict) and raw.get("draft") is True
 
 
 def study_dict(study: StudyBase) -> dict[str, Any]:

@@ -133,18 +133,24 @@ def half_width(low: Any, high: Any) -> float | None:
     return None if any(missing) else (float(high) - float(low)) / 2
 
 
-def column_mapping(summary: Any) -> Any:
+def column_mapping(summary: Any, labels: dict[str, str] | None = None) -> Any:
     """The column mapping as a formatted table (with the file's labels and value labels when it has them),
-    or None when every name maps to itself and the file carries no labels (nothing to show)."""
+    or None when every name maps to itself and the file carries no labels (nothing to show).
+
+    ``labels``: the study's labels; a name that has one is shown by it ("Speed of delivery", not its key).
+    """
+    import pandas as pd
     columns = dict(getattr(summary, "columns", {}) or {})
     labelled = bool(getattr(summary, "labels", None) or getattr(summary, "value_labels", None))
     if all(str(k) == str(v) for k, v in columns.items()) and not labelled:
         return None
-    if hasattr(summary, "to_frame"):
-        return _styled(summary.to_frame().reset_index(), kinds={"canonical": "text", "column in file": "text",
-                                                               "label": "text", "value labels": "text"})
-    import pandas as pd
-    return _styled(pd.DataFrame({"canonical": list(columns), "column in file": list(columns.values())}))
+    table = (summary.to_frame().reset_index() if hasattr(summary, "to_frame") else
+             pd.DataFrame({"canonical": list(columns), "column in file": list(columns.values())}))
+    if labels:
+        from .fmt import label
+        table["canonical"] = [label(k, labels=labels) if str(k) in labels else k for k in table["canonical"]]
+    return _styled(table, kinds={"canonical": "text", "column in file": "text", "label": "text",
+                                 "value labels": "text"})
 
 
 def methods(study: str) -> str:

@@ -24,7 +24,7 @@ YAML_SYNTAX = ["a: b", "# not a comment", "{x: 1}", "[1, 2]", "line\nbreak: yes"
                "&anchor", "*alias", "yes", "null", "~", "1e3", "on", "- item", "'single'", '"double"', "back\\slash",
                "trailing ", "\ttab", "nel\x85u2028\u2028end", "del\x7f", "bom\ufeff", "%TAG", "@at", "`tick", "|",
                ">", "? key", "---", "..."]
-TOP = {"study", "notebook", "title", "data", "experience", "outcomes"}
+TOP = {"study", "notebook", "title", "data", "experience", "outcomes", "labels"}
 
 
 def written(tmp_path: Path, text: str) -> dict:
@@ -66,7 +66,12 @@ def test_names_and_labels_load_back_to_exactly_the_mapping_intended(tmp_path_fac
                                                          found, LOYALTY))
     # nothing added, nothing changed: the keys cxlab new writes, each holding exactly the text it came from
     assert set(doc) == TOP, set(doc)
-    assert doc["study"] == study and doc["notebook"] == "loyalty" and doc["title"] == f"Loyalty study of {study}"
+    assert doc["study"] == study and doc["notebook"] == "loyalty"
+    # the drafted title and labels are text made from the names: they load back as the text intended
+    info = next(i for i in infos if i.name == rating)
+    rating_label = scaffold.draft_label(info.label or info.name)
+    assert doc["title"] == f"Loyalty by {scaffold.in_sentence(rating_label)}"
+    assert doc["labels"]["experience"] == rating_label and set(doc["labels"]) == {"experience", *doc["outcomes"]}
     assert doc["data"] == {"path": file_name, "columns": doc["data"]["columns"]}
     columns = doc["data"]["columns"]
     assert columns["experience"] == rating

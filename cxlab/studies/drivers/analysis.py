@@ -159,7 +159,7 @@ def analyze(data: DriversData, study: DriversStudy) -> DriversResult:
         sentence = failure_sentence(failures, len(ok), y, w, data.binary, p)
         if sentence:
             warn(ResampleWarning if reliable else UnreliableBootstrapWarning, sentence)
-        high_vif = [(lab, v) for lab, v in zip(labels, vifs) if v > VIF_LIMIT]
+        high_vif = [(study.labels.get(lab, lab), v) for lab, v in zip(labels, vifs) if v > VIF_LIMIT]
         if high_vif:
             warn(CollinearityWarning,
                  f"{_join([lab for lab, _ in high_vif])} {'has a variance inflation factor' if len(high_vif) == 1 else 'have variance inflation factors'} "

@@ -19,7 +19,9 @@ QUADRANT_MEANING = {
 
 
 def _outcome(study: DriversStudy) -> str:
-    return study.data.columns.get("outcome", "outcome")
+    """The outcome inside a sentence: its label ("overall satisfaction"), else its column's name."""
+    shown = study.labels.get("outcome")
+    return study.data.columns.get("outcome", "outcome") if shown is None else fmt.in_sentence(shown)
 
 
 def _r2_name(result: DriversResult) -> str:
@@ -88,7 +90,7 @@ def headline(result: DriversResult, study: DriversStudy) -> str:
     interval lies above every other driver's and the bootstrap is reliable;
     otherwise it names the largest share and what the data cannot tell.
     """
-    ordered = result.table.sort_values("share", ascending=False, kind="stable")
+    ordered = fmt.named(result.table, study.labels).sort_values("share", ascending=False, kind="stable")
     top = ordered.iloc[0]
     figures = f"{fmt.interval(top['share'], top['ci_low'], top['ci_high'])} of {_r2_name(result)} = {_r2(result)}"
     largest = f"{top['driver']} has the largest share of the variation in {_outcome(study)} the drivers account for"
@@ -105,14 +107,14 @@ def headline(result: DriversResult, study: DriversStudy) -> str:
             f"account for: {figures}.")
 
 
-def headline_figures(result: DriversResult) -> dict[str, dict]:
+def headline_figures(result: DriversResult, labels: dict[str, str] | None = None) -> dict[str, dict]:
     """Headline figures for the index: R^2 and the largest share, each with its interval half-width.
 
     Neither has a direction: a larger R^2 or share is a description of the
-    data, not an improvement of the experience.
+    data, not an improvement of the experience. ``labels``: the study's labels, naming the driver.
     """
     r = result.results
-    top = result.table.sort_values("share", ascending=False, kind="stable").iloc[0]
+    top = fmt.named(result.table, labels).sort_values("share", ascending=False, kind="stable").iloc[0]
     return {_r2_name(result): {"value": r["r2"], "better": None, "format": "number",
                                "half_width": half_width(r["r2_ci_low"], r["r2_ci_high"])},
             f"share of {top['driver']}": {"value": float(top["share"]), "better": None, "format": "pct",
@@ -128,7 +130,7 @@ def association(study: DriversStudy) -> str:
 
 def interpret(result: DriversResult, study: DriversStudy) -> str:
     """Plain-language reading: R^2, the drivers that stand out, rank ties, LMG, quadrants, and what weights mean."""
-    r, table = result.results, result.table
+    r, table = result.results, fmt.named(result.table, study.labels)
     lines = [f"- The {len(table)} drivers together account for {_r2_name(result)} = {_r2(result)} of the "
              f"variation in {_outcome(study)} ({fmt.count(r['n_used'])} responses used, "
              f"{fmt.count(r['n_dropped'])} dropped for a missing value)."]

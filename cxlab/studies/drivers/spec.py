@@ -10,7 +10,8 @@ from ...params import BootstrapSpec, Column, StudyBase, WeightSpec
 
 COLUMNS = (
     Column("outcome", "score", ("overall", "satisf", "recommend", "csat", "nps")),
-    Column("driver", "score", ("rating", "quality", "speed", "price", "staff", "ease", "service"), many="drivers"),
+    Column("driver", "score", ("rating", "quality", "speed", "price", "staff", "ease", "service"), many="drivers",
+           mapping=True),
 )
 
 

@@ -181,23 +181,26 @@ def _tier_rows(table: pd.DataFrame, kind: Optional[str]) -> list[dict[str, Any]]
     return rows
 
 
-def analyze_outcome(data: LoyaltyCells, name: str, kind: Optional[str]) -> tuple[dict[str, Any], pd.DataFrame]:
-    """DESIGN 5.1 figures of one outcome on the cells where the rating, the outcome and the weight are present."""
+def analyze_outcome(data: LoyaltyCells, name: str, kind: Optional[str], shown: Optional[str] = None
+                    ) -> tuple[dict[str, Any], pd.DataFrame]:
+    """DESIGN 5.1 figures of one outcome on the cells where the rating, the outcome and the weight are present
+    (``shown``: the outcome's label in the warnings, default its name)."""
     cells = data.outcome(name)
+    said = shown or name
     used = cells[cells["y"].notna()]
     table = tier_table(used, data.categories, name, kind)
     present = cells.groupby("tier", observed=False)["rows"].sum().to_numpy()
     emptied = [str(t) for t, n, rows in zip(table["tier"], table["weight_sum"], present) if n == 0 and rows > 0]
     for label in emptied:
-        warn(EmptyTierWarning, f"Tier {label} has no customers with a recorded {name!r}; it is listed with "
-                               f"n = 0 and left out of the {name!r} tests.")
+        warn(EmptyTierWarning, f"Tier {label} has no customers with a recorded {said!r}; it is listed with "
+                               f"n = 0 and left out of the {said!r} tests.")
     full = table[table["weight_sum"] > 0]
     top, bottom = full.iloc[-1], full.iloc[0]
     seen = used.loc[used["w"] > 0, "y"].unique()
     chi2 = association(table, used, kind)
     if len(seen) < 2:
         warn(ConstantOutcomeWarning,
-             f"Every customer with a recorded {name!r} had the same outcome ({'yes' if seen[0] == 1 else 'no'}), "
+             f"Every customer with a recorded {said!r} had the same outcome ({'yes' if seen[0] == 1 else 'no'}), "
              "so there is no association, trend or odds ratio to estimate.")
         trend: dict[str, Any] = {"z": None, "p": None}
         fit = LogitFit(None, None, None, False)
@@ -206,7 +209,7 @@ def analyze_outcome(data: LoyaltyCells, name: str, kind: Optional[str]) -> tuple
         fit = odds_ratio(used, kind)
         if fit.separation:
             warn(SeparationWarning,
-                 f"The rating separates {name!r} (quasi-)perfectly: on one side of a rating every customer had the "
+                 f"The rating separates {said!r} (quasi-)perfectly: on one side of a rating every customer had the "
                  "same outcome, so the odds ratio per point has no finite estimate and is not reported.")
     if chi2["small_expected"]:
         tail = (f"the Monte Carlo permutation p-value ({fmt.p_value(chi2['mc_p'])}) is used instead of the "
@@ -214,7 +217,7 @@ def analyze_outcome(data: LoyaltyCells, name: str, kind: Optional[str]) -> tuple
                 "the approximate p-value may be inaccurate" + (
                     " (no permutation p-value: the frequency weights are not whole numbers)" if kind == "frequency"
                     else " (the Rao-Scott F test is a large-sample approximation)"))
-        warn(SmallExpectedWarning, f"Some expected counts of the tier by {name!r} table are below 5: {tail}.")
+        warn(SmallExpectedWarning, f"Some expected counts of the tier by {said!r} table are below 5: {tail}.")
     n_used = int(used["rows"].sum())
     figures = {
         "n_used": n_used, "n_dropped": data.rows - n_used,
@@ -242,7 +245,7 @@ def analyze(data: pd.DataFrame | LoyaltyCells, study: LoyaltyStudy) -> LoyaltyRe
     with collecting_warnings() as sentences:
         warn_empty_tiers(data.tiers_present())
         for name in study.outcomes:
-            figures, table = analyze_outcome(data, name, kind)
+            figures, table = analyze_outcome(data, name, kind, study.labels.get(name))
             outcomes[name] = figures
             rate_tables.append(table)
             chi2, trend, logit = figures["chi2"], figures["trend"], figures["logit"]

@@ -40,10 +40,11 @@ def outcome_verbs(name: str) -> Optional[tuple[str, str, str]]:
     return VERBS.get(name.strip().lower().replace("_", " "))
 
 
-def rate_name(name: str) -> str:
-    """"the retention rate" for ``retain``; "the <name> rate" for a name that is not a known verb."""
+def rate_name(name: str, shown: str | None = None) -> str:
+    """"the retention rate" for ``retain``; "the <name> rate" for a name that is not a known verb (``shown``:
+    the outcome's label, read instead of its name)."""
     verbs = outcome_verbs(name)
-    return f"the {verbs[2]}" if verbs else f"the {name} rate"
+    return f"the {verbs[2]}" if verbs else f"the {fmt.in_sentence(shown) if shown else name} rate"
 
 
 def tier_phrase(label: str, named: bool) -> str:
@@ -61,16 +62,19 @@ def rate_with_interval(tier: dict[str, Any]) -> str:
     return fmt.interval(tier["rate"], tier["ci_low"], tier["ci_high"])
 
 
-def comparison(name: str, best: dict[str, Any], worst: dict[str, Any], named: bool, weighted: bool = False) -> str:
-    """The best tier against the worst, each rate with its interval, as one sentence."""
+def comparison(name: str, best: dict[str, Any], worst: dict[str, Any], named: bool, weighted: bool = False,
+               shown: str | None = None) -> str:
+    """The best tier against the worst, each rate with its interval, as one sentence (``shown``: the
+    outcome's label)."""
     hi, lo = rate_with_interval(best), rate_with_interval(worst)
     verbs = outcome_verbs(name)
     note = " (weighted shares)" if weighted else ""
     if verbs:
         return (f"{hi} of customers {tier_phrase(best['tier'], named)} {verbs[0]}, against {lo} of those "
                 f"{tier_phrase(worst['tier'], named)}{note}.")
-    return (f"{rate_name(name)[0].upper()}{rate_name(name)[1:]} was {hi} among customers {tier_phrase(best['tier'], named)}, against {lo} among "
-            f"those {tier_phrase(worst['tier'], named)}{note}.")
+    rate = rate_name(name, shown)
+    return (f"{rate[0].upper()}{rate[1:]} was {hi} among customers {tier_phrase(best['tier'], named)}, against {lo} "
+            f"among those {tier_phrase(worst['tier'], named)}{note}.")
 
 
 def relied_p(chi2: dict[str, Any]) -> tuple[Optional[float], str]:
@@ -103,42 +107,46 @@ def statistic_phrase(chi2: dict[str, Any]) -> str:
     return f"{text}, {fmt.p_value(p)}"
 
 
-def association_sentence(name: str, chi2: dict[str, Any], tested: list[str], named: bool) -> str:
+def association_sentence(name: str, chi2: dict[str, Any], tested: list[str], named: bool,
+                         shown: str | None = None) -> str:
     """Whether the rate differs between the tested (non-empty) tiers, with the p-value relied on."""
     p, _ = relied_p(chi2)
+    rate = rate_name(name, shown)
     if chi2.get("statistic") is None or p is None:
-        return f"{rate_name(name)} cannot be compared between tiers (one outcome value, or one tier with data)"
+        return f"{rate} cannot be compared between tiers (one outcome value, or one tier with data)"
     if len(tested) == 2:
         a, b = tier_name(tested[0], named), tier_name(tested[-1], named)
         verdict = "differs" if words.significant(p) else "does not differ significantly"
-        return f"{a} {verdict} from {b} in its {rate_name(name)[4:]} ({statistic_phrase(chi2)})"
+        return f"{a} {verdict} from {b} in its {rate[4:]} ({statistic_phrase(chi2)})"
     verdict = "differs" if words.significant(p) else "does not differ significantly"
-    return f"{rate_name(name)} {verdict} between tiers ({statistic_phrase(chi2)})"
+    return f"{rate} {verdict} between tiers ({statistic_phrase(chi2)})"
 
 
-def trend_sentence(name: str, trend: dict[str, Any]) -> str:
+def trend_sentence(name: str, trend: dict[str, Any], shown: str | None = None) -> str:
     """A direction of trend only when the trend test is significant; "no evidence of a trend" otherwise."""
     if trend.get("z") is None:
-        return f"the trend in {rate_name(name)} cannot be estimated"
+        return f"the trend in {rate_name(name, shown)} cannot be estimated"
     stats = f"trend z = {fmt.number(trend['z'], 2)}, {fmt.p_value(trend['p'])}"
-    rate = rate_name(name)
+    rate = rate_name(name, shown)
     said = words.direction(trend["z"], trend["p"], f"{rate} rises from the worst to the best tier",
                            f"{rate} falls from the worst to the best tier",
                            f"there is no evidence of a trend in {rate} across tiers")
     return f"{said} ({stats})"
 
 
-def odds_sentence(name: str, logit: dict[str, Any], constant: bool) -> str:
+def odds_sentence(name: str, logit: dict[str, Any], constant: bool, shown: str | None = None) -> str:
     """The odds ratio per rating point as an association with its interval; no "infinite" odds ratio."""
+    shown = fmt.in_sentence(shown) if shown else name
     if constant:
-        return f"every customer with a recorded {name} had the same outcome, so there is no odds ratio to estimate"
+        return (f"every customer with a recorded {shown} had the same outcome, so there is no odds ratio to "
+                "estimate")
     if logit["separation"]:
         return ("no odds ratio is reported: the rating separates the outcome (on one side of a rating every "
                 "customer had the same outcome), so it has no finite estimate")
     if logit["odds_ratio"] is None:
         return "no odds ratio can be estimated (the ratings do not vary)"
     verbs = outcome_verbs(name)
-    subject = f"the odds of {verbs[1]}" if verbs else f"the odds of {name}"
+    subject = f"the odds of {verbs[1]}" if verbs else f"the odds of {shown}"
     low, high = logit["ci_low"], logit["ci_high"]
     text = (f"{subject} are {fmt.number(logit['odds_ratio'], 2)} times as high per rating point "
             f"(95% CI {fmt.number(low, 2)} to {fmt.number(high, 2)}")
@@ -156,16 +164,18 @@ def headline(result: LoyaltyResult, study: LoyaltyStudy) -> str:
     o = result.results["outcomes"][name]
     tiers = [t for t in o["tiers"] if t["rate"] is not None]
     return comparison(name, tiers[-1], tiers[0], study.experience.tiers is not None,
-                      result.results.get("weight") == "sampling")
+                      result.results.get("weight") == "sampling", study.labels.get(name))
 
 
-def headline_figures(result: LoyaltyResult) -> dict[str, dict]:
+def headline_figures(result: LoyaltyResult, labels: dict[str, str] | None = None) -> dict[str, dict]:
     """Headline figures for the index: per outcome, the best tier's rate and the odds ratio per point.
 
-    Each figure carries its direction, format and interval half-width (:func:`cxlab.batch.index.figure_spec`).
+    Each figure carries its direction, format and interval half-width (:func:`cxlab.batch.index.figure_spec`);
+    ``labels``: the study's labels, naming the outcomes.
     """
     out: dict[str, dict] = {}
-    for name, o in result.results["outcomes"].items():
+    for key, o in result.results["outcomes"].items():
+        name = fmt.label(key, labels=labels) if labels and key in labels else key
         best = [t for t in o["tiers"] if t["n"] > 0][-1:] or [{}]
         out[f"{name}: best-tier rate"] = {"value": o["top_vs_bottom"]["top"], "better": "higher", "format": "pct",
                                           "half_width": half_width(best[0].get("ci_low"), best[0].get("ci_high"))}
@@ -184,8 +194,9 @@ def interpret(result: LoyaltyResult, study: LoyaltyStudy) -> str:
         used = f"{fmt.plural(o['n_used'], 'row')} used"
         if o["n_dropped"]:
             used += f", {fmt.count(o['n_dropped'])} without a rating, this outcome or a weight left out"
-        parts = [association_sentence(md(name), o["chi2"], tested, named), trend_sentence(md(name), o["trend"]),
-                 odds_sentence(md(name), o["logit"], _constant(o))]
+        shown = md(study.labels[name]) if name in study.labels else None
+        parts = [association_sentence(md(name), o["chi2"], tested, named, shown),
+                 trend_sentence(md(name), o["trend"], shown), odds_sentence(md(name), o["logit"], _constant(o), shown)]
         text = "; ".join(parts)
-        lines.append(f"- **{md(name)}** ({used}): {text[0].upper()}{text[1:]}.")
+        lines.append(f"- **{shown or md(name)}** ({used}): {text[0].upper()}{text[1:]}.")
     return "\n".join(lines)

@@ -170,13 +170,14 @@ def _segment(data: MetricsCounts, column: str, metric: str, study: MetricsStudy)
     by_level = cells(data, metric, study, (column,))
     levels = [str(k) for k in by_level]
     figures = [{"level": lv, **c.figures()} for lv, c in zip(levels, by_level.values())]
+    shown = study.labels.get(column, column)  # the segment as the study's labels name it
     for lv, c in zip(levels, by_level.values()):
         if c.rows < 2:
             warn(FewResponsesWarning,
-                 f"Segment {column!r}, level {lv!r} has {c.rows} {NAMES[metric]} response"
+                 f"Segment {shown!r}, level {lv!r} has {c.rows} {NAMES[metric]} response"
                  f"{'' if c.rows == 1 else 's'}: its interval is wide or undefined and its comparisons say little.")
     if len(levels) < 2:
-        warn(FewResponsesWarning, f"Segment {column!r} has a single level with {NAMES[metric]} responses: "
+        warn(FewResponsesWarning, f"Segment {shown!r} has a single level with {NAMES[metric]} responses: "
                                   "there is nothing to compare.")
     pairs = []
     for (la, ca), (lb, cb) in combinations(zip(levels, by_level.values()), 2):
@@ -215,10 +216,10 @@ def _mix(data: MetricsCounts, study: MetricsStudy, first: Any, last: Any) -> dic
     excluded = [str(lv) for lv in levels if lv not in kept]
     missing = int(data.table("nps", ())["rows"].sum() - data.table("nps", (column,))["rows"].sum())
     if excluded:
-        warn(DecompositionWarning, f"Levels of {column!r} without NPS responses in both {first} and {last} are left "
+        warn(DecompositionWarning, f"Levels of {study.labels.get(column, column)!r} without NPS responses in both {first} and {last} are left "
                                    f"out of the mix decomposition: {', '.join(excluded)}.")
     if missing:
-        warn(DecompositionWarning, f"{missing:,} NPS responses without a {column!r} value are left out of the mix "
+        warn(DecompositionWarning, f"{missing:,} NPS responses without a {study.labels.get(column, column)!r} value are left out of the mix "
                                    "decomposition.")
     if not kept:
         return None

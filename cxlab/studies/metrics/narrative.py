@@ -184,10 +184,12 @@ def headline_figures(result: MetricsResult) -> dict[str, dict[str, Any]]:
     return out
 
 
-def segments(result: MetricsResult) -> str:
-    """One bullet per segment and metric: each level with its label and letters, and which levels exceed which."""
+def segments(result: MetricsResult, labels: dict[str, str] | None = None) -> str:
+    """One bullet per segment and metric: each level with its label and letters, and which levels exceed which
+    (``labels``: the study's labels, naming the segments)."""
     lines = []
     for column, by_metric in result.results["segments"].items():
+        name = fmt.label(column, labels=labels) if labels and column in labels else column
         for metric, block in by_metric.items():
             rows = result.levels[(result.levels["segment"] == column) & (result.levels["metric"] == metric)]
             label = dict(zip(rows["level"], rows["label"]))
@@ -197,7 +199,7 @@ def segments(result: MetricsResult) -> str:
             verdict = ("; ".join(wins) + " (Holm-adjusted p < 0.05 within the segment)" if wins
                        else "the data cannot tell the levels apart: no Holm-adjusted p is below 0.05 (the "
                             "intervals are above)")
-            lines.append(f"- **{NAMES[metric]} by {column}**: {shown}. {verdict[0].upper()}{verdict[1:]}.")
+            lines.append(f"- **{NAMES[metric]} by {fmt.in_sentence(name)}**: {shown}. {verdict[0].upper()}{verdict[1:]}.")
     return "\n".join(lines)
 
 
