@@ -254,3 +254,26 @@ def test_a_users_survey_reads_as_words_from_cxlab_new_to_the_pages(tmp_path):
     metrics = visible_text((out / "csv-metrics" / "csv-metrics.html").read_text())
     assert "Over time" in metrics and "Why NPS moved" in metrics and "mix by region" in metrics
     assert "No customer answered NPS in both" not in metrics  # a respondent id claimed no cohort (item 11)
+
+
+def test_loyalty_sentences_use_the_labels_of_outcomes_and_tiers(tmp_path):
+    """The headline and the reading of the tests say the labels, never the keys (item 2)."""
+    from cxlab import parse_study
+    from cxlab.studies.loyalty import analysis, load, narrative
+    frame = survey()
+    pd.DataFrame({"experience": frame[OVERALL], "held_on": (frame[RENEWED] == "Yes").astype(int)}).to_csv(
+        tmp_path / "x.csv", index=False)
+    base = {"study": "s", "notebook": "loyalty", "outcomes": ["held_on"], "data": {"path": "x.csv"}}
+    plain = parse_study(base, base_dir=tmp_path)
+    labelled = parse_study({**base, "labels": {"held_on": "Renewed contract", "1": "Very dissatisfied",
+                                               "5": "Very satisfied"}}, base_dir=tmp_path)
+    data, _ = load.read(plain, tmp_path)
+    said = narrative.headline(analysis.analyze(data, plain), plain)
+    assert said.startswith("The held_on rate was ") and "who rated 5" in said
+    result = analysis.analyze(load.read(labelled, tmp_path)[0], labelled)
+    said = narrative.headline(result, labelled)
+    assert said.startswith("The renewed contract rate was ") and "in the Very satisfied tier" in said
+    assert "in the Very dissatisfied tier" in said and "held_on" not in said
+    text = narrative.interpret(result, labelled)
+    assert text.startswith("- **Renewed contract** (") and "held_on" not in text
+    assert "odds of renewed contract" in text

@@ -162,9 +162,19 @@ def headline(result: LoyaltyResult, study: LoyaltyStudy) -> str:
     """The headline: the first outcome's best tier against its worst, each rate with its interval."""
     name = study.outcomes[0]
     o = result.results["outcomes"][name]
-    tiers = [t for t in o["tiers"] if t["rate"] is not None]
-    return comparison(name, tiers[-1], tiers[0], study.experience.tiers is not None,
+    tiers = [_tier_labelled(t, study) for t in o["tiers"] if t["rate"] is not None]
+    return comparison(name, tiers[-1], tiers[0], _named(study, o["tiers"]),
                       result.results.get("weight") == "sampling", study.labels.get(name))
+
+
+def _named(study: LoyaltyStudy, tiers: list[dict[str, Any]]) -> bool:
+    """Whether tiers read as names ("in the great tier"): named tiers, or ratings the study's labels name."""
+    return study.experience.tiers is not None or any(str(t["tier"]) in study.labels for t in tiers)
+
+
+def _tier_labelled(tier: dict[str, Any], study: LoyaltyStudy) -> dict[str, Any]:
+    """A tier row with its name as the study's labels give it."""
+    return {**tier, "tier": study.labels.get(str(tier["tier"]), tier["tier"])}
 
 
 def headline_figures(result: LoyaltyResult, labels: dict[str, str] | None = None) -> dict[str, dict]:
@@ -187,10 +197,10 @@ def headline_figures(result: LoyaltyResult, labels: dict[str, str] | None = None
 
 def interpret(result: LoyaltyResult, study: LoyaltyStudy) -> str:
     """Plain-language reading of the tests and odds ratios, one bullet per outcome."""
-    named = study.experience.tiers is not None
     lines = []
     for name, o in result.results["outcomes"].items():
-        tested = [md(t["tier"]) for t in o["tiers"] if t["rate"] is not None]
+        named = _named(study, o["tiers"])
+        tested = [md(_tier_labelled(t, study)["tier"]) for t in o["tiers"] if t["rate"] is not None]
         used = f"{fmt.plural(o['n_used'], 'row')} used"
         if o["n_dropped"]:
             used += f", {fmt.count(o['n_dropped'])} without a rating, this outcome or a weight left out"
