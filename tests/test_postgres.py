@@ -194,12 +194,14 @@ def test_a_run_from_the_server_publishes_and_a_refused_login_keeps_it(pg, tmp_pa
     assert ok.returncode == 0, ok.stderr[-2000:]
     html = (out / "pgloyalty" / "pgloyalty.html").read_text()
     assert f"127.0.0.1:{pg.port}" in html
-    bad = run_cli("run", str(path), "--out", str(out), "--force", env={ENV: "wrong"})
+    bad = run_cli("run", str(path), "--out", str(out), "--force", env={ENV: "Wr0ng-pw-x7"})
     assert bad.returncode == 1
+    printed = ok.stdout + ok.stderr + bad.stdout + bad.stderr
+    assert pg.password not in printed and "Wr0ng-pw-x7" not in printed
     lines = [line for line in (bad.stdout + bad.stderr).splitlines() if "refused the login" in line]
     assert lines and all("pgloyalty" in line for line in lines), bad.stdout + bad.stderr
     assert (out / "pgloyalty" / "pgloyalty.html").read_text() == html
     for file in out.rglob("*"):
         if file.is_file():
             data = file.read_bytes()
-            assert pg.password.encode() not in data and b"wrong" not in data.replace(b"wrongly", b""), file
+            assert pg.password.encode() not in data and b"Wr0ng-pw-x7" not in data, file

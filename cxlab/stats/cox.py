@@ -82,7 +82,9 @@ class RiskSets:
         x = x.reshape(len(x), -1)[cells.pattern]
         total = cells.n.sum()
         x -= (cells.n @ x) / total                   # centred in place (10^7 rows on the row-level path)
-        sd = np.sqrt(cells.n @ x ** 2 / (total - 1)) if total > 1 else np.zeros(x.shape[1])
+        # column by column: x ** 2 whole would be one more copy of the matrix (10^7 rows on the row-level path)
+        sd = (np.sqrt(np.array([cells.n @ (x[:, j] * x[:, j]) for j in range(x.shape[1])]) / (total - 1))
+              if total > 1 else np.zeros(x.shape[1]))
         _, starts = np.unique(cells.time, return_index=True)
         group = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(cells))))
         events = np.add.reduceat(cells.d, starts) if len(cells) else np.zeros(0)
