@@ -18,7 +18,7 @@ from statsmodels.regression.linear_model import OLS
 from cxlab import fmt, synth, words
 from cxlab.errors import DataError, StudyFileError, UnreliableBootstrapWarning
 from cxlab.params import parse_study
-from cxlab.stats import relimp
+from cxlab.stats import relimp, relimp_bootstrap
 from cxlab.studies.drivers import analysis, figures, load, narrative
 from cxlab.synth.drivers import DRIVERS, TRUTH
 
@@ -135,9 +135,9 @@ def test_synthetic_population_shares_fall_in_their_intervals_at_about_95_percent
     hits = []
     for rep in range(60):
         f = synth.generate("drivers", 800, seed=1000 + rep)
-        draws = relimp.bootstrap(f[list(DRIVERS)].to_numpy(float), f["satisfaction"].to_numpy(float),
+        draws = relimp_bootstrap.bootstrap(f[list(DRIVERS)].to_numpy(float), f["satisfaction"].to_numpy(float),
                                  np.ones(800), False, 400, rep)
-        low, high = relimp.percentile_interval(draws.raw / draws.r2[:, None])
+        low, high = relimp_bootstrap.percentile_interval(draws.raw / draws.r2[:, None])
         hits.append((low <= truth) & (truth <= high))
     hits = np.array(hits)
     assert hits.mean() >= 0.88 and hits.mean(axis=0).min() >= 0.75, hits.mean(axis=0)
@@ -175,19 +175,19 @@ def test_invariant_to_rescaling_a_driver(tmp_path, outcome):
 
 def test_bootstrap_reproducible_by_seed():
     X, y = correlated(n=200)
-    one = relimp.bootstrap(X, y, np.ones(200), False, 300, seed=4)
-    two = relimp.bootstrap(X, y, np.ones(200), False, 300, seed=4)
-    other = relimp.bootstrap(X, y, np.ones(200), False, 300, seed=5)
+    one = relimp_bootstrap.bootstrap(X, y, np.ones(200), False, 300, seed=4)
+    two = relimp_bootstrap.bootstrap(X, y, np.ones(200), False, 300, seed=4)
+    other = relimp_bootstrap.bootstrap(X, y, np.ones(200), False, 300, seed=5)
     np.testing.assert_array_equal(one.raw, two.raw)
     assert not np.allclose(one.raw, other.raw)
     yb = (y > 0).astype(float)
-    np.testing.assert_array_equal(relimp.bootstrap(X, yb, np.ones(200), True, 150, seed=1).raw,
-                                  relimp.bootstrap(X, yb, np.ones(200), True, 150, seed=1).raw)
+    np.testing.assert_array_equal(relimp_bootstrap.bootstrap(X, yb, np.ones(200), True, 150, seed=1).raw,
+                                  relimp_bootstrap.bootstrap(X, yb, np.ones(200), True, 150, seed=1).raw)
 
 
 def test_bootstrap_resamples_are_row_resamples_and_intervals_their_percentiles():
     X, y = correlated(n=150, p=3, seed=2)
-    draws = relimp.bootstrap(X, y, np.ones(150), False, 500, seed=0)
+    draws = relimp_bootstrap.bootstrap(X, y, np.ones(150), False, 500, seed=0)
     raw, r2 = draws.raw, draws.r2
     rng = np.random.default_rng(0)   # the same draws: the first resample's rows, refitted by statsmodels OLS
     first = rng.integers(0, 150, size=(500, 150), dtype=np.int32)[0]
@@ -195,7 +195,7 @@ def test_bootstrap_resamples_are_row_resamples_and_intervals_their_percentiles()
     assert r2[0] == pytest.approx(OLS(yb, np.column_stack([np.ones(150), Xb])).fit().rsquared, abs=1e-10)
     np.testing.assert_allclose(raw[0], johnson_by_svd(Xb, yb), atol=1e-10)
     share = raw / r2[:, None]
-    low, high = relimp.percentile_interval(share)
+    low, high = relimp_bootstrap.percentile_interval(share)
     np.testing.assert_allclose(low, np.percentile(share, 2.5, axis=0))
     np.testing.assert_allclose(high, np.percentile(share, 97.5, axis=0))
     np.testing.assert_array_equal(relimp.ranks(np.array([[0.2, 0.5, 0.2], [0.1, 0.3, 0.6]])), [[2, 1, 2], [3, 2, 1]])
@@ -340,10 +340,10 @@ def test_logistic_bootstrap_counts_failed_resamples_and_says_the_intervals_are_u
     frame = eighty_rows()
     X, y = frame[list("abcde")].to_numpy(float), (frame["y"] == "yes").to_numpy(float)
     assert not separated_by_lp(X, y)
-    # the resamples the bootstrap draws (unit weights, one block): the same generator calls as relimp._counts
+    # the resamples the bootstrap draws (unit weights, one block): the same generator calls as relimp_bootstrap._counts
     idx = np.random.default_rng(0).integers(0, 80, size=(300, 80), dtype=np.int32)
     separated = np.array([separated_by_lp(X[i], y[i]) for i in idx])
-    draws = relimp.bootstrap(X, y, np.ones(80), True, 300, seed=0)
+    draws = relimp_bootstrap.bootstrap(X, y, np.ones(80), True, 300, seed=0)
     np.testing.assert_array_equal(np.isnan(draws.r2), separated)      # every failure is a separation, and back
     assert draws.failures()["separation"] == separated.sum() > 200
     for b in np.flatnonzero(~separated)[:3]:                           # the others: statsmodels' Logit converges
@@ -379,13 +379,14 @@ def test_logistic_bootstrap_counts_failed_resamples_and_says_the_intervals_are_u
 
 def test_a_few_failed_resamples_are_reported_and_more_than_one_percent_make_the_intervals_unreliable():
     y, w = np.r_[np.ones(30), np.zeros(70)], np.ones(100)
-    few = analysis.failure_sentence({**dict.fromkeys(relimp.FAILURES, 0), "driver_constant": 3}, 300, y, w, True, 2)
-    many = analysis.failure_sentence({**dict.fromkeys(relimp.FAILURES, 0), "separation": 4}, 300, y, w, True, 2)
+    none = dict.fromkeys(relimp_bootstrap.FAILURES, 0)
+    few = analysis.failure_sentence({**none, "driver_constant": 3}, 300, y, w, True, 2)
+    many = analysis.failure_sentence({**none, "separation": 4}, 300, y, w, True, 2)
     assert few.startswith("3 bootstrap resamples of 300 could not be computed (3 because a driver did not vary")
     assert "unreliable" not in few and "unreliable" in many and "Too few events" not in many
-    rare = analysis.failure_sentence({**dict.fromkeys(relimp.FAILURES, 0), "separation": 4}, 300, y, w, True, 4)
+    rare = analysis.failure_sentence({**none, "separation": 4}, 300, y, w, True, 4)
     assert "Too few events" in rare and "30 responses for 4 drivers (7.5 per driver" in rare
-    assert analysis.failure_sentence(dict.fromkeys(relimp.FAILURES, 0), 300, y, w, True, 2) is None
+    assert analysis.failure_sentence(none, 300, y, w, True, 2) is None
 
 
 def test_labels_only_where_the_share_interval_clears_the_mean_share():

@@ -21,6 +21,7 @@ tested against an independent computation (scipy, statsmodels, lifelines, R):
 - :mod:`~cxlab.stats.means`: weighted means with t intervals;
 - :mod:`~cxlab.stats.mix`: mix decomposition of a change, paired (fixed-cohort) change;
 - :mod:`~cxlab.stats.relimp`: relative importance (Johnson's and logistic relative weights, LMG).
+- :mod:`~cxlab.stats.relimp_bootstrap`: the percentile bootstrap of relative weights, failed resamples by reason.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import pandas as pd
 from ... import fmt
 from ...errors import (CollinearityWarning, DataError, ResampleWarning, UnreliableBootstrapWarning,
                        collecting_warnings, warn)
-from ...stats import relimp
+from ...stats import relimp, relimp_bootstrap
 from .load import DriversData
 from .spec import DriversStudy
 
@@ -144,14 +144,14 @@ def analyze(data: DriversData, study: DriversStudy) -> DriversResult:
         vifs = relimp.vif(R)
         condition = float(np.linalg.cond(R))
         lmg = None if data.binary else relimp.lmg(R, C[:p, p])
-        draws = relimp.bootstrap(X, y, w, data.binary, study.bootstrap.resamples, study.bootstrap.seed)
+        draws = relimp_bootstrap.bootstrap(X, y, w, data.binary, study.bootstrap.resamples, study.bootstrap.seed)
         with np.errstate(invalid="ignore", divide="ignore"):
             boot_shares = draws.raw / draws.r2[:, None]
         ok = np.isfinite(boot_shares).all(axis=1)
         boot_ranks = np.where(ok[:, None], relimp.ranks(np.nan_to_num(draws.raw)), np.nan)
-        ci_low, ci_high = relimp.percentile_interval(boot_shares)
-        rank_low, rank_high = relimp.percentile_interval(boot_ranks)
-        (r2_low,), (r2_high,) = relimp.percentile_interval(np.where(ok, draws.r2, np.nan)[:, None])
+        ci_low, ci_high = relimp_bootstrap.percentile_interval(boot_shares)
+        rank_low, rank_high = relimp_bootstrap.percentile_interval(boot_ranks)
+        (r2_low,), (r2_high,) = relimp_bootstrap.percentile_interval(np.where(ok, draws.r2, np.nan)[:, None])
         failed = int((~ok).sum())
         failures = draws.failures()
         failures["not_converged"] += failed - sum(failures.values())   # a share undefined for another reason
