@@ -95,7 +95,20 @@ def interval(estimate: float | None, low: float | None, high: float | None,
     bounds = bounds or formatter
     if _missing(low) or _missing(high):
         return f"{formatter(estimate)} (interval {UNDEFINED})"
+    shown, shown_bounds = interval_formatters(estimate, low, high, formatter, bounds)
+    return f"{shown(estimate)} ({level}{shown_bounds(low)} to {shown_bounds(high)})"
+
+
+def interval_formatters(estimate: float | None, low: float | None, high: float | None,
+                        formatter: Callable[[float | None], str],
+                        bounds: Callable[[float | None], str] | None = None) -> tuple[Callable, Callable]:
+    """The formatters :func:`interval` writes the estimate and its bounds with: ``formatter`` (and ``bounds``),
+    with one or two more decimals while a bound that differs reads as the estimate. The index writes a
+    headline figure with the same digits as the headline (:func:`cxlab.batch.index.format_value`)."""
+    bounds = bounds or formatter
     shown, shown_bounds = formatter, bounds
+    if _missing(low) or _missing(high):
+        return shown, shown_bounds
     for extra in range(1, 3):
         if not _reads_as_estimate(shown_bounds, estimate, low, high):
             break
@@ -103,7 +116,7 @@ def interval(estimate: float | None, low: float | None, high: float | None,
         if more is None or more_bounds is None:
             break
         shown, shown_bounds = more, more_bounds
-    return f"{shown(estimate)} ({level}{shown_bounds(low)} to {shown_bounds(high)})"
+    return shown, shown_bounds
 
 
 def _reads_as_estimate(formatter: Callable[[float | None], str], estimate: float | None, low: float,

@@ -2,12 +2,33 @@
 
 Every definition lives in ``docs/methods.md`` (in the project's words); this
 module holds, per method, its name, the heading it has there and its
-reference, and per study the methods its report uses.
+reference, and per study the methods its report uses. A run publishes the
+definitions as ``methods.html`` beside the index (:func:`write_page`), and each
+method a report names links to its section there.
 """
 from __future__ import annotations
 
+import html
+import logging
+import os
 import re
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "methods.md"
+"""The definitions, in the project's checkout."""
+PAGE = "methods.html"
+"""The published page, in the output folder beside ``index.html``; a report links to ``../methods.html#<anchor>``."""
+
+
+def slug(heading: str) -> str:
+    """A heading's anchor (GitHub's rule, so ``docs/methods.md#...`` works there too): the plain text in lower
+    case, characters other than letters, digits, '-', '_' and spaces removed, spaces to '-'."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", heading)).strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
 
 
 @dataclass(frozen=True)
@@ -19,9 +40,8 @@ class Method:
 
     @property
     def anchor(self) -> str:
-        """The heading's anchor in ``docs/methods.md`` (GitHub's rule: lower case, spaces to '-')."""
-        slug = re.sub(r"[^\w\- ]", "", self.heading.lower())
-        return slug.replace(" ", "-")
+        """The heading's anchor in ``docs/methods.md`` and ``methods.html`` (:func:`slug`)."""
+        return slug(self.heading)
 
 
 METHODS: dict[str, Method] = {m.heading: m for m in (
@@ -128,12 +148,68 @@ STUDY_METHODS: dict[str, tuple[str, ...]] = {
 
 
 def methods_markdown(study: str, doc: str = "docs/methods.md") -> str:
-    """The Methods section of a report: a heading, then each method with its reference and where it is defined."""
+    """The Methods section of a report: a heading, then each method, linked to its section of the published
+    ``methods.html`` beside the index, with its reference."""
     names = STUDY_METHODS.get(study, ())
     lines = ["## Methods", "",
-             f"Every figure above is defined exactly in `{doc}` of the cxlab repository, under the headings "
-             "below. All intervals are 95%.", ""]
+             f"Every figure above is defined exactly in the methods page beside the index of reports "
+             f"([{PAGE}](../{PAGE}); `{doc}` in the cxlab repository), under the headings below. "
+             "All intervals are 95%.", ""]
     for name in names:
         m = METHODS[name]
-        lines.append(f"- **{name}** ({doc}#{m.anchor}). {m.reference}.")
+        lines.append(f"- [**{name}**](../{PAGE}#{m.anchor}). {m.reference}.")
     return "\n".join(lines)
+
+
+PAGE_CSS = """
+body { max-width: 860px; margin: 0 auto; padding: 0 16px 48px; font: 15px/1.6 system-ui, -apple-system, 'Segoe UI',
+  sans-serif; color: #1f2328; overflow-wrap: break-word; }
+h1 { font-size: 1.9em; } h2 { font-size: 1.4em; border-bottom: 1px solid #d0d7de; padding-bottom: .2em;
+  margin-top: 2em; } h3 { font-size: 1.12em; margin-top: 1.6em; }
+h3:target { background: #fff8c5; }
+code { font-size: 13px; background: #f6f8fa; padding: 1px 4px; border-radius: 4px; }
+pre { background: #f6f8fa; padding: 8px 12px; overflow-x: auto; border-radius: 6px; }
+pre code { padding: 0; }
+table { display: block; max-width: 100%; overflow-x: auto; border-collapse: collapse; font-size: 13.5px; }
+td, th { padding: 4px 10px; border-bottom: 1px solid #eaeef2; text-align: left; }
+nav.cxlab-back { margin: 16px 0; font-size: 14px; }
+"""
+
+
+def page_html(markdown: str) -> str:
+    """``docs/methods.md`` as a self-contained page: rendered by mistune (nbconvert's markdown renderer) with
+    raw HTML escaped, an ``id`` on every heading (:func:`slug`), no script, the reports' CSP."""
+    import mistune
+
+    from .batch.render import CSP_META
+
+    class Renderer(mistune.HTMLRenderer):
+        def heading(self, text: str, level: int, **attrs: object) -> str:
+            return f'<h{level} id="{html.escape(slug(text))}">{text}</h{level}>\n'
+
+    render = mistune.create_markdown(escape=True, renderer=Renderer(escape=True), plugins=["table", "strikethrough"])
+    body = render(markdown)
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">" + CSP_META +
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<title>cxlab methods</title><link rel=\"icon\" href=\"data:,\">"
+            f"<style>{PAGE_CSS}</style></head><body>"
+            "<nav class=\"cxlab-back\"><a href=\"index.html\">All reports</a></nav>"
+            f"{body}</body></html>\n")
+
+
+def write_page(out_dir: str | os.PathLike[str], doc: Path = DOC) -> Path | None:
+    """Write ``methods.html`` into ``out_dir`` (atomically) from ``docs/methods.md``; None, logged, when the
+    checkout's docs are not there (an installed package without them)."""
+    try:
+        markdown = doc.read_text(encoding="utf-8")
+    except OSError as exc:
+        log.info("methods page not written: %s", exc)
+        return None
+    path = Path(out_dir) / PAGE
+    tmp = Path(out_dir) / f".methods.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        tmp.write_text(page_html(markdown), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -291,3 +291,98 @@ def test_phone_charts_stay_legible_and_wide_tables_scroll_with_a_cue(served, bro
     page.close()
     assert not problems, "\n".join(problems)
     assert scrolled > 0  # the default reports have tables wider than a phone
+
+
+def test_methods_page_beside_the_index_and_every_method_link_resolves(served, browser):
+    """methods.html is published beside the index; each report's Methods section links every method it names
+    to an anchor that exists there (followed in the browser: the target element is on the page)."""
+    from bs4 import BeautifulSoup
+
+    base, out = served
+    ids = {el["id"] for el in BeautifulSoup((out / "methods.html").read_text(encoding="utf-8"),
+                                             "html.parser").select("[id]")}
+    page = browser.new_page()
+    checked = 0
+    for slug in _reports(out):
+        soup = BeautifulSoup((out / slug / f"{slug}.html").read_text(encoding="utf-8"), "html.parser")
+        links = [a["href"] for a in soup.select('a[href^="../methods.html#"]')]
+        assert len(links) >= 3, slug
+        assert {h.split("#", 1)[1] for h in links} <= ids, (slug, set(links) - ids)
+        href = links[0]
+        page.goto(f"{base}/{slug}/{slug}.html")
+        page.click(f'a[href="{href}"]')
+        page.wait_for_load_state("load")
+        assert page.url == f"{base}/methods.html#{href.split('#', 1)[1]}"
+        assert page.evaluate("document.getElementById(location.hash.slice(1)) !== null")
+        checked += len(links)
+    page.close()
+    assert checked > 20
+
+
+def test_each_figure_reads_the_same_in_headline_index_tables_and_xlsx(served, browser):
+    """One format per figure kind: each study's lead headline figure is written the same way in the report's
+    headline, the index and (R², NPS) the report's tables, and tables.xlsx stores it as a number whose Excel
+    format reads the same."""
+    from openpyxl import load_workbook
+
+    from cxlab import fmt
+    from cxlab.batch.index import format_value
+
+    base, out = served
+    page = browser.new_page()
+    page.goto(f"{base}/index.html")
+    index_text = page.evaluate("document.body.innerText")
+    problems = []
+    for slug in _reports(out):
+        doc = json.loads((out / slug / "results.json").read_text())
+        name, spec = next(iter(doc["headline"]["figures"].items()))
+        shown = format_value(spec)
+        if shown not in doc["headline"]["text"]:
+            problems.append(f"{slug}: {name} reads {shown!r} in the index but not so in {doc['headline']['text']!r}")
+        if shown not in index_text:
+            problems.append(f"{slug}: {name} {shown!r} not in the index")
+    drivers = json.loads((out / "drivers" / "results.json").read_text())["results"]
+    page.goto(f"{base}/drivers/drivers.html")
+    cells = page.evaluate("Array.from(document.querySelectorAll('table')).flatMap(t => { const h = Array.from("
+                          "t.querySelectorAll('thead th')).map(c => c.innerText.trim()); const i = h.indexOf('R²');"
+                          " return i < 0 ? [] : Array.from(t.querySelectorAll('tbody tr')).map(r => "
+                          "r.children[i].innerText.trim()); })")
+    if cells != [fmt.number(drivers["r2"], 2)]:
+        problems.append(f"drivers: the R² column reads {cells}, the headline {fmt.number(drivers['r2'], 2)}")
+    book = load_workbook(out / "drivers" / "tables.xlsx")
+    r2 = [(c.value, c.number_format) for ws in book.worksheets for col in ws.iter_cols()
+          if col[0].value == "R²" for c in col[1:]]
+    if r2 != [(pytest.approx(drivers["r2"]), "#,##0.00")]:
+        problems.append(f"drivers: tables.xlsx R² {r2}")
+    metrics = json.loads((out / "metrics" / "results.json").read_text())["results"]["overall"]["nps"]
+    book = load_workbook(out / "metrics" / "tables.xlsx")
+    nps = [(c.value, c.number_format) for ws in book.worksheets[:1] for col in ws.iter_cols()
+           if col[0].value == "NPS" for c in col[1:2]]
+    if nps != [(pytest.approx(100 * metrics["nps"]), "+0;-0;0")]:
+        problems.append(f"metrics: tables.xlsx NPS {nps} for {metrics['nps']}")
+    page.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_leftovers_no_sphinx_markup_no_index_name_rows_and_promised_tables(served):
+    """No Sphinx role (":func:`premium`") in any page; every table has one header row (no pandas index-name
+    row); the loyalty report shows the rows each outcome could use, as its text promises."""
+    from bs4 import BeautifulSoup
+
+    _, out = served
+    problems = []
+    for slug in _reports(out):
+        soup = BeautifulSoup((out / slug / f"{slug}.html").read_text(encoding="utf-8"), "html.parser")
+        text = soup.get_text(" ")
+        roles = re.findall(r":(?:func|class|meth|mod|data|attr):", text)
+        if roles:
+            problems.append(f"{slug}: Sphinx markup {roles[:3]}")
+        for table in soup.select("table.cxlab-table"):
+            rows = table.select("thead tr")
+            if len(rows) != 1:
+                problems.append(f"{slug}: table {table.get('id')} has {len(rows)} header rows")
+        if slug.startswith("loyalty"):
+            headers = {th.get_text(" ", strip=True) for th in soup.select("th")}
+            if "rows each outcome could use" in text and not {"rows used", "rows dropped"} <= headers:
+                problems.append(f"{slug}: promises the rows each outcome could use, shows no such table")
+    assert not problems, "\n".join(problems)

@@ -165,3 +165,31 @@ def test_tables_xlsx_has_labels_number_formats_and_no_index_column(tmp_path):
     assert values[:4] == pytest.approx([13.5, 10.0, 17.0, 5.2])  # NPS and points as the report writes them
     assert [c.number_format for c in ws[2]] == ["+0;-0;0", "+0;-0;0", "+0;-0;0",
                                                 '+0.0" points";-0.0" points";0.0" points"', "#,##0.00", "#,##0.00"]
+
+
+@pytest.mark.parametrize("spec, text", [
+    ({"value": 0.768, "format": "pct", "half_width": 0.005}, "76.8%"),  # the headline's "76.8% (76.3% to 77.3%)"
+    ({"value": 0.8715, "format": "pct", "half_width": 0.0104}, "87%"),  # "87% (86% to 88%)"
+    ({"value": 0.135, "format": "nps", "half_width": 0.0114}, "+14"),  # "NPS is +14 (95% CI +12 to +15)"
+    ({"value": 121.03, "format": "quantity", "unit": "EUR", "digits": 0}, "121 EUR"),
+    ({"value": 19.33, "format": "quantity", "unit": "months"}, "19.3 months"),
+    ({"value": 0.4369, "format": "number", "half_width": 0.026}, "0.44"),  # "R² = 0.44 (0.41 to 0.46)"
+])
+def test_the_index_writes_a_figure_as_its_headline_does(spec, text):
+    from cxlab.batch.index import format_value
+
+    assert format_value(spec) == text
+    low, high = spec["value"] - spec.get("half_width", 0), spec["value"] + spec.get("half_width", 0)
+    if spec.get("half_width") and spec["format"] in ("pct", "nps"):
+        formatter = {"pct": fmt.pct, "nps": fmt.nps}[spec["format"]]
+        assert fmt.interval(spec["value"], low, high, formatter).startswith(text + " (")
+
+
+# --- item 13: no Sphinx markup in the ground-truth boxes --------------------------------------------------
+
+def test_ground_truth_boxes_carry_no_sphinx_roles():
+    from cxlab import synth
+
+    texts = {name: synth.describe(name) for name in synth.NAMES}
+    assert not [n for n, t in texts.items() if re.search(r":(?:func|class|meth|mod|data|attr):`", t)]
+    assert "`cxlab.stats.survival.calendar_months`" in texts["lifecycles"]

@@ -67,11 +67,11 @@ def test_renderer_tags_checked_cells_even_untagged():
 # --- index ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("raw, text", [
-    ({"value": 0.8715, "format": "pct"}, "87.2%"), ({"value": 1.091, "format": "signed_pct"}, "+109%"),
+    ({"value": 0.8715, "format": "pct"}, "87%"), ({"value": 1.091, "format": "signed_pct"}, "+109%"),
     ({"value": 4.72e-13, "format": "p"}, "p < 0.001"), ({"value": 38.2, "format": "quantity", "unit": "months"},
                                                         "38.2 months"),
     (0.8715, "0.87"), (None, "not defined"), ({"value": 12345, "format": "count"}, "12,345"),
-    ({"value": 0.1423, "format": "nps"}, "+14.2"), ({"value": -0.3, "format": "nps"}, "-30.0"),
+    ({"value": 0.1423, "format": "nps"}, "+14"), ({"value": -0.3, "format": "nps"}, "-30"),
 ])
 def test_index_values_are_formatted_with_units(raw, text):
     assert index.format_value(index.figure_spec(raw)) == text
@@ -241,7 +241,23 @@ def test_every_cited_method_is_defined_in_docs_methods():
     for link in re.findall(r"\]\(#([^)]+)\)", doc):
         assert link in anchors, link
     text = methods_markdown("retention")
-    assert text.startswith("## Methods") and "docs/methods.md#kaplan-meier-estimator" in text
+    assert text.startswith("## Methods") and "(../methods.html#kaplan-meier-estimator)" in text
+
+
+def test_methods_page_has_every_cited_anchor_and_escapes_html(tmp_path):
+    """methods.html (beside the index) has an element with each cited method's anchor, and each report's
+    Methods section links its methods there; raw HTML in the markdown is shown as text."""
+    from cxlab.methods import page_html, write_page
+
+    page = write_page(tmp_path).read_text(encoding="utf-8")
+    ids = set(re.findall(r'\bid="([^"]+)"', page))
+    for study in STUDY_METHODS:
+        links = re.findall(r"\]\(\.\./methods\.html#([^)]+)\)", methods_markdown(study))
+        assert links and set(links) <= ids, (study, set(links) - ids)
+    assert "<title>cxlab methods</title>" in page and "Content-Security-Policy" in page
+    hostile = page_html("## Hedges' `g` <b>value</b>\n\n<script>alert(1)</script>")
+    assert "<script>" not in hostile and "<b>" not in hostile and "&lt;script&gt;" in hostile
+    assert 'id="hedges-g-bvalueb"' in hostile
 
 
 def test_readme_and_notebooks_cite_methods_not_design():
@@ -250,7 +266,7 @@ def test_readme_and_notebooks_cite_methods_not_design():
 
 
 @pytest.mark.parametrize("name, value, text", [("Welch p", 4.7e-13, "p < 0.001"), ("repurchase: best-tier rate", 0.8715,
-                                                "87.2%"), ("Hedges g", 0.39, "0.39")])
+                                                "87%"), ("Hedges g", 0.39, "0.39")])
 def test_index_old_form_guesses_the_format_from_the_name(name, value, text):
     assert index.format_value(index.figure_spec(value, name)) == text
 

@@ -8,6 +8,7 @@ its last runs, read from ``DIR/.history/<study>.jsonl``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import os
@@ -82,10 +83,21 @@ def format_value(spec: Mapping[str, Any]) -> str:
     v, unit, kind = _number(spec.get("value")), spec.get("unit"), spec.get("format")
     if v is None:
         return fmt.UNDEFINED
-    text = {"pct": lambda: fmt.pct(v, 1), "signed_pct": lambda: fmt.pct(v, 0, signed=True),
-            "points": lambda: fmt.points(v), "nps": lambda: fmt.nps(v, 1), "ratio": lambda: fmt.ratio(v),
-            "count": lambda: fmt.count(v),
-            "p": lambda: fmt.p_value(v), "quantity": lambda: fmt.number(v, 1)}.get(kind, lambda: fmt.number(v, 2))()
+    # as the report's headline writes each kind (fmt's defaults: 87%, +14, +5.2 points, 12.3 months), with the
+    # figure's own "digits" when it has them, and the headline's extra digits when its interval needs them
+    digits = spec.get("digits")
+    digits = digits if isinstance(digits, int) and not isinstance(digits, bool) and 0 <= digits <= 6 else None
+    formatter = {"pct": (fmt.pct, 0), "points": (fmt.points, 1), "nps": (fmt.nps, 0),
+                 "quantity": (fmt.number, 1), "number": (fmt.number, 2)}.get(kind)
+    if formatter is not None:
+        shown = functools.partial(formatter[0], digits=formatter[1] if digits is None else digits)
+        half = _number(spec.get("half_width"))
+        if half is not None:
+            shown = fmt.interval_formatters(v, v - half, v + half, shown)[0]
+        text = shown(v)
+    else:
+        text = {"signed_pct": lambda: fmt.pct(v, 0, signed=True), "ratio": lambda: fmt.ratio(v),
+                "count": lambda: fmt.count(v), "p": lambda: fmt.p_value(v)}.get(kind, lambda: fmt.number(v, 2))()
     return f"{text} {unit}" if unit and kind not in ("pct", "signed_pct", "points", "nps", "p") else text
 
 
@@ -256,4 +268,6 @@ def write_index(out_dir: Path, unpublished: Mapping[str, dict[str, Any]] | None 
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    from ..methods import write_page
+    write_page(out_dir)  # methods.html beside the index: the reports link each method to its definition
     return path

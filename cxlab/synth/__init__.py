@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 import typing
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -143,9 +144,13 @@ _OPTION_RANGES: dict[str, dict[str, tuple[float, float]]] = {
 
 
 def describe(name: str) -> str:
-    """The first paragraphs of a generator's docstring, for the report's ground-truth box."""
+    """The first paragraphs of a generator's docstring, for the report's ground-truth box (Sphinx roles such as
+    ``:func:`premium``` shown as plain code, ```premium```)."""
     doc = inspect.getdoc(GENERATORS[name]) or ""
-    return doc.split("\nParameters")[0].strip()
+    return _SPHINX_ROLE.sub(r"`\1`", doc.split("\nParameters")[0].strip())
+
+
+_SPHINX_ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|data|attr|obj|exc|const):`[~.]?([^`]+)`")
 
 
 __all__ = ["NAMES", "GENERATORS", "generate", "write_parquet", "describe", "check_options"]

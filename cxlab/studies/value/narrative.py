@@ -67,7 +67,7 @@ def headline_figures(result: "ValueResult") -> dict[str, dict]:
     g = {x["group"]: x for x in r["groups"]}
 
     def value(x: dict, key: str = "mean_clv") -> dict:
-        return {"value": x[key], "better": "higher", "format": "quantity", "unit": unit,
+        return {"value": x[key], "better": "higher", "format": "quantity", "unit": unit, "digits": 0,  # as _money
                 "half_width": half_width(x["ci_low"], x["ci_high"])}
     d = r["difference"]
     return {f"CLV, best group ({r['best_group']})": value(g[r["best_group"]]),
