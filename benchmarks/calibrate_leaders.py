@@ -31,7 +31,7 @@ from scipy import stats as sps
 
 from cxlab import fmt
 from cxlab.stats.proportions import wilson_interval
-from cxlab.studies.leaders import analysis as A
+from cxlab.studies.leaders import inference, portfolios
 from cxlab.synth.panel import QUANTILE_PAIRS, panel
 
 SETTINGS = {
@@ -52,12 +52,12 @@ def panel_runs(seed: int, setting: dict, beta: float, resamples: int) -> dict[tu
     """The summary figures of one synthetic panel for every quantile pair, plus the period t test."""
     frame = panel(n=setting["n"], periods=setting["periods"], sectors=setting["sectors"], seed=seed, beta=beta,
                   company_sd=setting["company_sd"], sector_sd=setting["sector_sd"])
-    cand = A.company_periods(frame, setting["within"])
+    cand = portfolios.company_periods(frame, setting["within"])
     out = {}
     for hi, lo in QUANTILE_PAIRS:
-        assigned = A.portfolios(cand, hi, lo, setting["within"])
-        table = A.period_table(assigned)
-        s = A.summarize(assigned, table, None, resamples=resamples, seed=seed)
+        assigned = portfolios.portfolios(cand, hi, lo, setting["within"])
+        table = portfolios.period_table(assigned)
+        s = inference.summarize(assigned, table, None, resamples=resamples, seed=seed)
         s["period_t_p"] = float(sps.ttest_1samp(table["difference"], 0).pvalue)
         out[(hi, lo)] = s
     return out

@@ -17,6 +17,7 @@ from cxlab.params import parse_study
 from cxlab.record import to_json
 from cxlab.stats import groups
 from cxlab.studies.leaders import analysis as L_analysis
+from cxlab.studies.leaders import inference, portfolios
 from cxlab.studies.leaders import load as L_load
 from cxlab.studies.leaders import narrative as L_narrative
 from test_leaders_inference import cr1_reference
@@ -229,7 +230,7 @@ def test_sensitivity_pairs_match_single_runs(tmp_path):
         _, summary, _, _, _ = reference(ROWS, row["leader_quantile"], row["laggard_quantile"], None)
         for key in ("leader_mean", "laggard_mean", "leader_cumulative", "welch_t", "hedges_g"):
             assert row[key] == pytest.approx(summary[key]), key
-        assert set(L_analysis.SUMMARY_KEYS) <= set(row)
+        assert set(inference.SUMMARY_KEYS) <= set(row)
     assert sens[2] == {k: v for k, v in sens[2].items()} and sens[2]["welch_t"] == result.results["summary"]["welch_t"]
 
 
@@ -249,9 +250,9 @@ def test_result_keys_are_design(tmp_path):
     res = run(make_study(tmp_path), tmp_path).results
     for row in res["periods"]:
         assert set(row) == {"period", "n_leaders", "n_laggards", "leader_mean", "laggard_mean"}
-    assert set(res["summary"]) == set(L_analysis.SUMMARY_KEYS)
+    assert set(res["summary"]) == set(inference.SUMMARY_KEYS)
     assert res["summary"]["benchmark_cumulative"] is None
-    assert set(res["excluded"]) == set(L_analysis.REASONS)
+    assert set(res["excluded"]) == set(portfolios.REASONS)
 
 
 # ------------------------------------------------------------------------------ bootstrap

@@ -12,6 +12,7 @@ from statsmodels.regression.linear_model import OLS
 from cxlab import words
 from cxlab.stats import clustered
 from cxlab.studies.leaders import analysis as L_analysis
+from cxlab.studies.leaders import inference, portfolios
 from cxlab.studies.leaders import narrative as N
 from cxlab.synth.panel import panel, premium
 
@@ -152,9 +153,9 @@ def test_block_bootstrap_covers_a_known_difference_with_clustered_data():
 
 def clustered_summary(seed, n, periods, beta, company_sd, sectors=3, within="sector"):
     frame = panel(n=n, periods=periods, seed=seed, beta=beta, company_sd=company_sd, sectors=sectors)
-    cand = L_analysis.company_periods(frame, within)
-    assigned = L_analysis.portfolios(cand, 0.75, 0.25, within)
-    return L_analysis.summarize(assigned, L_analysis.period_table(assigned), None, resamples=0)
+    cand = portfolios.company_periods(frame, within)
+    assigned = portfolios.portfolios(cand, 0.75, 0.25, within)
+    return inference.summarize(assigned, portfolios.period_table(assigned), None, resamples=0)
 
 
 def test_calibration_on_null_panels_with_persistent_company_growth():
@@ -283,7 +284,7 @@ def test_sensitivity_words(rows, text):
 def test_results_schema_requires_the_wave_2_keys():
     from cxlab.record import to_json, validate_results
     s = clustered_summary(1, 40, 4, beta=0.0, company_sd=0.1)
-    s = {k: s[k] for k in L_analysis.SUMMARY_KEYS}
+    s = {k: s[k] for k in inference.SUMMARY_KEYS}
     prov = {"parameters": {}, "inputs": {}, "packages": {}, "started": "", "ended": ""}
     doc = {"study": "t", "notebook": "leaders", "status": "ok", "provenance": prov,
            "results": to_json({"periods": [], "summary": s})}

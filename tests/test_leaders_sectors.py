@@ -12,6 +12,7 @@ from cxlab.params import parse_study
 from cxlab.report import data_source_line
 from cxlab.stats import clustered
 from cxlab.studies.leaders import analysis as A
+from cxlab.studies.leaders import inference, portfolios
 from cxlab.studies.leaders import load as L
 from cxlab.studies.leaders import narrative as N
 from cxlab.synth.panel import panel
@@ -22,9 +23,9 @@ def null_summary(seed, within, hi=0.75, lo=0.25, resamples=99, beta=0.0, n=80, s
     """One multi-sector panel: sectors differ in CX level (leaders come unevenly from them) and each sector
     has its own growth shock per period (sd 0.08); CX unrelated to growth unless ``beta``."""
     frame = panel(n=n, periods=6, sectors=sectors, seed=seed, beta=beta, company_sd=0.05, sector_sd=0.08)
-    cand = A.company_periods(frame, within)
-    assigned = A.portfolios(cand, hi, lo, within)
-    return A.summarize(assigned, A.period_table(assigned), None, resamples=resamples, seed=seed)
+    cand = portfolios.company_periods(frame, within)
+    assigned = portfolios.portfolios(cand, hi, lo, within)
+    return inference.summarize(assigned, portfolios.period_table(assigned), None, resamples=resamples, seed=seed)
 
 
 def excludes(low, high):
@@ -65,9 +66,9 @@ def test_sector_adjusted_test_keeps_its_power():
 def test_no_sector_or_one_sector_means_no_adjustment():
     for frame in (panel(n=40, periods=4, sectors=1, seed=3, company_sd=0.05),
                   panel(n=40, periods=4, seed=3, company_sd=0.05).assign(sector=None)):
-        cand = A.company_periods(frame, None)
-        assigned = A.portfolios(cand, 0.75, 0.25, None)
-        s = A.summarize(assigned, A.period_table(assigned), None, resamples=200, seed=1)
+        cand = portfolios.company_periods(frame, None)
+        assigned = portfolios.portfolios(cand, 0.75, 0.25, None)
+        s = inference.summarize(assigned, portfolios.period_table(assigned), None, resamples=200, seed=1)
         assert s["adjustment"] == "none"
         for key in ("diff", "se", "t", "df", "p", "ci_low", "ci_high"):
             assert s[f"adjusted_{key}"] == s[f"cluster_{key}"], key

@@ -22,7 +22,8 @@ import pandas as pd
 
 from ... import fmt, words
 from ...report import half_width
-from .analysis import ADJUSTED_KEYS, LeadersResult
+from .analysis import LeadersResult
+from .inference import ADJUSTED_KEYS
 
 CI = "95% CI "
 
