@@ -172,8 +172,8 @@ def _run(args: argparse.Namespace) -> int:
     progress.close()
     if not args.quiet:
         failed = sum(r["status"] == "failed" for r in report.rows)
-        print(f"{plural(len(report.rows), 'study')}, {failed} failed; index: "
-              f"{os.path.abspath(os.path.join(args.out, 'index.html'))}")
+        print(f"{plural(len(report.rows), 'study')}, {failed} failed; index: "  # --out as given: no machine path
+              f"{os.path.normpath(os.path.join(args.out, 'index.html'))}")
         if any(r["status"] == "ok" for r in report.rows) and chromium() is None:
             print(skipped_line())
     return report.exit_status

@@ -193,3 +193,52 @@ def test_ground_truth_boxes_carry_no_sphinx_roles():
     texts = {name: synth.describe(name) for name in synth.NAMES}
     assert not [n for n, t in texts.items() if re.search(r":(?:func|class|meth|mod|data|attr):`", t)]
     assert "`cxlab.stats.survival.calendar_months`" in texts["lifecycles"]
+
+
+# --- items 8 and 13 end to end: a user's study in its own folder, one good and one failing -------------------
+
+@pytest.mark.slow
+def test_no_machine_path_in_pages_results_or_cli_output_and_a_failed_study_reads_as_a_report(tmp_path):
+    """A study in <project>/params reading ../data/*.csv, run by the real CLI from the project folder:
+    neither the project's absolute path nor the checkout's appears in any page, PDF, results.json or the
+    index, nor in what the CLI prints (cron mail); the failing study's page is a report with the traceback
+    folded."""
+    import shutil
+
+    from conftest import run_cli
+
+    project = tmp_path / "survey-project"
+    (project / "params").mkdir(parents=True)
+    (project / "data").mkdir()
+    shutil.copy(ROOT / "params" / "examples" / "data" / "telco-survey.csv", project / "data")
+    good = (ROOT / "params" / "examples" / "telco-loyalty.yaml").read_text().replace(
+        "path: data/telco-survey.csv", "path: ../data/telco-survey.csv")
+    (project / "params" / "telco.yaml").write_text(good.replace("study: telco-loyalty", "study: telco"))
+    bad = good.replace("study: telco-loyalty", "study: telco-bad").replace(
+        "experience: Satisfaction Score", "experience: Satisfaction Scor")
+    (project / "params" / "telco-bad.yaml").write_text(bad)
+    res = run_cli("run", "params/telco.yaml", "params/telco-bad.yaml", "--out", "out", cwd=project, timeout=600)
+    assert res.returncode == 1, res.stdout + res.stderr
+    cli = res.stdout + res.stderr
+    assert "telco-bad: failed" in cli and "../data/telco-survey.csv, column 'Satisfaction Scor'" in cli, cli
+    machine = [str(project), str(ROOT)]
+    for where in machine:
+        assert where not in cli, (where, cli)
+    out = project / "out"
+    texts = {"index.html": (out / "index.html").read_text(encoding="utf-8")}
+    for folder in ("telco", "telco-bad.failed"):
+        for path in (out / folder).iterdir():
+            if path.suffix in (".html", ".json"):
+                texts[f"{folder}/{path.name}"] = path.read_text(encoding="utf-8")
+    from pypdf import PdfReader
+    if (out / "telco" / "telco.pdf").exists():
+        texts["telco.pdf"] = "\n".join(p.extract_text() for p in PdfReader(out / "telco" / "telco.pdf").pages)
+    for name, text in texts.items():
+        for where in machine:
+            assert where not in text, (name, where)
+    assert "Read 2,000 rows from ../data/telco-survey.csv" in texts["telco/telco.html"]
+    failed = texts["telco-bad.failed/telco-bad.html"]
+    for needed in ("This study failed", "Reading the data", "What to do", "cxlab validate params/telco-bad.yaml",
+                   '<details class="cxlab-traceback">'):
+        assert needed in failed, needed
+    assert "An Exception was encountered" not in failed

@@ -383,6 +383,23 @@ def failure_notebook(notebook: Any, title: str | None, provenance: Mapping[str, 
     return nb
 
 
+def relative_tracebacks(notebook: Any, provenance: Mapping[str, Any] | None = None) -> None:
+    """Write the paths in a notebook's error outputs relative to the project and the study's folder, in place
+    (a traceback names the package's files and the data file by their absolute paths)."""
+    from ..paths import relative_paths
+
+    project = Path(__file__).resolve().parents[2]
+    study_file = (provenance or {}).get("study_file")
+    folder = Path(study_file).resolve().parent if study_file else None
+    for cell in notebook.cells:
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            if out.get("output_type") == "error":
+                out["traceback"] = ["".join(part if _ANSI.fullmatch(part) else relative_paths(part, project, folder)
+                                            for part in re.split(f"({_ANSI.pattern})", line))
+                                    for line in out.get("traceback", [])]  # colour codes kept, paths between
+                out["evalue"] = relative_paths(str(out.get("evalue", "")), folder, project)
+
+
 _PREWARM: threading.Thread | None = None
 
 
@@ -436,6 +453,8 @@ def render_html(notebook: Any, *, code: bool, provenance: Mapping[str, Any] | No
         The page title (the study's title).
     """
     nb = (None if code else failure_notebook(notebook, title, provenance)) or copy.deepcopy(notebook)
+    if code:
+        relative_tracebacks(nb, provenance)
     if title:
         nb.metadata["title"] = title if not code else f"{title} (notebook with code)"
     tag_plumbing(nb)
