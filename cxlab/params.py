@@ -101,7 +101,7 @@ class DataSpec(_Model):
         if info.data.get("url") is not None:
             return v  # the server's SQL dialect: it runs in a read-only transaction (cxlab.dbsource)
         if v is not None and v.strip():
-            from .sources import check_query
+            from .sqlsafe import check_query
             check_query(v)  # one SELECT: a query that writes, attaches or loads is refused here
         return v
 

@@ -279,7 +279,7 @@ def duckdb_stream(query: str, database: Path | None, base_dir: Path) -> Stream:
     :func:`cxlab.sources.read_sql` runs it (one SELECT, files only inside ``base_dir``, odd types mapped)."""
     import duckdb
 
-    from .sources import _connect, _in_folder, _numbers, _typed, check_query
+    from .sqlsafe import _connect, _in_folder, _numbers, _typed, check_query
     source = f"SQL query on {database}" if database is not None else "SQL query"
     try:
         check_query(query)

@@ -14,11 +14,12 @@ import pytest
 import yaml
 from conftest import run_cli
 
-from cxlab import sources
+from cxlab import sources, sqlsafe
 from cxlab.batch.plan import plan
 from cxlab.errors import DataError, StudyFileError
 from cxlab.params import parse_study
-from cxlab.sources import read_sql, sql_files
+from cxlab.sources import read_sql
+from cxlab.sqlsafe import sql_files
 
 COLUMNS = {"customer_id": "id", "experience": "score", "repurchase": "rebuy"}
 
@@ -174,13 +175,13 @@ def test_the_fingerprint_never_globs_or_hashes_outside_the_study_folder(folder, 
     """'/proc/**', '/**' and '../*' are never searched (no hang, nothing of /proc hashed); matches that leave the
     folder through a symbolic link, and paths that are not regular files, are not listed."""
     searched: list[str] = []
-    real = sources.os.scandir
+    real = sqlsafe.os.scandir
 
     def spy(path):
         searched.append(str(path))
         return real(path)
 
-    monkeypatch.setattr(sources.os, "scandir", spy)
+    monkeypatch.setattr(sqlsafe.os, "scandir", spy)
     (folder / "link.csv").symlink_to(folder.parent / "outside" / "secret.csv")
     import os
     os.mkfifo(folder / "pipe.csv")
@@ -198,7 +199,7 @@ def test_the_fingerprint_never_globs_or_hashes_outside_the_study_folder(folder, 
 
 def test_a_pattern_matching_too_many_paths_is_one_line(folder, monkeypatch):
     """A symbolic link to / inside the folder cannot make '**' walk the whole file system."""
-    monkeypatch.setattr(sources, "MAX_SQL_FILES", 500)
+    monkeypatch.setattr(sqlsafe, "MAX_SQL_FILES", 500)
     (folder / "root").symlink_to("/")
     t0 = time.perf_counter()
     assert sql_files("SELECT * FROM read_csv('**/*.csv')", folder) == ["survey.csv"]  # '**' follows no link
