@@ -328,32 +328,22 @@ def index_as_columns(frame: Any) -> Any:
 
 
 def column_kinds(frame: Any, kinds: dict[str, Any] | None = None) -> dict[Any, Any]:
-    """Each column's display kind: ``kinds`` first, else :func:`kind_of`; an interval bound takes the kind of
-    the figure it bounds. The one rule the report's tables and ``tables.xlsx`` share."""
+    """Each column's display kind: ``kinds`` first, else :func:`kind_of`; an interval bound not in ``kinds``
+    takes the kind of the figure it bounds: ``x_ci_low`` that of ``x``, a bare ``ci_low``/``ci_high`` that of
+    the nearest column before it that is not a bound (a share's interval in percent, a ratio's as a ratio).
+    The one rule the report's tables and ``tables.xlsx`` share."""
     kinds = dict(kinds or {})
     col_kinds = {c: kinds.get(str(c)) or kind_of(c, frame[c]) for c in frame.columns}
-    _interval_kinds(list(frame.columns), col_kinds, kinds)
-    return col_kinds
-
-
-def _interval_kinds(columns: list[Any], col_kinds: dict[Any, Any], explicit: dict[str, Any]) -> None:
-    """Give each interval bound the kind of the figure it bounds, in place: ``x_ci_low`` that of ``x``; a bare
-    ``ci_low``/``ci_high`` that of the nearest column before it that is not a bound (a share's interval reads
-    in percent like the share, a ratio's as a ratio). Kinds given explicitly are kept."""
-    estimate = None
-    for c in columns:
-        name = str(c)
-        bound = name.endswith(("ci_low", "ci_high"))
-        if bound and name not in explicit:
-            base = name.rsplit("_ci_", 1)[0] if "_ci_" in name else None
+    names, estimate = {str(c): c for c in frame.columns}, None
+    for c in frame.columns:
+        bound = str(c).endswith(("ci_low", "ci_high"))
+        if bound and str(c) not in kinds:
+            base = names.get(str(c).rsplit("_ci_", 1)[0]) if "_ci_" in str(c) else estimate
             if base is not None:
-                match = [k for k in columns if str(k) == base]
-                if match:
-                    col_kinds[c] = col_kinds[match[0]]
-            elif estimate is not None:
-                col_kinds[c] = col_kinds[estimate]
-        if not bound:
+                col_kinds[c] = col_kinds[base]
+        elif not bound:
             estimate = c
+    return col_kinds
 
 
 def _is_na(x: Any) -> bool:
