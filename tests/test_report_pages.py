@@ -242,3 +242,23 @@ def test_no_machine_path_in_pages_results_or_cli_output_and_a_failed_study_reads
                    '<details class="cxlab-traceback">'):
         assert needed in failed, needed
     assert "An Exception was encountered" not in failed
+
+
+# --- item 14: a chart is never shown so narrow that its text is under 8 px ----------------------------------
+
+def test_chart_min_width_keeps_its_smallest_text_8_px():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cxlab import plots
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.set_title("Title", fontsize=12)
+    ax.annotate("note", (0.5, 0.5), fontsize=7)
+    ax.text(0.1, 0.1, "", fontsize=3)  # empty text is not drawn: it does not count
+    assert plots.smallest_text_pt(fig) == 7
+    # 7 pt at 100 px an inch is 7 x 100 / 72 = 9.72 px at full width (900 px): 8 px needs 900 x 8 / 9.72 = 741 px
+    assert plots.min_width(900, 7) == 741
+    assert plots.min_width(900, 30) == 173 and plots.min_width(300, 4) == 300 and plots.min_width(900, None) is None
+    plt.close(fig)
