@@ -278,3 +278,65 @@ def test_words_never_claim_a_difference_the_test_does_not_support():
     assert "association" in narrative.headline(R(), None)
     R.results["experiment"] = True
     assert "experiment" in narrative.headline(R(), None) and "association" not in narrative.headline(R(), None)
+
+
+def test_without_bootstrap_the_words_say_no_bootstrap_was_run_not_cannot_tell():
+    class R:
+        results = {"horizon": 12, "value_unit": "EUR", "experiment": False, "best_group": "high",
+                   "worst_group": "low", "bootstrap": {"resamples": 0, "seed": 0, "failed": 0},
+                   "groups": [{"group": "low", "mean_clv": 10.0, "ci_low": None, "ci_high": None},
+                              {"group": "high", "mean_clv": 12.0, "ci_low": None, "ci_high": None}],
+                   "difference": {"best": "high", "worst": "low", "difference": 2.0, "ci_low": None,
+                                  "ci_high": None, "p": None},
+                   "value_at_stake": {"value": 50.0, "customers": 25, "ci_low": None, "ci_high": None},
+                   "roi": {"share": 0.1, "customers": 2.5, "value": 5.0, "ci_low": None, "ci_high": None}}
+    for text in (narrative.headline(R(), None), narrative.interpret_groups(R()), narrative.interpret_roi(R())):
+        assert "no bootstrap was run" in text and "cannot tell" not in text and "not defined" not in text
+    assert "12 EUR" in narrative.headline(R(), None) and "2 EUR" in narrative.headline(R(), None)
+
+
+def test_refits_and_resample_means_equal_their_direct_computation():
+    x, tx, T, m = (CDNOW[c].to_numpy(float) for c in ("x", "t_x", "T", "zbar"))
+    full = clv.fit_bgnbd(x, tx, T)
+    counts = np.bincount(np.random.default_rng(3).integers(0, len(x), len(x)), minlength=len(x)).astype(float)
+    newton = clv.fit_bgnbd(x, tx, T, counts, start=full, with_se=False)
+    bfgs = clv.fit_bgnbd(x, tx, T, counts)                   # from scratch, to gtol 1e-7
+    assert newton.message.startswith("Newton") and newton.converged
+    for k in newton.params:
+        assert abs(newton[k] - bfgs[k]) < 1e-3 * bfgs.se[k]
+    # the resample's mean CLV: the counts-weighted mean of every customer's CLV, computed directly
+    gg = LIFETIMES_GG
+    direct = clv.clv(newton.params, gg, x, tx, T, m, 36, 0.1, 0.3)
+    fast = clv.mean_clv(newton.params, gg, x, tx, T, m, counts, clv.purchase_pairs(x, T), 36, 0.1, 0.3)
+    assert fast == pytest.approx(np.average(direct, weights=counts), rel=1e-12)
+
+
+def test_discounted_purchases_interpolated_equal_the_monthly_sum():
+    # many customers per x with T in whole days: the Chebyshev path; reference: month by month from E[Y(t)]
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 4, 3000).astype(float)
+    T = rng.integers(1, 900, 3000) / 7.0
+    px, pT, inv = clv.purchase_pairs(x, T)
+    assert len(px) < len(x)
+    for params in (LIFETIMES_BG, {"r": 0.8, "alpha": 1.5, "a": 0.7, "b": 3.5}):
+        got = clv.discounted_purchases(params, 36, 0.1, px, pT)
+        month = clv.MONTH_DAYS / 7
+        cum = np.column_stack([np.zeros(len(px))] + [clv.expected_transactions(params, k * month, px, np.zeros(
+            len(px)), pT) / clv.p_alive(params, px, np.zeros(len(px)), pT) for k in range(1, 37)])
+        want = np.diff(cum, axis=1) @ (1.1 ** (-np.arange(1, 37) / 12))
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+def test_bootstrap_figures_do_not_depend_on_the_number_of_workers():
+    base = {"study": "v", "notebook": "value",
+            "data": {"synthetic": "transactions", "n": 1500, "seed": 4, "columns": {"experience": "nps"}},
+            "experience": {"scale": [0, 10], "tiers": {"low": [0, 6], "high": [7, 10]}},
+            "observation_end": "2025-12-31", "horizon": 12}
+    boots = []
+    for workers in (1, 2):
+        study = parse_study({**base, "bootstrap": {"resamples": 20, "seed": 7, "workers": workers}})
+        data, _ = load.read(study)
+        boots.append(analysis.analyze(data, study))
+    np.testing.assert_array_equal(boots[0].boot, boots[1].boot)
+    assert boots[0].results["difference"] == boots[1].results["difference"]
+    assert np.isfinite(boots[0].boot).all()

@@ -11,8 +11,9 @@ cxlab): ``x`` repeat purchases (purchase days after the first), ``tx`` time of t
 last purchase since the first, ``T`` time from the first purchase to the end of
 observation, ``m`` mean amount of the repeat purchases. Log-likelihoods are
 vectorised, with the terms that depend on ``x`` only computed once per distinct
-``x``; :func:`scipy.optimize.minimize` (L-BFGS-B with the analytic gradient)
-fits the log-parameters; standard errors come from the Hessian of the
+``x``; :func:`scipy.optimize.minimize` (BFGS with the analytic gradient)
+fits the log-parameters, and a refit from a previous fit (a bootstrap
+resample) takes Newton steps with that fit's curvature; standard errors come from the Hessian of the
 log-likelihood (central differences of the analytic gradient) by the delta method.
 Every fit takes optional ``weights`` (a customer-level bootstrap passes counts).
 """
@@ -30,6 +31,17 @@ from scipy.special import digamma, gammaln, hyp2f1
 GRAD_TOL = 1e-3
 #: Days in a month (a year of 365.25 days over 12): the CLV horizon and discounting count these months.
 MONTH_DAYS = 365.25 / 12
+#: A Newton refit (:func:`_newton`) has converged when its next step is under this many standard errors in every
+#: parameter (the bootstrap's spread is about one standard error).
+NEWTON_TOL = 1e-4
+#: Newton steps tried before a refit falls back to BFGS.
+NEWTON_ITER = 30
+#: Chebyshev points in log(alpha + T) at which :func:`discounted_purchases` evaluates the discounted purchases of a
+#: frequent x before interpolating, the pairs it checks the interpolant at, and the largest difference it accepts
+#: (relative to the largest value).
+CHEB_NODES = 32
+CHEB_CHECKS = 64
+CHEB_TOL = 1e-11
 
 
 @dataclass(frozen=True)
@@ -124,8 +136,46 @@ class _GammaGamma:
         return -ll, -np.array([g_p * p, g_q * q, g_g * g])
 
 
+def _newton(objective, theta: np.ndarray, hess_inv: np.ndarray, max_iter: int = NEWTON_ITER
+            ) -> tuple[np.ndarray, float, np.ndarray] | None:
+    """Newton steps with a fixed curvature ``hess_inv`` (a previous fit's inverse Hessian), halved while the
+    objective does not fall; the optimum once a step is under :data:`NEWTON_TOL` standard errors in every
+    parameter, or None (no such step within ``max_iter`` steps, or a step that cannot lower the objective).
+
+    A bootstrap refit starts at the full-data optimum with the full-data curvature: the resample's optimum is
+    about one standard error away and its curvature close, so a few steps (one likelihood each) reach it.
+    """
+    se = np.sqrt(np.diag(hess_inv))
+    f, g = objective(theta)
+    if not (np.isfinite(f) and np.all(np.isfinite(g))):
+        return None
+    for _ in range(max_iter):
+        step = np.einsum("ij,j->i", hess_inv, g)      # no BLAS: its threads cost more than 4x4
+        if np.all(np.abs(step) < NEWTON_TOL * se):
+            return theta, f, g
+        t = 1.0
+        while True:
+            cand = theta - t * step
+            fc, gc = objective(cand)
+            if np.isfinite(fc) and np.all(np.isfinite(gc)) and fc <= f:
+                break
+            t /= 2
+            if t < 1e-3:
+                return None
+        theta, f, g = cand, fc, gc
+    return None
+
+
 def _fit(objective, names: tuple[str, ...], start: np.ndarray, n: int, with_se: bool,
          hess_inv0: np.ndarray | None = None) -> Fit:
+    if hess_inv0 is not None and not with_se:      # a refit near a previous fit: Newton with its curvature
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            found = _newton(objective, start, hess_inv0)
+        if found is not None:
+            theta, f, _ = found
+            diverged = bool(np.any(np.abs(theta) > 25.0))
+            return Fit(dict(zip(names, np.exp(theta).tolist())), dict.fromkeys(names), float(-f), not diverged, n,
+                       "Newton steps with the previous fit's curvature")
     # BFGS on log-parameters (unbounded); scipy's L-BFGS-B costs ~10 ms per call on top of the likelihood
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         options = {"maxiter": 2000, "gtol": 1e-7 if with_se else 1e-5}
@@ -267,30 +317,89 @@ def discount_factors(horizon: int, discount_rate: float) -> np.ndarray:
     return (1.0 + discount_rate) ** (-k / 12.0)
 
 
-def monthly_transactions(params: dict[str, float], horizon: int, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
-                         unit_days: float = 7.0) -> np.ndarray:
-    """Expected repeat purchases in each month k = 1..horizon (customers x months).
+def purchase_pairs(x: np.ndarray, T: np.ndarray, unit_days: float = 7.0
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (x, T) pairs of the customers and each customer's pair: ``(px, pT, inverse)``.
 
-    The function of (x, T) behind it is evaluated once per distinct (x, T) pair
-    (T is a whole number of days in the study's data), so its cost grows with
-    the distinct pairs, not with the customers.
+    Expected future purchases of a customer alive at T depend on (x, T) only; T is a whole number of days in the
+    study's data, so many customers share a pair (a T not in whole days makes every customer its own pair).
     """
     x = np.asarray(x, dtype=float)
     T = np.asarray(T, dtype=float)
-    out = np.zeros((len(x), int(horizon)))
-    if horizon <= 0 or len(x) == 0:
-        return out
+    if len(x) == 0:
+        return x, T, np.zeros(0, np.int64)
     days = np.round(T * unit_days).astype(np.int64)
-    if np.abs(days - T * unit_days).max() > 1e-6:          # T not in whole days: one evaluation per customer
-        keys, inv = np.arange(len(x)), np.arange(len(x))
-        px, pT = x, T
-    else:
-        keys, inv = np.unique(x.astype(np.int64) * (days.max() + 1) + days, return_inverse=True)
-        px, pT = (keys // (days.max() + 1)).astype(float), (keys % (days.max() + 1)) / unit_days
+    if np.abs(days - T * unit_days).max() > 1e-6:
+        return x, T, np.arange(len(x))
+    width = days.max() + 1
+    keys, inv = np.unique(x.astype(np.int64) * width + days, return_inverse=True)
+    return (keys // width).astype(float), (keys % width) / unit_days, inv.ravel()
+
+
+def _discounted_direct(params: dict[str, float], horizon: int, discount_rate: float, x: np.ndarray,
+                       T: np.ndarray, unit_days: float) -> np.ndarray:
     month = MONTH_DAYS / unit_days
-    cum = np.column_stack([_growth(params, k * month, px, pT) for k in range(1, int(horizon) + 1)])
-    per_month = np.diff(np.column_stack([np.zeros(len(px)), cum]), axis=1)
-    return p_alive(params, x, tx, T)[:, None] * per_month[inv]
+    if discount_rate == 0:                         # the undiscounted sum telescopes to the whole horizon
+        return _growth(params, horizon * month, x, T)
+    t = np.arange(1, int(horizon) + 1) * month
+    per_month = np.diff(_growth(params, t[None, :], x[:, None], T[:, None]), axis=1, prepend=0.0)
+    return np.einsum("ij,j->i", per_month, discount_factors(horizon, discount_rate))
+
+
+def _barycentric(s: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """Barycentric interpolation matrix (len(s) x len(nodes)) at Chebyshev points of the second kind."""
+    w = (-1.0) ** np.arange(len(nodes))
+    w[[0, -1]] /= 2
+    diff = s[:, None] - nodes[None, :]
+    hit = diff == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        L = w / diff
+        L /= L.sum(axis=1, keepdims=True)
+    rows = hit.any(axis=1)
+    L[rows] = hit[rows].astype(float)
+    return L
+
+
+def discounted_purchases(params: dict[str, float], horizon: int, discount_rate: float, x: np.ndarray,
+                         T: np.ndarray, unit_days: float = 7.0) -> np.ndarray:
+    """Sum over months k = 1..horizon of the expected purchases in month k of a customer alive at T, discounted
+    by 1 / (1 + d)^(k/12) (multiply by P(alive) for the customer's expected discounted purchases).
+
+    Direct evaluation costs ``horizon`` Gauss hypergeometric functions per (x, T). For values of x with more
+    than :data:`CHEB_NODES` distinct T, the sum is evaluated at Chebyshev points in log(alpha + T) and
+    interpolated (barycentric formula): it is analytic in log(alpha + T), so the interpolant converges
+    geometrically. The interpolant is checked against the direct sum at up to :data:`CHEB_CHECKS` of the
+    (x, T) pairs it serves; if any differs by more than :data:`CHEB_TOL` of the largest value, every pair is
+    evaluated directly.
+    """
+    x = np.asarray(x, dtype=float)
+    T = np.asarray(T, dtype=float)
+    if horizon <= 0 or len(x) == 0:
+        return np.zeros(len(x))
+    ux, xi = np.unique(x, return_inverse=True)
+    dense = np.bincount(xi, minlength=len(ux)) > CHEB_NODES          # x values with many distinct T
+    served = dense[xi]
+    if discount_rate == 0 or served.sum() < 2 * CHEB_NODES * max(int(dense.sum()), 1):
+        return _discounted_direct(params, horizon, discount_rate, x, T, unit_days)
+    out = np.empty(len(x))
+    if (~served).any():
+        out[~served] = _discounted_direct(params, horizon, discount_rate, x[~served], T[~served], unit_days)
+    alpha = params["alpha"]
+    s = np.log(alpha + T[served])
+    lo, hi = s.min(), s.max()
+    nodes = (lo + hi) / 2 + (hi - lo) / 2 * np.cos(np.pi * np.arange(CHEB_NODES) / (CHEB_NODES - 1))
+    dx = ux[dense]
+    at_nodes = _discounted_direct(params, horizon, discount_rate, np.repeat(dx, CHEB_NODES),
+                                  np.tile(np.exp(nodes) - alpha, len(dx)), unit_days).reshape(len(dx), CHEB_NODES)
+    row = np.searchsorted(dx, x[served])
+    value = np.einsum("ij,ij->i", _barycentric(s, nodes), at_nodes[row])
+    check = np.unique(np.linspace(0, len(value) - 1, min(CHEB_CHECKS, len(value))).astype(np.int64))
+    direct = _discounted_direct(params, horizon, discount_rate, x[served][check], T[served][check], unit_days)
+    scale = max(float(np.abs(at_nodes).max()), 1e-300)
+    if not np.all(np.abs(value[check] - direct) <= CHEB_TOL * scale):
+        return _discounted_direct(params, horizon, discount_rate, x, T, unit_days)
+    out[served] = value
+    return out
 
 
 def clv(bgnbd: dict[str, float], gamma_gamma: dict[str, float], x: np.ndarray, tx: np.ndarray, T: np.ndarray,
@@ -299,11 +408,31 @@ def clv(bgnbd: dict[str, float], gamma_gamma: dict[str, float], x: np.ndarray, t
 
     CLV = margin x E[spend] x sum over months k of E[purchases in month k] / (1 + d)^(k/12),
     ``d`` the annual ``discount_rate``, a month being 365.25/12 days. With ``discount_rate`` 0 it is
-    margin x E[spend] x E[Y(horizon)]; with ``horizon`` 0 it is 0.
+    margin x E[spend] x E[Y(horizon)]; with ``horizon`` 0 it is 0. The purchases are evaluated once per
+    distinct (x, T) pair (:func:`purchase_pairs`), which keeps 100,000 customers over 36 months near 0.3 s.
     """
-    spend = expected_spend(gamma_gamma, x, m)
-    monthly = monthly_transactions(bgnbd, horizon, x, tx, T, unit_days)
-    return margin * spend * np.einsum("ij,j->i", monthly, discount_factors(horizon, discount_rate))
+    px, pT, inv = purchase_pairs(x, T, unit_days)
+    per_pair = discounted_purchases(bgnbd, horizon, discount_rate, px, pT, unit_days)
+    return margin * expected_spend(gamma_gamma, x, m) * p_alive(bgnbd, x, tx, T) * per_pair[inv]
+
+
+def mean_clv(bgnbd: dict[str, float], gamma_gamma: dict[str, float], x: np.ndarray, tx: np.ndarray,
+             T: np.ndarray, m: np.ndarray, weights: np.ndarray, pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
+             horizon: int, discount_rate: float, margin: float, unit_days: float = 7.0) -> float:
+    """The ``weights``-weighted mean of :func:`clv` (a bootstrap resample's mean: weights are the times each
+    customer was drawn), with the purchases evaluated only for the pairs of customers of positive weight.
+
+    ``pairs`` is :func:`purchase_pairs` of (x, T), computed once for all resamples.
+    """
+    w = np.asarray(weights, dtype=float)
+    px, pT, inv = pairs
+    per_customer = w * expected_spend(gamma_gamma, x, m) * p_alive(bgnbd, x, tx, T)
+    per_customer[w == 0] = 0.0
+    by_pair = np.bincount(inv, per_customer, minlength=len(px))
+    used = by_pair != 0
+    total = np.einsum("i,i->", by_pair[used],
+                      discounted_purchases(bgnbd, horizon, discount_rate, px[used], pT[used], unit_days))
+    return float(margin * total / w.sum())
 
 
 def spend_frequency_correlation(x: np.ndarray, m: np.ndarray) -> tuple[float | None, float | None, int]:

@@ -3,6 +3,7 @@ the difference best minus worst, value at stake, the ROI scenario and the holdou
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,11 @@ from .spec import ValueStudy
 log = logging.getLogger(__name__)
 
 FAILED_LIMIT = 0.01
+MAX_WORKERS = 4
+"""At most this many bootstrap processes by default."""
+PARALLEL_FROM = 2_000_000
+"""Resamples x customers from which the bootstrap runs on several processes by default (below it a process start
+costs more than it saves)."""
 HOLDOUT_CAP = 7
 """Calibration frequencies of 7 or more share one row of the holdout table."""
 
@@ -37,18 +43,14 @@ class ValueResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _fit_group(name: str, h: pd.DataFrame, weights: np.ndarray | None = None,
-               start: tuple[clv.Fit, clv.Fit] | None = None, prefix: str = "") -> tuple[clv.Fit, clv.Fit]:
+def _fit_group(name: str, h: pd.DataFrame, prefix: str = "") -> tuple[clv.Fit, clv.Fit]:
+    """Both models fitted on one group's histories (columns ``prefix`` + x, tx, T, m), with standard errors."""
     x, tx, T, m = (h[prefix + c].to_numpy(float) for c in ("x", "tx", "T", "m"))
-    w = np.ones(len(x)) if weights is None else weights
-    if not np.any((x > 0) & (w > 0)):
+    rep = x > 0
+    if not rep.any():
         raise DataError(f"every customer of group {name!r} made one purchase only: the BG/NBD model of repeat "
                         "purchasing cannot be fitted without repeat purchases")
-    bg = clv.fit_bgnbd(x, tx, T, weights, start=start[0] if start else None, with_se=start is None)
-    rep = x > 0
-    gg = clv.fit_gamma_gamma(x[rep], m[rep], None if weights is None else weights[rep],
-                             start=start[1] if start else None, with_se=start is None)
-    return bg, gg
+    return clv.fit_bgnbd(x, tx, T), clv.fit_gamma_gamma(x[rep], m[rep])
 
 
 def _customer_values(bg: clv.Fit, gg: clv.Fit, h: pd.DataFrame, study: ValueStudy) -> pd.DataFrame:
@@ -63,17 +65,109 @@ def _customer_values(bg: clv.Fit, gg: clv.Fit, h: pd.DataFrame, study: ValueStud
     }, index=h.index)
 
 
-def _boot_mean(h: pd.DataFrame, counts: np.ndarray, fit: tuple[clv.Fit, clv.Fit], name: str,
-               study: ValueStudy) -> float:
-    """Mean CLV of one resample of a group (``counts``: times each customer was drawn), both models refitted."""
-    bg, gg = _fit_group(name, h, counts.astype(float), start=fit)
+@dataclass(frozen=True)
+class _Group:
+    """One experience group's histories as arrays, its distinct (x, T) pairs and its full-data fits: what a
+    bootstrap resample refits."""
+
+    x: np.ndarray
+    tx: np.ndarray
+    T: np.ndarray
+    m: np.ndarray
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray]
+    fit: tuple[clv.Fit, clv.Fit]
+
+    @classmethod
+    def of(cls, h: pd.DataFrame, fit: tuple[clv.Fit, clv.Fit]) -> "_Group":
+        x, tx, T, m = (h[c].to_numpy(float) for c in ("x", "tx", "T", "m"))
+        return cls(x, tx, T, m, clv.purchase_pairs(x, T, UNIT_DAYS), fit)
+
+
+def _boot_mean(g: _Group, counts: np.ndarray, study: ValueStudy) -> float:
+    """Mean CLV of one resample of a group (``counts``: times each customer was drawn), both models refitted
+    from the full-data fits (NaN when a refit fails)."""
+    drawn = counts > 0
+    w = counts[drawn].astype(float)
+    x, tx, T, m = g.x[drawn], g.tx[drawn], g.T[drawn], g.m[drawn]
+    rep = x > 0
+    if not rep.any():
+        return np.nan
+    bg = clv.fit_bgnbd(x, tx, T, w, start=g.fit[0], with_se=False)
+    gg = clv.fit_gamma_gamma(x[rep], m[rep], w[rep], start=g.fit[1], with_se=False)
     if not (bg.converged and gg.converged) or gg["q"] <= 1:
         return np.nan
-    drawn = counts > 0
-    sub = h[drawn]
-    values = clv.clv(bg.params, gg.params, *(sub[c].to_numpy(float) for c in ("x", "tx", "T", "m")),
-                     study.horizon, study.discount_rate, study.margin, UNIT_DAYS)
-    return float(np.einsum("i,i->", counts[drawn].astype(float), values) / counts.sum())
+    return clv.mean_clv(bg.params, gg.params, g.x, g.tx, g.T, g.m, counts, g.pairs, study.horizon,
+                        study.discount_rate, study.margin, UNIT_DAYS)
+
+
+def _resample(groups: list[_Group], seed: np.random.SeedSequence, study: ValueStudy) -> np.ndarray:
+    """One bootstrap resample: customers drawn with replacement within each group (its own seed, so a draw does
+    not depend on which process computes it), the mean CLV of each group refitted."""
+    rng = np.random.default_rng(seed)
+    out = np.full(len(groups), np.nan)
+    for j, g in enumerate(groups):
+        n = len(g.x)
+        counts = np.bincount(rng.integers(0, n, n), minlength=n)     # multinomial(n, 1/n each), drawn fast
+        try:
+            out[j] = _boot_mean(g, counts, study)
+        except (DataError, FloatingPointError, ValueError, np.linalg.LinAlgError):
+            out[j] = np.nan
+    return out
+
+
+_SHARED: dict[str, Any] = {}
+"""What forked bootstrap workers inherit (the groups and the study), set just before the pool starts."""
+
+
+def _worker_start(parent: int) -> None:
+    from ...batch.kernels import die_with_parent
+    from ...batch.lock import close_inherited
+    close_inherited()
+    die_with_parent(parent)
+
+
+def _resample_chunk(seeds: list[np.random.SeedSequence]) -> np.ndarray:
+    return np.array([_resample(_SHARED["groups"], s, _SHARED["study"]) for s in seeds])
+
+
+def bootstrap_workers(study: ValueStudy, customers: int) -> int:
+    """Processes the bootstrap runs on: ``bootstrap.workers``, or by default the cores this process may use (at
+    most :data:`MAX_WORKERS`) once the work is worth a process start (resamples x customers of at least
+    :data:`PARALLEL_FROM`), else 1."""
+    if study.bootstrap.workers is not None:
+        return study.bootstrap.workers
+    if study.bootstrap.resamples * customers < PARALLEL_FROM:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:   # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_WORKERS))
+
+
+def bootstrap(groups: list[_Group], study: ValueStudy, workers: int = 1) -> np.ndarray:
+    """Mean CLV of each group in each of ``bootstrap.resamples`` customer resamples (resamples x groups).
+
+    Resample ``b`` draws from its own seed (``SeedSequence(bootstrap.seed).spawn``), so the draws, and every
+    figure, are the same on any number of ``workers`` (forked processes that die with this one).
+    """
+    B = study.bootstrap.resamples
+    seeds = np.random.SeedSequence(study.bootstrap.seed).spawn(B)
+    if B == 0:
+        return np.full((0, len(groups)), np.nan)
+    if workers <= 1 or B < 2:
+        return np.array([_resample(groups, s, study) for s in seeds])
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = [list(c) for c in np.array_split(np.array(seeds, dtype=object), min(B, 4 * workers)) if len(c)]
+    _SHARED.update(groups=groups, study=study)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
+                                 initializer=_worker_start, initargs=(os.getpid(),)) as pool:
+            return np.concatenate(list(pool.map(_resample_chunk, chunks)))
+    finally:
+        _SHARED.clear()
 
 
 def _interval(draws: np.ndarray) -> tuple[float | None, float | None]:
@@ -158,17 +252,9 @@ def analyze(data: ValueData, study: ValueStudy) -> ValueResult:
         customers = pd.concat(parts).reindex(hist.index)
         customers.insert(0, "group", hist["group"])
 
-        rng = np.random.default_rng(study.bootstrap.seed)
         B = study.bootstrap.resamples
-        boot = np.full((B, len(present)), np.nan)
-        for b in range(B):
-            for j, name in enumerate(present):
-                h = sets[name]
-                counts = rng.multinomial(len(h), np.full(len(h), 1.0 / len(h)))
-                try:
-                    boot[b, j] = _boot_mean(h, counts, fits[name], name, study)
-                except (DataError, FloatingPointError, ValueError):
-                    boot[b, j] = np.nan
+        boot = bootstrap([_Group.of(sets[name], fits[name]) for name in present], study,
+                         bootstrap_workers(study, len(hist)))
         failed = int(np.sum(~np.all(np.isfinite(boot), axis=1)))
         if failed:
             reliable = failed <= FAILED_LIMIT * B

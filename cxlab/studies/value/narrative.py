@@ -26,6 +26,21 @@ def money_interval(x: float | None, low: float | None, high: float | None, unit:
     return f"{text.split(' (')[0]} {unit} ({text.split(' (', 1)[1]}" if unit and " (" in text else text
 
 
+NO_BOOTSTRAP = "no bootstrap was run (resamples: 0)"
+
+
+def bootstrapped(r: dict) -> bool:
+    """Whether the study ran its bootstrap (``resamples`` > 0), the source of every interval and test."""
+    return bool(r.get("bootstrap", {}).get("resamples"))
+
+
+def _worth(x: float | None, low: float | None, high: float | None, r: dict) -> str:
+    """A value with its interval, or without a bootstrap the value alone and why it has none."""
+    if not bootstrapped(r):
+        return f"{money(x, r['value_unit'])} (no interval: {NO_BOOTSTRAP})"
+    return money_interval(x, low, high, r["value_unit"])
+
+
 def _caution(r: dict) -> str:
     if r["experiment"]:
         return "the data come from an experiment, so the difference can be read as the effect of the experience"
@@ -43,6 +58,11 @@ def headline(result: "ValueResult", study: "ValueStudy") -> str:
                f"{money_interval(best['mean_clv'], best['ci_low'], best['ci_high'], unit)} each and "
                f"{worst['group']} customers {money_interval(worst['mean_clv'], worst['ci_low'], worst['ci_high'], unit)}")
     gap = money_interval(diff["difference"], diff["ci_low"], diff["ci_high"], unit)
+    if not bootstrapped(r):
+        return (f"Over {fmt.plural(r['horizon'], 'month')}, {best['group']} customers are worth "
+                f"{money(best['mean_clv'], unit)} each and {worst['group']} customers "
+                f"{money(worst['mean_clv'], unit)}, a difference of {money(diff['difference'], unit)}; "
+                f"{NO_BOOTSTRAP}, so these figures have no interval and the difference no test.")
     if not words.significant(diff["p"]):
         return (f"{figures}; the data cannot tell whether the two groups differ in value (difference {gap}, "
                 f"{p_text(diff, r)}).")
@@ -81,6 +101,11 @@ def interpret_groups(result: "ValueResult") -> str:
     r = result.results
     d, unit = r["difference"], r["value_unit"]
     gap = money_interval(d["difference"], d["ci_low"], d["ci_high"], unit)
+    if not bootstrapped(r):
+        return (f"Over {fmt.plural(r['horizon'], 'month')}, the mean CLV of {d['best']} customers is "
+                f"{money(d['difference'], unit)} above that of {d['worst']} customers; {NO_BOOTSTRAP}, so the "
+                "difference has no interval and no test, and these data alone cannot say how far chance explains "
+                "it. " + _caution(r)[0].upper() + _caution(r)[1:] + ".")
     claim = words.direction(d["difference"], d["p"], "are worth more than", "are worth less than",
                             "cannot be told apart in value from")
     text = (f"Over {fmt.plural(r['horizon'], 'month')}, {d['best']} customers {claim} {d['worst']} customers: "
@@ -96,15 +121,15 @@ def interpret_groups(result: "ValueResult") -> str:
 def interpret_roi(result: "ValueResult") -> str:
     """Value at stake and the ROI scenario, each with its interval, stated as an association unless an experiment."""
     r = result.results
-    unit, s, roi = r["value_unit"], r["value_at_stake"], r["roi"]
+    s, roi = r["value_at_stake"], r["roi"]
     verb = "would be worth" if r["experiment"] else "goes with"
     return (f"**Value at stake.** If every customer below the best group had the best group's mean CLV, the "
             f"{fmt.count(s['customers'])} customers concerned would be worth "
-            f"{money_interval(s['value'], s['ci_low'], s['ci_high'], unit)} more over "
+            f"{_worth(s['value'], s['ci_low'], s['ci_high'], r)} more over "
             f"{fmt.plural(r['horizon'], 'month')}.\n\n"
             f"**Scenario.** If {fmt.pct(roi['share'])} of the {r['worst_group']} customers "
             f"({fmt.number(roi['customers'], 0)}) had the experience of the {r['best_group']} customers, that "
-            f"{verb} {money_interval(roi['value'], roi['ci_low'], roi['ci_high'], unit)} over the horizon"
+            f"{verb} {_worth(roi['value'], roi['ci_low'], roi['ci_high'], r)} over the horizon"
             + ("." if r["experiment"] else
                ", if the difference in value were caused by the experience; these data show an association only, so "
                "read it as the value at stake, not as a promised return."))

@@ -22,6 +22,9 @@ class ValueBootstrap(BootstrapSpec):
     ``resamples: 0`` skips it (no intervals, no test: for a first look at large data)."""
 
     resamples: int = Field(default=200, ge=0, le=100_000)
+    workers: Optional[int] = Field(default=None, ge=1, le=64)
+    """Processes the resamples are split over; by default the cores available (at most 4) once the bootstrap is
+    large. Every resample draws from its own seed, so the figures do not depend on it."""
 
     @field_validator("resamples")
     @classmethod
