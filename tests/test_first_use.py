@@ -14,8 +14,9 @@ import yaml
 from conftest import run_cli
 
 from cxlab import cli, fmt
+from cxlab.columnmatch import draft_label, scale_of, slug
 from cxlab.params import load_study_file
-from cxlab.scaffold import draft_label, new_study, scale_of, slug
+from cxlab.scaffold import new_study
 
 RECOMMEND = "How likely are you to recommend us to a friend or colleague? (0-10)"
 OVERALL = "Overall, how satisfied are you with our service? (1 = very dissatisfied, 5 = very satisfied)"
@@ -79,7 +80,7 @@ def test_a_long_question_is_cut_at_six_words():
     (1, 5, "Speed", (1, 5)), (2, 4, "Speed", (1, 5)), (0, 10, "Recommend", (0, 10)), (1, 7, "Effort", (1, 7)),
     (3, 9, "Recommend (0-10)", (0, 10)), (2, 4, "Q (1 = poor, 7 = great)", (1, 7)), (1, 13, "Odd", (1, 13))])
 def test_a_rating_gets_the_scale_its_question_names_or_the_smallest_standard_one(low, high, header, scale):
-    from cxlab.scaffold import ColumnInfo
+    from cxlab.columnmatch import ColumnInfo
     assert scale_of(ColumnInfo(header, {"rating"}, low=low, high=high)) == scale
 
 

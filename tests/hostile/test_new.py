@@ -14,10 +14,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cxlab import scaffold
+from cxlab.columnmatch import draft_label, inspect, match
 from cxlab.errors import StudyFileError
+from cxlab.fmt import in_sentence
 from cxlab.params import SLUG_PATTERN, load_study_file
 from cxlab.safeyaml import load_yaml
-from cxlab.scaffold import inspect, match, new_study, render, write_new
+from cxlab.scaffold import new_study, render, write_new
 from cxlab.studies.loyalty.spec import COLUMNS as LOYALTY
 
 YAML_SYNTAX = ["a: b", "# not a comment", "{x: 1}", "[1, 2]", "line\nbreak: yes", "!!python/object/apply:os.system",
@@ -69,8 +71,8 @@ def test_names_and_labels_load_back_to_exactly_the_mapping_intended(tmp_path_fac
     assert doc["study"] == study and doc["notebook"] == "loyalty"
     # the drafted title and labels are text made from the names: they load back as the text intended
     info = next(i for i in infos if i.name == rating)
-    rating_label = scaffold.draft_label(info.label or info.name)
-    assert doc["title"] == f"Loyalty by {scaffold.in_sentence(rating_label)}"
+    rating_label = draft_label(info.label or info.name)
+    assert doc["title"] == f"Loyalty by {in_sentence(rating_label)}"
     assert doc["labels"]["experience"] == rating_label and set(doc["labels"]) == {"experience", *doc["outcomes"]}
     assert doc["data"] == {"path": file_name, "columns": doc["data"]["columns"]}
     columns = doc["data"]["columns"]
