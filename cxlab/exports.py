@@ -7,6 +7,7 @@ notebook runs under ``cxlab run``, and the runner publishes them in the study fo
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from pathlib import Path
@@ -36,9 +37,22 @@ def cell_text(text: str) -> str:
     return _XML_ESCAPE.sub(lambda m: "_x005F_" if m.group() == "_" else f"_x{ord(m.group()):04X}_", text)
 
 
+SLUG_MAX = 100
+"""Longest file name stem of a figure: ``figures/<stem>.png`` stays far under the 255 bytes of a file name."""
+_PLAIN = re.compile(r"[A-Za-z0-9_ -]*")
+
+
 def _slug(name: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-").lower()
-    return slug or "item"
+    """A figure's file name stem: ASCII letters, digits, ``_`` and ``-``, lower case, at most :data:`SLUG_MAX`.
+
+    A name cut to that length, or holding characters the stem drops (another script, punctuation), ends
+    with 8 hex digits of its SHA-256, so two such names (two long or Hebrew segment columns) never share a file.
+    """
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-").lower() or "item"
+    if len(slug) <= SLUG_MAX and _PLAIN.fullmatch(name):
+        return slug
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{slug[:SLUG_MAX - 9].rstrip('-')}-{digest}"
 
 
 def add_table(name: str, frame: Any, **options: Any) -> None:

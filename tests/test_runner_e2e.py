@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 from conftest import PARAMS, check_results_doc, run_cli
 
+from cxlab.batch.execute import WORK_PREFIX
+
 
 class _Links(HTMLParser):
     def __init__(self) -> None:
@@ -45,7 +47,7 @@ def test_loyalty_run_end_to_end(tmp_path):
         assert "Provenance" in report and "parse_study" not in report  # code hidden
         assert "parse_study" in (folder / f"{study}-code.html").read_text()
         stored = (folder / f"{study}.ipynb").read_text()  # reruns in JupyterLab: no temporary file of the run
-        assert "cxlab-" + study not in stored and "results_path = None" in stored
+        assert WORK_PREFIX not in stored and "results_path = None" in stored
     telco = json.loads((out / "telco-loyalty" / "results.json").read_text())
     assert set(telco["provenance"]["inputs"]) == {"data/telco-survey.csv"}
     assert [t["tier"] for t in telco["results"]["outcomes"]["repurchase"]["tiers"]] == ["detractor", "passive", "promoter"]

@@ -115,7 +115,8 @@ def ipc_kernel_manager(sock_dir: Path) -> type:
     """A kernel manager class on the ipc transport, its sockets in ``sock_dir``.
 
     ipc needs no TCP ports (parallel kernel starts cannot race for one) and
-    spares the "running over TCP without encryption" warning. The kernel's own
+    spares the "running over TCP without encryption" warning. The connection file
+    (``kernel.json``, the kernel's key) is in ``sock_dir`` too. The kernel's own
     stdout and stderr (its log lines, tracebacks on interrupt or timeout) go to
     ``sock_dir/kernel.log``, never to the terminal; a failed study keeps them.
     Its clients are :class:`QuickStartClient`; a dying kernel is polled every 10 ms.
@@ -125,6 +126,8 @@ def ipc_kernel_manager(sock_dir: Path) -> type:
     class IpcKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
             kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("connection_file", str(sock_dir / "kernel.json"))  # not tmp*.json beside it: a killed
+            # run's is removed with its work folder (:func:`.tempdirs.sweep`)
             kwargs.setdefault("client_class", f"{__name__}.QuickStartClient")
             super().__init__(**kwargs)
             self.ip = str(sock_dir / "kernel")

@@ -23,8 +23,12 @@ from typing import Any
 from ..record import read_results
 from .engine import KERNEL_LOG, execute_notebook
 from .jobs import Job, Outcome, error_text, now, provenance
+from .tempdirs import owned_folder
 
 log = logging.getLogger(__name__)
+WORK_PREFIX = "cxlab-study-"
+"""A study's work folder in the temporary folder: ``cxlab-study-<pid>-<study>-*``; the folders of a run that was
+killed are removed by the next run (:func:`.tempdirs.sweep`)."""
 SOCKET_PATH_MAX = 107
 """Longest path of a Unix socket (``sun_path`` holds 108 bytes with the final NUL); the kernel's are in the
 study's temporary folder."""
@@ -39,7 +43,7 @@ def execute_study(job: Job) -> Outcome:
     logging.getLogger("papermill").setLevel(logging.CRITICAL)  # the outcome reports the error once
     started, t0 = now(), time.perf_counter()
     try:  # a short name: the kernel's sockets live in it (a long study name made them too long for Unix)
-        work = Path(tempfile.mkdtemp(prefix=f"cxlab-{job.study[:24]}-"))
+        work = owned_folder(WORK_PREFIX, f"{job.study[:24]}-")  # named with this pid: swept if it is killed
     except OSError as exc:  # the temporary folder is full or read-only
         return Outcome(job.study, "failed", f"cannot create a temporary folder in {tempfile.gettempdir()}: "
                        f"{exc.strerror or exc}", started, now(), time.perf_counter() - t0)

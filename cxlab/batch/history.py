@@ -72,7 +72,7 @@ def append_history(out_dir: Path, study: str, doc: Mapping[str, Any]) -> None:
     try:
         fd = _open(out_dir, study, os.O_RDWR | os.O_APPEND | os.O_CREAT, create=True)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
+        if exc.errno == errno.ELOOP or (Path(out_dir) / HISTORY).is_symlink():  # the file, or the folder
             exc = OSError(errno.ELOOP, "a symbolic link stands in its place")
         elif exc.errno == errno.ENXIO:  # a FIFO nobody reads
             exc = OSError(errno.ENXIO, "not a regular file")

@@ -22,7 +22,7 @@ from ..record import read_results
 from ..report import escape
 from .cache import damage
 from .history import read_history
-from .render import CSP_META
+from .render import CSP_META, without_bidi_controls
 
 STYLE = """
 body { font: 14px/1.5 system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2em auto; max-width: 1100px;
@@ -189,7 +189,7 @@ def _entry(slug: str, ok: dict[str, Any] | None, failed: dict[str, Any] | None,
     prov = latest.get("provenance", {})
     seconds = _number(prov.get("seconds"))
     parts = [f'<section class="study" id="{escape(slug)}">',
-             f'<h2>{escape(latest.get("title") or slug)} <span class="status status-{escape(status)}">'
+             f'<h2><bdi>{escape(latest.get("title") or slug)}</bdi> <span class="status status-{escape(status)}">'
              f'{escape(status)}</span></h2>',
              f'<div class="meta">study <code>{escape(slug)}</code> · notebook <code>{escape(latest.get("notebook"))}'
              f'</code> · ran {escape(_when(prov.get("ended")))}'
@@ -236,11 +236,12 @@ def render_index(entries: Iterable[tuple[str, dict[str, Any]]],
     legend = ('Changes are <span class="better">better</span> or <span class="worse">worse</span> by each '
               'figure\'s declared direction, and <span class="same">grey</span> when smaller than the figure\'s '
               "95% interval half-width or without a direction.")
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{CSP_META}'
+    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{CSP_META}'
             f'<meta name="generator" content="cxlab"><title>cxlab reports</title><link rel="icon" href="data:,">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
             f'<body><h1>cxlab reports</h1><p class="sub">{escape(summary)} · index written {escape(stamp)}</p>'
             f'<p class="legend">{legend}</p>{body}</body></html>\n')
+    return without_bidi_controls(page)  # a title or label's override never reverses the text around it
 
 
 def write_index(out_dir: Path, unpublished: Mapping[str, dict[str, Any]] | None = None) -> Path:

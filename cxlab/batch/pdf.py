@@ -40,6 +40,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import tempdirs
+
 log = logging.getLogger(__name__)
 
 ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -135,30 +137,13 @@ def sweep(tmp_root: str | None = None) -> None:
     """Remove the profile folders of runs that are gone (killed: their own cleanup never ran).
 
     A folder is ``cxlab-pdf-<pid>-*``; it is left alone while process ``<pid>`` lives, and when it
-    is not a real folder of this user (a link, another user's).
+    is not a real folder of this user (a link, another user's) (:func:`.tempdirs.sweep`).
     """
-    root = Path(tmp_root or tempfile.gettempdir())
-    try:
-        entries = list(os.scandir(root))
-    except OSError:
-        return
-    for entry in entries:
-        pid = entry.name[len(PREFIX):].split("-", 1)[0]
-        if not entry.name.startswith(PREFIX) or not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid():
-                continue
-            os.kill(int(pid), 0)
-            continue  # its run is still there
-        except ProcessLookupError:
-            shutil.rmtree(entry.path, ignore_errors=True)
-        except OSError:
-            continue
+    tempdirs.sweep(PREFIX, tmp_root)
 
 
 def _folder() -> str:
-    return tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-")
+    return str(tempdirs.owned_folder(PREFIX))
 
 
 def chromium() -> str | None:

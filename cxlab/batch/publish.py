@@ -116,6 +116,8 @@ def publish(job: Job, outcome: Outcome, out_dir: str | Path) -> Path:
     link = out_dir / (job.study if kind == "ok" else f"{job.study}.failed")
     try:
         reports.mkdir(parents=True, exist_ok=True)
+        if reports.is_symlink():  # refused when the run started; never followed should one appear since
+            raise PublishError(f"{reports}: the reports folder is a symbolic link; cxlab never follows it")
         previous = read_results(out_dir / job.study / "results.json") if is_ours(out_dir / job.study) else None
         if previous is not None and damage(previous, job.study) is not None:
             previous = None  # a report damaged by hand is no previous run to compare with
@@ -170,7 +172,7 @@ def collect_garbage(out_dir: Path) -> None:
     folders under it named like a report.
     """
     reports = out_dir / REPORTS
-    if not reports.is_dir():
+    if not reports.is_dir() or reports.is_symlink():  # never delete in a folder a link points to
         return
     links = [p for p in out_dir.iterdir() if p.is_symlink() and is_ours(p)]
     live = {os.readlink(p).split("/")[-1] for p in links}

@@ -59,6 +59,15 @@ _HARMFUL = re.compile(r"^(javascript|vbscript|data|livescript|file|blob|filesyst
 
 
 _INVISIBLE = dict.fromkeys([*range(0x21), 0x7F, 0xA0, 0x200B, 0xFEFF])
+#: Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): in a title, label or data value they
+#: would reverse the text shown around them (a right-to-left override), so no page carries them.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def without_bidi_controls(text: str) -> str:
+    """``text`` without bidi embedding, override and isolate characters (:data:`BIDI_CONTROLS`); letters of
+    any script, and the marks U+200E/U+200F, stay."""
+    return BIDI_CONTROLS.sub("", text)
 
 
 def _compact(value: str) -> str:
@@ -117,12 +126,18 @@ def keep_header_words(soup: Any) -> None:
 def _sanitize(soup: Any) -> None:
     for element in soup.find_all(DROPPED):
         element.decompose()
+    for node in soup.find_all(string=BIDI_CONTROLS):  # text, comments and all
+        node.replace_with(type(node)(without_bidi_controls(str(node))))
     for element in soup.find_all("meta"):
         if str(element.get("http-equiv", "")).lower() == "refresh":
             element.decompose()
     for element in soup.find_all(True):
         for attr, value in list(element.attrs.items()):
             text = " ".join(value) if isinstance(value, list) else str(value)
+            if BIDI_CONTROLS.search(text):  # a title or an alt text from the data
+                element.attrs[attr] = ([without_bidi_controls(v) for v in value] if isinstance(value, list)
+                                       else without_bidi_controls(text))
+                text = without_bidi_controls(text)
             name = attr.lower()
             if name.startswith("on") or name == "srcdoc":
                 del element.attrs[attr]

@@ -10,19 +10,23 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import CxlabError, RunnerError
+from ..exports import SLUG_MAX
+from ..methods import PAGE as METHODS_PAGE
 from ..params import NAME_MAX
 from . import kernels
 from .cache import decide, mark_checked
-from .execute import add_pdf
+from .execute import WORK_PREFIX, add_pdf
 from .index import write_index
 from .jobs import Job, Outcome, now
 from .lock import OutputLock
 from .pdf import start_browser, stop_browser
 from .plan import longest_first, plan
 from .publish import REPORTS, PublishError, check_place, collect_garbage, publish, results_document
+from .tempdirs import sweep
 
 log = logging.getLogger(__name__)
 INDEX_MARKERS = ('<meta name="generator" content="cxlab">', "<title>cxlab reports</title>")
+METHODS_MARKERS = ("<title>cxlab methods</title>",)
 
 
 class Interrupted(BaseException):
@@ -123,6 +127,7 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
         else:
             kernels.stop()
         if todo:
+            sweep(WORK_PREFIX)  # the work folders of runs that were killed (SIGKILL: their cleanup never ran)
             start_browser()  # one Chromium prints every PDF of the run
         try:
             for job, outcome in _executor(todo, n_jobs, scheduler):
@@ -151,8 +156,8 @@ def prepare_output(out: Path, jobs: list[Job]) -> Path:
     ------
     RunnerError
         One line: ``--out`` is a file or a dangling link, cannot be created, is
-        a folder the study files or data live in, or holds an ``index.html``
-        cxlab did not write.
+        a folder the study files or data live in, holds an ``index.html`` or
+        ``methods.html`` cxlab did not write, or a ``.reports`` that is a link or not a folder.
     """
     if out.is_symlink() and not out.exists():
         raise RunnerError(f"{out}: the output folder is a symbolic link to {os.readlink(out)}, which does not exist")
@@ -170,18 +175,25 @@ def prepare_output(out: Path, jobs: list[Job]) -> Path:
                 raise RunnerError(f"{out}: the output folder holds {path.name}, an input of study {job.study}; "
                                   "choose another --out (reports never go beside their data)")
     _check_lengths(out, jobs)
-    index = out / "index.html"
-    if index.is_symlink() or index.exists():
+    for name, markers in (("index.html", INDEX_MARKERS), (METHODS_PAGE, METHODS_MARKERS)):
+        page = out / name
+        if not (page.is_symlink() or page.exists()):
+            continue
         head = ""
         try:  # its first bytes only (cxlab writes its markers there): it may be huge; never a FIFO's
-            if index.is_file():
-                with open(index, "rb") as fh:
+            if page.is_file():
+                with open(page, "rb") as fh:
                     head = fh.read(4096).decode("utf-8", errors="replace")
         except OSError:
             pass
-        if index.is_symlink() or not any(marker in head for marker in INDEX_MARKERS):
-            raise RunnerError(f"{index}: an index.html cxlab did not write is in the way; cxlab never replaces it "
-                              "(move it, or choose another --out)")
+        if page.is_symlink() or not any(marker in head for marker in markers):
+            raise RunnerError(f"{page}: {'an' if name[0] in 'aeiou' else 'a'} {name} cxlab did not write is in the "
+                              "way; cxlab never replaces it (move it, or choose another --out)")
+    reports = out / REPORTS
+    if reports.is_symlink():  # publishing and garbage collection would write and delete wherever it points
+        raise RunnerError(f"{reports}: the reports folder is a symbolic link; cxlab never follows it (remove the link)")
+    if reports.exists() and not reports.is_dir():
+        raise RunnerError(f"{reports}: the reports folder is not a folder; cxlab never writes to it (remove it)")
     return out
 
 
@@ -197,7 +209,9 @@ def _check_lengths(out: Path, jobs: list[Job]) -> None:
     base = out.resolve()
     for job in jobs:
         staging = f".staging-{job.study}-failed-{'0' * 15}-{'0' * 6}"  # the longest names publish() writes
-        longest = base / REPORTS / staging / f"{job.study}-code.html"
+        longest = max((base / REPORTS / staging / name for name in (f"{job.study}-code.html",
+                                                                    f"figures/{'x' * SLUG_MAX}.png")),
+                      key=lambda p: len(os.fsencode(str(p))))
         n_name, n_path = len(os.fsencode(staging)), len(os.fsencode(str(longest)))
         if n_name > name_max:
             raise RunnerError(f"{out}: study {job.study}: its report folder's name would be {n_name} bytes, longer "
