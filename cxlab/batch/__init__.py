@@ -4,6 +4,7 @@ One module per concern, in the order a run uses them:
 
 - :mod:`.plan`: find the study files, validate them all, build one :class:`~.jobs.Job` each;
 - :mod:`.cache`: decide which studies are up to date (a fingerprint of their inputs);
+- :mod:`.tempdirs`: temporary folders named with their process, swept once it is gone (a killed run's);
 - :mod:`.engine`: how papermill runs a notebook (its engine, kernel manager and client; warm kernels from :mod:`.kernels`);
 - :mod:`.execute`: run one study's notebook with papermill and render it (:mod:`.render`);
 - :mod:`.pool` and :mod:`.cluster`: where executions happen (in-process, worker processes, Dask);
