@@ -77,9 +77,14 @@ class RiskSets:
     sd: np.ndarray          # standard deviation of each term over rows (ddof 1)
 
     @classmethod
-    def build(cls, cells: Cells, X: np.ndarray) -> "RiskSets":
-        x = np.asarray(X, float)
-        x = x.reshape(len(x), -1)[cells.pattern]
+    def build(cls, cells: Cells, X: np.ndarray | pd.DataFrame) -> "RiskSets":
+        if isinstance(X, pd.DataFrame):   # column by column into the cells' order: no whole copy of X first
+            x = np.empty((len(cells), X.shape[1]))
+            for j in range(X.shape[1]):
+                x[:, j] = X.iloc[:, j].to_numpy(float)[cells.pattern]
+        else:
+            x = np.asarray(X, float)
+            x = x.reshape(len(x), -1)[cells.pattern]
         total = cells.n.sum()
         x -= (cells.n @ x) / total                   # centred in place (10^7 rows on the row-level path)
         # column by column: x ** 2 whole would be one more copy of the matrix (10^7 rows on the row-level path)
@@ -382,7 +387,7 @@ def cox_fit(cells: Cells, X: pd.DataFrame, check_monotone: str | None = None, ro
     if lifelines:
         Xr = X.iloc[cells.pattern].reset_index(drop=True)          # in the cells' (time) order
         fitter = lambda pen: lifelines_fit(cells.time, cells.d, Xr, pen)  # noqa: E731
-    rs = RiskSets.build(cells, X.to_numpy(float))
+    rs = RiskSets.build(cells, X)
     if not lifelines:
         fitter = lambda pen: newton(rs, pen)  # noqa: E731
     monotone = check_monotone is not None and monotone_cells(cells, X[check_monotone].to_numpy(float))
