@@ -59,6 +59,7 @@ class Stream:
     read: Callable[..., Iterator[pd.DataFrame]] = field(repr=False)
     grouped: bool = False
     numbers: bool = False   # ``read`` takes ``numeric=`` (CSV: plain numbers parsed by pyarrow)
+    counter: Callable[[], int] | None = field(default=None, repr=False)   # rows counted by the source itself
 
     def batches(self, columns: Iterable[str], batch_rows: int = BATCH_ROWS,
                 sums: Iterable[str] = (), numeric: Iterable[str] = ()) -> Iterator[pd.DataFrame]:
@@ -348,7 +349,7 @@ def server_stream(spec: Any, group: bool = False) -> Stream:
         if not got:
             raise DataError("the query returned no rows: check the filters in data.sql", path=server.source)
 
-    return Stream(server.source, pd.DataFrame(columns=names), None, read, grouped=group)
+    return Stream(server.source, pd.DataFrame(columns=names), None, read, grouped=group, counter=server.count)
 
 
 # --------------------------------------------------------------------------------------------------- Parquet
@@ -392,9 +393,12 @@ def open_stream(spec: Any, base_dir: str | Path | None, group: bool = False) -> 
 
 
 def count_rows(stream: Stream, batch_rows: int = BATCH_ROWS) -> int:
-    """Rows of a stream: known ones as they are, else counted batch by batch over one column."""
+    """Rows of a stream: known ones as they are, counted by the source (a server's ``COUNT(*)``), else counted
+    batch by batch over one column."""
     if stream.rows is not None:
         return stream.rows
+    if stream.counter is not None:
+        return stream.counter()
     return sum(len(b) for b in stream.batches(list(stream.header.columns[:1]), batch_rows))
 
 

@@ -205,3 +205,15 @@ def test_a_run_from_the_server_publishes_and_a_refused_login_keeps_it(pg, tmp_pa
         if file.is_file():
             data = file.read_bytes()
             assert pg.password.encode() not in data and b"Wr0ng-pw-x7" not in data, file
+
+
+def test_validate_counts_rows_on_the_server(pg, tmp_path, monkeypatch):
+    """``cxlab validate``: the server counts the rows (COUNT(*)); only the first rows are read through the study."""
+    path = tmp_path / "pgv.yaml"
+    raw = _study("loyalty", _server_data(pg, "loyalty"))
+    raw["study"] = "pgv"
+    path.write_text(yaml.safe_dump(raw))
+    res = run_cli("validate", str(path), "--rows", "2", env={ENV: pg.password})
+    assert res.returncode == 0, res.stderr
+    assert f"20,000 rows in query on {pg.url}" in res.stdout and "counted without loading them" in res.stdout
+    assert pg.password not in res.stdout + res.stderr
