@@ -143,8 +143,48 @@ def rmst(kmf: KaplanMeierFitter, tau: float) -> tuple[float, float]:
     return area, float(terms.sum())
 
 
-def rmst_influence(times: np.ndarray, removed: np.ndarray, deaths: np.ndarray, tau: float
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def discounted_time(t: np.ndarray, discount_rate: float, month: float) -> np.ndarray:
+    """W(t), the integral from 0 to t of the monthly discount factor (1 + d)^(-k/12) on month k = 1, 2, ...
+    (the interval ((k - 1) month, k month], ``month`` the length of a month in the time unit): time valued as
+    of day 0. With ``discount_rate`` 0 it is t."""
+    t = np.asarray(t, dtype=float)
+    if discount_rate == 0:
+        return t
+    q = (1.0 + discount_rate) ** (-1.0 / 12.0)
+    k = np.floor(t / month)
+    return month * q * (1 - q ** k) / (1 - q) + (t - k * month) * q ** (k + 1)
+
+
+def discounted_rmst(times: np.ndarray, removed: np.ndarray, deaths: np.ndarray, tau: float,
+                    discount_rate: float, month: float) -> tuple[float, float]:
+    """The area under a Kaplan-Meier curve from 0 to ``tau`` with each month discounted (the integral of S(t)
+    (1 + d)^(-k/12) over month k; :func:`discounted_time`), and its Greenwood-type variance, sum over churn
+    times t_i <= tau of A_i^2 d_i / (n_i (n_i - d_i)), A_i the discounted area from t_i to tau. With
+    ``discount_rate`` 0 these are the RMST and its variance (:func:`rmst`), from counts (:data:`Tally`)."""
+    times, removed, deaths = (np.asarray(a, float) for a in (times, removed, deaths))
+    area, tail, at_risk, inside = _discounted_areas(times, removed, deaths, tau, discount_rate, month)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(inside & (tail > 0), tail ** 2 * deaths / (at_risk * (at_risk - deaths)), 0.0)
+    return area, float(terms.sum())
+
+
+def _discounted_areas(times: np.ndarray, removed: np.ndarray, deaths: np.ndarray, tau: float,
+                      discount_rate: float, month: float) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """(whole discounted area to tau, area from each time to tau (0 past tau), number at risk, time <= tau)."""
+    at_risk = _revcumsum(removed)
+    surv = np.cumprod(np.where(at_risk > 0, 1 - deaths / np.where(at_risk > 0, at_risk, 1), 1.0))
+    inside = times <= tau
+    grid = np.concatenate([[0.0], times[inside], [tau]])
+    before = np.concatenate([[1.0], surv[inside]])                  # S on [0, t1), [t1, t2), ..., [t_k, tau)
+    pieces = before * np.diff(discounted_time(grid, discount_rate, month))
+    after = np.cumsum(pieces[::-1])[::-1]
+    area = np.zeros(len(times))
+    area[inside] = after[1:]                                         # A(t_i) for the times inside the window
+    return float(after[0]), area, at_risk, inside
+
+
+def rmst_influence(times: np.ndarray, removed: np.ndarray, deaths: np.ndarray, tau: float,
+                   discount_rate: float = 0.0, month: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Influence of one customer on the Kaplan-Meier RMST up to ``tau``, per distinct time of the counts.
 
     RMST_hat - RMST is, to first order, the sum over customers of
@@ -152,18 +192,11 @@ def rmst_influence(times: np.ndarray, removed: np.ndarray, deaths: np.ndarray, t
     A(u) d(u) / Y(u)^2), A(u) the area under the curve from u to tau, Y the number at risk, d the events
     (the martingale representation of the Kaplan-Meier estimator; the sum of psi_i^2 is the Greenwood-type
     variance with Y^2 for Y (Y - d)). Returns psi for a customer who churned at each of ``times`` and for
-    one censored then.
+    one censored then. With a ``discount_rate``, of the discounted area (:func:`discounted_rmst`; A(u) the
+    discounted area from u to tau).
     """
     times, removed, deaths = (np.asarray(a, float) for a in (times, removed, deaths))
-    at_risk = _revcumsum(removed)
-    surv = np.cumprod(np.where(at_risk > 0, 1 - deaths / np.where(at_risk > 0, at_risk, 1), 1.0))
-    inside = times <= tau
-    grid = np.append(times[inside], tau)
-    before = np.concatenate([[1.0], surv[inside]])                  # S on [0, t1), [t1, t2), ..., [t_k, tau)
-    pieces = before * np.diff(np.concatenate([[0.0], grid]))
-    area_after = np.cumsum(pieces[::-1])[::-1][1:]                   # A(t_i) for the times inside the window
-    area = np.zeros(len(times))
-    area[inside] = area_after
+    _, area, at_risk, inside = _discounted_areas(times, removed, deaths, tau, discount_rate, month)
     with np.errstate(divide="ignore", invalid="ignore"):
         jump = np.where(inside & (at_risk > 0), area / at_risk, 0.0)
         compensator = np.cumsum(np.where(inside & (at_risk > 0), area * deaths / at_risk ** 2, 0.0))

@@ -34,6 +34,7 @@ from ...stats.survival import (
     logrank_counts,
     pairwise_logrank,
     rmst,
+    discounted_rmst,
     rmst_influence,
     survival_at,
 )
@@ -287,16 +288,17 @@ def product_variance(x: float, var_x: float, y: float, var_y: float, cov: float)
     return y * y * var_x + x * x * var_y + 2 * x * y * cov + var_x * var_y + cov * cov
 
 
-def tier_value_moments(data: counts.RetentionCounts, code: int, tally: Tally, tau: float
-                       ) -> tuple[float, float, float]:
+def tier_value_moments(data: counts.RetentionCounts, code: int, tally: Tally, tau: float,
+                       discount_rate: float = 0.0, month: float = 1.0) -> tuple[float, float, float]:
     """A tier's mean value per period, its variance (sample variance / n) and its covariance with the tier's
     RMST estimate (the RMST's influence, :func:`cxlab.stats.survival.rmst_influence`, against each
-    customer's value: sum psi_i (v_i - mean) / n, from the value sums per time and event)."""
+    customer's value: sum psi_i (v_i - mean) / n, from the value sums per time and event); with a
+    ``discount_rate``, with the discounted RMST (``month``: a month in the study's time unit)."""
     n = float(tally[1].sum())
     mean = float(data.value_sum[code] / n)
     var_mean = max(float(data.value_sumsq[code] - n * mean * mean), 0.0) / (n - 1) / n if n > 1 else float("nan")
     cells = data.value_cells[data.value_cells["tier"] == code]
-    churned, censored = rmst_influence(*tally, tau)
+    churned, censored = rmst_influence(*tally, tau, discount_rate, month)
     at = np.searchsorted(tally[0], cells["time"].to_numpy(float))
     event = cells["event"].to_numpy() == 1
     psi = np.where(event, churned[at], censored[at])
@@ -339,6 +341,48 @@ def _value_at_stake(data: counts.RetentionCounts, tallies: dict[str, Tally], tie
         gain = {"tier": worst, "versus": best, "value": value, "se": se,
                 "ci_low": None if undefined else value - Z95 * se,
                 "ci_high": None if undefined else value + Z95 * se}
-    return {"column": study.value_per_period, "value_unit": study.value_unit, "tau": tau,
-            "basis": f"value within {words.window(tau, study.time_unit)}, undiscounted",
-            "tiers": out, "gain_at_best_retention": gain}
+    result = {"column": study.value_per_period, "value_unit": study.value_unit, "tau": tau,
+              "basis": f"value within {words.window(tau, study.time_unit)}, undiscounted",
+              "tiers": out, "gain_at_best_retention": gain, "discount_rate": study.discount_rate}
+    if study.discount_rate is not None:
+        _discounted_value(result, data, tallies, moments, best, worst, tau, study)
+    return result
+
+
+#: A month in each time unit (a year of 365.25 days over 12).
+MONTH = {"months": 1.0, "weeks": 365.25 / 12 / 7, "days": 365.25 / 12}
+
+
+def _discounted_value(result: dict[str, Any], data: counts.RetentionCounts, tallies: dict[str, Tally],
+                      moments: dict[str, tuple[float, float, float]], best: str, worst: str, tau: float,
+                      study: RetentionStudy) -> None:
+    """Add the discounted value at stake to ``result``: per tier, the discounted RMST (the area under S with
+    month k discounted by (1 + d)^(-k/12), :func:`cxlab.stats.survival.discounted_rmst`) times the mean value
+    per period, and the worst tier's gain at the best tier's retention; intervals as the undiscounted ones
+    (delta method with the value's variance and its covariance with the discounted area)."""
+    rate, month = float(study.discount_rate), MONTH[study.time_unit]
+    areas, covs = {}, {}
+    for row in result["tiers"]:
+        label = row["tier"]
+        area, var = discounted_rmst(*tallies[label], tau, rate, month)
+        mv, var_mv, _ = moments[label]
+        cov = tier_value_moments(data, data.labels.index(label), tallies[label], tau, rate, month)[2]
+        areas[label], covs[label] = (area, var), cov
+        value = area * mv
+        se = _finite(math.sqrt(product_variance(area, var, mv, var_mv, cov)))
+        row.update({"discounted_rmst": area, "discounted_rmst_se": math.sqrt(var), "discounted_value": value,
+                    "discounted_se": se, "discounted_ci_low": None if se is None else value - Z95 * se,
+                    "discounted_ci_high": None if se is None else value + Z95 * se})
+    gain = result["gain_at_best_retention"]
+    if gain is not None:
+        mv, var_mv, _ = moments[worst]
+        diff = areas[worst][0] - areas[best][0]
+        var_diff = areas[worst][1] + areas[best][1]                  # tiers are independent samples
+        value = -diff * mv
+        se = None if gain["se"] is None else _finite(math.sqrt(product_variance(diff, var_diff, mv, var_mv,
+                                                                                  covs[worst])))
+        gain.update({"discounted_value": value, "discounted_se": se,
+                     "discounted_ci_low": None if se is None else value - Z95 * se,
+                     "discounted_ci_high": None if se is None else value + Z95 * se})
+    result["discounted_basis"] = (f"value within {words.window(tau, study.time_unit)}, discounted at "
+                                  f"{rate * 100:g}% a year, month by month")

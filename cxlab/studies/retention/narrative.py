@@ -362,17 +362,24 @@ def interpret_value(result: "RetentionResult", study: "RetentionStudy") -> str:
     who = _md_who  # tier labels in this markdown paragraph are escaped
     worst, best = by[r["worst_tier"]], by[r["best_tier"]]
 
+    discounted = v.get("discounted_basis") is not None      # the study's discount_rate: discounted figures
+    pre = "discounted_" if discounted else ""
+
     def val(x: dict[str, Any], key: str = "expected_value") -> str:
-        return fmt.interval(x[key], x["ci_low"], x["ci_high"], lambda y: money(y, vu), "95% CI ")
+        key = f"discounted_{'value' if key in ('value', 'expected_value') else key}" if discounted else key
+        return fmt.interval(x[key], x[f"{pre}ci_low"], x[f"{pre}ci_high"], lambda y: money(y, vu), "95% CI ")
 
     basis = f"mean time as a customer times mean {md(v['column'])} per {unit[:-1]}"
-    text = (f"{sentence(v['basis'])[:-1]} ({basis}): a customer {who(named, worst['tier'])} accounts for "
+    if discounted:
+        basis = (f"mean time as a customer, each month discounted, times mean {md(v['column'])} per {unit[:-1]}; "
+                 "the interval includes the uncertainty of the mean value")
+    text = (f"{sentence(v[pre + 'basis'])[:-1]} ({basis}): a customer {who(named, worst['tier'])} accounts for "
             f"{val(worst)} on average, against {val(best)} for one {who(named, best['tier'])}.")
     g = v["gain_at_best_retention"]
     if g is not None:
         text += (f" If the experience were the cause of the difference in retention between customers "
                  f"{who(named, g['tier'])} and those {who(named, g['versus'])}, that difference would be worth "
-                 f"{val(g, 'value')} per customer {who(named, g['tier'])}, {v['basis']}.")
+                 f"{val(g, 'value')} per customer {who(named, g['tier'])}, {v[pre + 'basis']}.")
         diff = next((d for d in r["rmst_difference"]["tiers"] if d["tier"] == g["tier"]), None)
         if diff is not None and not words.significant(diff["p"]):
             text += (" The data cannot tell whether retention itself differs between these tiers (RMST difference "

@@ -32,11 +32,15 @@ class RetentionStudy(StudyBase):
     covariates: list[str] = Field(default_factory=list)
     value_per_period: Optional[str] = None
     value_unit: Optional[str] = Field(default=None, min_length=1, max_length=20)
+    discount_rate: Optional[float] = Field(default=None, ge=0, le=1)
+    """Annual rate at which the value at stake is discounted, month by month (null: undiscounted only)."""
 
     @model_validator(mode="after")
     def _unit_needs_value(self) -> "RetentionStudy":
         if self.value_unit is not None and self.value_per_period is None:
             raise ValueError("value_unit is set but value_per_period is not: name the value column too")
+        if self.discount_rate is not None and self.value_per_period is None:
+            raise ValueError("discount_rate is set but value_per_period is not: name the value column too")
         return self
 
     @field_validator("horizons")
