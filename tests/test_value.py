@@ -161,10 +161,14 @@ def _log(n: int = 300, seed: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
     return log, customers
 
 
-def test_read_builds_histories_like_an_independent_groupby(tmp_path):
+@pytest.mark.parametrize("batch_rows", [1_000_000, 97])
+def test_read_builds_histories_like_an_independent_groupby(tmp_path, monkeypatch, batch_rows):
+    monkeypatch.setattr(load, "BATCH_ROWS", batch_rows)          # 97: the log is read in 15 batches
     log, customers = _log()
+    log = log.sample(frac=1, random_state=1).reset_index(drop=True)   # a customer's rows spread over batches
     study, base = _study(tmp_path, log, customers, observation_end="2025-12-31")
-    data, _ = load.read(study, base)
+    data, summary = load.read(study, base)
+    assert summary.rows_read == len(log)
     h = data.customers
     day = (pd.to_datetime(log["date"]) - pd.Timestamp("2025-12-31")).dt.days
     per_day = log.assign(day=day).groupby(["customer_id", "day"])["amount"].sum().reset_index()
@@ -222,6 +226,31 @@ def test_bad_input_is_one_clear_line(tmp_path, case, needle):
     assert needle in message and "\n" not in message
     if case in ("late", "refund", "zero", "duplicate"):
         assert "log.csv" in message and "row" in message
+
+
+@pytest.mark.parametrize("case", ["duplicate", "unknown_customer", "two_experiences"])
+def test_bad_rows_in_a_later_batch_are_named_by_their_row_in_the_file(tmp_path, monkeypatch, case):
+    monkeypatch.setattr(load, "BATCH_ROWS", 100)
+    log, customers = _log()
+    if case == "duplicate":                      # row 8 repeated as the last row, a few batches later
+        log = pd.concat([log, log.iloc[[7]]], ignore_index=True)
+        row, needle = len(log), "same customer, date and amount as data row 8"
+        customers_used = customers
+    elif case == "unknown_customer":
+        log.loc[len(log) - 3, "customer_id"] = 99999
+        row, needle = len(log) - 2, "not in the customer table"
+        customers_used = customers
+    else:
+        log["experience"] = log["customer_id"].map(customers.set_index("customer_id")["experience"])
+        sizes = log["customer_id"].iloc[150:].value_counts()
+        rows = np.flatnonzero(log["customer_id"] == sizes.index[0])      # a customer with several rows
+        log.loc[rows[-1], "experience"] = 3 if log.loc[rows[0], "experience"] >= 7 else 9
+        row, needle = rows[0] + 1, "two different experiences"
+        customers_used = None
+    study, base = _study(tmp_path, log, customers_used, observation_end="2025-12-31")
+    with pytest.raises(DataError) as err:
+        load.read(study, base)
+    assert needle in str(err.value) and err.value.row == row, str(err.value)
 
 
 def test_drop_nonpositive_leaves_refunds_out_and_counts_them(tmp_path):

@@ -1,13 +1,15 @@
 """Reading a transaction log and a customer table into per-customer histories (frequency, recency, age, spend).
 
 Transactions on the same day are one purchase (their amounts summed), as in
-Fader, Hardie & Lee's CDNOW data. Everything after the read is numpy on three
-columns (customer code, day, amount), so a log of 10^7 rows costs a few seconds.
+Fader, Hardie & Lee's CDNOW data. The log is read in batches and kept as four
+compact columns (customer code, day, amount, experience group); everything
+after the read is numpy on them, so a log of 10^7 rows costs a few seconds.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -15,6 +17,7 @@ import pandas as pd
 from ... import data as d
 from ...errors import DataError
 from ...sources import read_source
+from ...streaming import BATCH_ROWS, open_stream
 from ...tiers import assign_tiers, require_two_tiers
 from ..retention.load import parse_dates
 from .spec import ValueStudy
@@ -47,16 +50,6 @@ class ValueData:
     def head(self, n: int = 5) -> pd.DataFrame:
         """The first ``n`` customers' histories (what ``cxlab validate --rows`` prints)."""
         return self.customers.head(n)
-
-
-def _ids(raw: pd.Series) -> pd.Series:
-    """Customer ids as comparable keys: numbers stay numbers (1 and 1.0 are one customer), text is stripped."""
-    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-        return raw
-    numbers = pd.to_numeric(raw, errors="coerce")
-    if numbers.notna().sum() == raw.notna().sum():
-        return numbers
-    return raw.astype("string").str.strip()
 
 
 def _experience(frame: pd.DataFrame, study: ValueStudy, source: str, column: str) -> tuple[pd.Series, list[str]]:
@@ -111,12 +104,80 @@ def histories(code: np.ndarray, day: np.ndarray, amount: np.ndarray, n_customers
                          "T": (end - first) / UNIT_DAYS, "m": m})
 
 
-def _check_duplicates(code: np.ndarray, day: np.ndarray, amount: np.ndarray, log: pd.DataFrame, source: str,
-                      column: str) -> None:
+class _MixedIds(Exception):
+    """Customer ids read as numbers in one batch and as text in another: read again, every id as text."""
+
+
+def _ids(raw: pd.Series, text: bool = False) -> pd.Series:
+    """Customer ids as comparable keys: numbers stay numbers (1 and 1.0 are one customer), text is stripped
+    (``text``: every id as text)."""
+    if not text and pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        return raw
+    if not text:
+        numbers = pd.to_numeric(raw, errors="coerce")
+        if numbers.notna().sum() == raw.notna().sum():
+            return numbers
+    return raw.astype("string").str.strip()
+
+
+class _Codes:
+    """Customer ids coded 0, 1, ... in order of first appearance, batch after batch (:attr:`index`: the ids)."""
+
+    def __init__(self) -> None:
+        self.index: pd.Index = pd.Index([])
+
+    def code(self, ids: pd.Series) -> np.ndarray:
+        codes, uniques = pd.factorize(ids)
+        uniques = pd.Index(uniques)
+        if not len(self.index):
+            self.index = uniques
+            return codes.astype(np.int64)
+        if pd.api.types.is_numeric_dtype(self.index) != pd.api.types.is_numeric_dtype(uniques):
+            raise _MixedIds
+        pos = self.index.get_indexer(uniques)
+        new = pos < 0
+        pos[new] = np.arange(len(self.index), len(self.index) + int(new.sum()))
+        self.index = self.index.append(uniques[new])
+        return pos[codes].astype(np.int64)
+
+
+def _batches(study: ValueStudy, base_dir: str | Path | None, wanted: list[str]
+             ) -> tuple[Iterator[pd.DataFrame], dict[str, str], str, Callable[[], Iterator[pd.DataFrame]]]:
+    """The transaction log's ``wanted`` columns, mapped to canonical names, in batches indexed by data row (one
+    batch for an embedded generator or a Qualtrics export), with the mapping used, the source's name and a
+    function that reads the batches again."""
+    mapping = dict(study.data.columns)
+    stream = open_stream(study.data, base_dir)
+    if stream is None:
+        raw, source = read_source(study.data, base_dir, d.source_columns(mapping, wanted))
+        frame, used = d.map_columns(raw, mapping, wanted, source)
+        return iter([frame]), used, source, lambda: iter([frame])
+    source = stream.source
+    _, used = d.map_columns(stream.header, mapping, wanted, source)
+    numeric = [used["amount"]] + ([used["experience"]] if "experience" in used and study.groups is None else [])
+
+    def again() -> Iterator[pd.DataFrame]:
+        for raw in stream.batches(used.values(), BATCH_ROWS, numeric=numeric):
+            yield d.map_columns(raw, mapping, wanted, source)[0]
+    return again(), used, source, again
+
+
+def _value_at(batches: Callable[[], Iterator[pd.DataFrame]], column: str, row: int) -> pd.Series:
+    """The raw value of ``column`` at data row ``row`` (0-based), as a one-row Series indexed by that row (for
+    :func:`cxlab.data.fail_at`), read again from the source."""
+    for frame in batches():
+        if row in frame.index:
+            return frame.loc[[row], column]
+    return pd.Series([None], index=[row])
+
+
+def _check_duplicates(code: np.ndarray, day: np.ndarray, amount: np.ndarray,
+                      batches: Callable[[], Iterator[pd.DataFrame]], source: str, column: str) -> None:
     """DataError naming the first row (in file order) that repeats an earlier row's customer, date and amount."""
     order = np.lexsort((np.arange(len(code)), amount, day, code))     # ties in file order
-    c, dd, a = code[order], day[order], amount[order]
-    same = (c[1:] == c[:-1]) & (dd[1:] == dd[:-1]) & (a[1:] == a[:-1])
+    same = code[order[1:]] == code[order[:-1]]
+    same &= day[order[1:]] == day[order[:-1]]
+    same &= amount[order[1:]] == amount[order[:-1]]
     if not same.any():
         return
     later = order[1:][same]
@@ -125,23 +186,16 @@ def _check_duplicates(code: np.ndarray, day: np.ndarray, amount: np.ndarray, log
     while pos > 0 and same[pos - 1]:                                 # back to the earliest row of that run
         pos -= 1
     earlier = int(order[pos])
-    mask = np.zeros(len(code), bool)
-    mask[first] = True
-    d.fail_at(mask, log["customer_id"], f"duplicate transaction: same customer, date and amount as data row "
-              f"{int(log.index[earlier]) + 1}", source, column)
-
-
-def _read_log(study: ValueStudy, base_dir: str | Path | None, with_experience: bool
-              ) -> tuple[pd.DataFrame, dict[str, str], str]:
-    wanted = ["customer_id", "date", "amount"] + (["experience"] if with_experience else [])
-    mapping = dict(study.data.columns)
-    raw, source = read_source(study.data, base_dir, d.source_columns(mapping, wanted))
-    frame, used = d.map_columns(raw, mapping, wanted, source)
-    return frame, used, source
+    d.fail_at([True], _value_at(batches, "customer_id", first), f"duplicate transaction: same customer, date and "
+              f"amount as data row {earlier + 1}", source, column)
 
 
 def read(study: ValueStudy, base_dir: str | Path | None = None) -> tuple[ValueData, d.ReadSummary]:
     """Read the transaction log (and the customer table) as per-customer histories.
+
+    The log is read in batches of :data:`~cxlab.streaming.BATCH_ROWS` rows (every file source and a query; an
+    embedded generator whole), each checked and kept as four compact columns (customer code, day, amount,
+    experience group), so memory grows with about 18 bytes per transaction, not with the log's text.
 
     Raises
     ------
@@ -152,55 +206,86 @@ def read(study: ValueStudy, base_dir: str | Path | None = None) -> tuple[ValueDa
         the log but not in the customer table or the reverse, a customer listed twice in the table
         or with two experiences in the log, ``holdout_from`` outside the data.
     """
+    try:
+        return _read(study, base_dir, text_ids=False)
+    except _MixedIds:
+        return _read(study, base_dir, text_ids=True)
+
+
+def _read(study: ValueStudy, base_dir: str | Path | None, text_ids: bool) -> tuple[ValueData, d.ReadSummary]:
     own = study.customers is None
-    log, used, source = _read_log(study, base_dir, own)
-    summary = d.ReadSummary(source=source, rows_read=len(log), columns=dict(used))
-    ids = _ids(log["customer_id"])
-    if ids.isna().any():
-        d.fail_at(ids.isna(), log["customer_id"], "is missing (every transaction needs a customer id)", source,
-                  used["customer_id"])
-    date = parse_dates(log, "date", source, used["date"])
-    if date.isna().any():
-        d.fail_at(date.isna(), log["date"], "is missing (every transaction needs a date)", source, used["date"])
-    date = date.dt.normalize()
-    amount = d.as_numeric(log, "amount", source, used["amount"])
-    if amount.isna().any() or not np.isfinite(amount).all():
-        d.fail_at(amount.isna() | ~np.isfinite(amount.fillna(0)), log["amount"],
-                  "is missing or not finite (every transaction needs an amount)", source, used["amount"])
-    end = pd.Timestamp(study.observation_end) if study.observation_end else date.max()
-    late = date > end
-    if late.any():
-        d.fail_at(late, date, f"is after observation_end {end.date().isoformat()}", source, used["date"])
-    nonpositive = amount <= 0
-    dropped = 0
-    if nonpositive.any():
-        if not study.drop_nonpositive:
+    wanted = ["customer_id", "date", "amount"] + (["experience"] if own else [])
+    batches, used, source, again = _batches(study, base_dir, wanted)
+    summary = d.ReadSummary(source=source, rows_read=0, columns=dict(used))
+    fixed_end = pd.Timestamp(study.observation_end) if study.observation_end else None
+    ids, codes_, days, amounts, groups_ = _Codes(), [], [], [], []
+    levels: list[str] = list(study.groups or [])
+    for log in batches:
+        summary.rows_read += len(log)
+        cid = _ids(log["customer_id"], text_ids)
+        if cid.isna().any():
+            d.fail_at(cid.isna(), log["customer_id"], "is missing (every transaction needs a customer id)", source,
+                      used["customer_id"])
+        date = parse_dates(log, "date", source, used["date"])
+        if date.isna().any():
+            d.fail_at(date.isna(), log["date"], "is missing (every transaction needs a date)", source, used["date"])
+        date = date.dt.normalize()
+        amount = d.as_numeric(log, "amount", source, used["amount"])
+        if amount.isna().any() or not np.isfinite(amount).all():
+            d.fail_at(amount.isna() | ~np.isfinite(amount.fillna(0)), log["amount"],
+                      "is missing or not finite (every transaction needs an amount)", source, used["amount"])
+        if fixed_end is not None:
+            late = date > fixed_end
+            if late.any():
+                d.fail_at(late, date, f"is after observation_end {fixed_end.date().isoformat()}", source,
+                          used["date"])
+        nonpositive = amount <= 0
+        if nonpositive.any() and not study.drop_nonpositive:
             what = "is zero" if amount[nonpositive].iloc[0] == 0 else "is negative (a refund?)"
             d.fail_at(nonpositive, log["amount"], f"{what}: amounts must be > 0; set drop_nonpositive: true to "
                       "leave such rows out", source, used["amount"])
-        dropped = int(nonpositive.sum())
+        if own:
+            group, levels = _experience(log, study, source, used["experience"])
+            groups_.append(np.asarray(group.cat.codes, dtype=np.int16))
+        codes_.append(ids.code(cid).astype(np.int32))        # 4 bytes a row: up to 2e9 customers
+        days.append(date.to_numpy().astype("datetime64[D]").astype(np.int32))
+        amounts.append(amount.to_numpy(float))
+        del log, cid, date, amount
+    code, day, amount = (np.concatenate(x) for x in (codes_, days, amounts))
+    del codes_, days, amounts
+    uniques = ids.index
+    end_day = int(day.max()) if fixed_end is None else int(np.datetime64(fixed_end.date(), "D").astype(np.int64))
+    end = pd.Timestamp(np.datetime64(end_day, "D"))
+    day -= end_day
+    keep = amount > 0
+    dropped = int((~keep).sum())
+    if dropped:
         summary.dropped["an amount of zero or less (drop_nonpositive)"] = dropped
-    _check_duplicates(pd.factorize(ids)[0], (date - end).dt.days.to_numpy(np.int64), amount.to_numpy(float),
-                      log, source, used["customer_id"])
-    keep = ~nonpositive.to_numpy()
+    _check_duplicates(code, day, amount, again, source, used["customer_id"])
 
     if own:
-        group, levels = _experience(log, study, source, used["experience"])
-        per = pd.DataFrame({"id": ids, "group": group}).dropna(subset=["group"])
-        twice = per.drop_duplicates().duplicated("id", keep=False)
+        grp = np.concatenate(groups_)
+        del groups_
+        has = grp >= 0
+        low = np.full(len(uniques), np.iinfo(np.int16).max, np.int16)
+        high = np.full(len(uniques), -1, np.int16)
+        np.minimum.at(low, code[has], grp[has])
+        np.maximum.at(high, code[has], grp[has])
+        twice = has & (high[code] > low[code])
         if twice.any():
-            d.fail_at(twice, log.loc[per.index, "experience"], "this customer has two different experiences in "
+            row = int(np.flatnonzero(twice)[0])
+            d.fail_at([True], _value_at(again, "experience", row), "this customer has two different experiences in "
                       "the log (give one per customer, or a customer table)", source, used["experience"])
-        table = per.drop_duplicates("id").set_index("id")["group"]
-        missing = ~ids.isin(table.index)
+        del grp, has
+        customer_group = high
         customers_source = source
     else:
         mapping = dict(study.customers.columns)
-        wanted = ["customer_id", "experience"]
-        raw, customers_source = read_source(study.customers, base_dir, d.source_columns(mapping, wanted))
-        frame, cused = d.map_columns(raw, mapping, wanted, customers_source)
+        cwanted = ["customer_id", "experience"]
+        raw, customers_source = read_source(study.customers, base_dir, d.source_columns(mapping, cwanted))
+        frame, cused = d.map_columns(raw, mapping, cwanted, customers_source)
         summary.columns.update({f"customers.{k}": v for k, v in cused.items()})
-        cid = _ids(frame["customer_id"])
+        cid = _ids(frame["customer_id"], text_ids)
         if cid.isna().any():
             d.fail_at(cid.isna(), frame["customer_id"], "is missing", customers_source, cused["customer_id"])
         twice = cid.duplicated()
@@ -208,30 +293,34 @@ def read(study: ValueStudy, base_dir: str | Path | None = None) -> tuple[ValueDa
             d.fail_at(twice, frame["customer_id"], "this customer is listed twice in the customer table",
                       customers_source, cused["customer_id"])
         group, levels = _experience(frame, study, customers_source, cused["experience"])
-        if pd.api.types.is_numeric_dtype(cid) != pd.api.types.is_numeric_dtype(ids):
-            cid, ids = cid.astype("string"), ids.astype("string")
-        unknown = ~ids.isin(cid)
+        if pd.api.types.is_numeric_dtype(cid) != pd.api.types.is_numeric_dtype(uniques):
+            cid, uniques = cid.astype("string"), uniques.astype("string")
+        unknown = ~np.asarray(uniques.isin(cid))
         if unknown.any():
-            d.fail_at(unknown, log["customer_id"], f"this customer is not in the customer table "
+            row = int(np.flatnonzero(unknown[code])[0])
+            d.fail_at([True], _value_at(again, "customer_id", row), f"this customer is not in the customer table "
                       f"({customers_source})", source, used["customer_id"])
-        silent = ~cid.isin(ids[keep])
+        bought = np.zeros(len(uniques), bool)
+        bought[code[keep]] = True
+        silent = ~cid.isin(uniques[bought])
         if silent.any():
             d.fail_at(silent, frame["customer_id"], f"this customer has no purchase in the transaction log "
                       f"({source}): a lifetime-value model starts at a customer's first purchase", customers_source,
                       cused["customer_id"])
-        table = pd.Series(group.to_numpy(), index=cid.to_numpy(), name="group")
-        missing = ids.map(table).isna()
+        position = pd.Index(cid).get_indexer(uniques)
+        customer_group = np.asarray(group.cat.codes, dtype=np.int16)[position]
+    missing = customer_group[code] < 0
     if missing.any():    # customers without an experience (an empty cell): left out with their transactions
-        summary.dropped["a customer without an experience"] = int((missing & pd.Series(keep, index=ids.index)).sum())
-        keep &= ~missing.to_numpy()
-    table = table.dropna()
+        summary.dropped["a customer without an experience"] = int((missing & keep).sum())
+        keep &= ~missing
+    del missing
 
-    codes, uniques = pd.factorize(ids[keep])
-    day = (date[keep] - end).dt.days.to_numpy(np.int64)
-    occ_c, occ_d, occ_a = _occasions(codes.astype(np.int64), day, amount[keep].to_numpy(float))
-    hist = histories(occ_c, occ_d, occ_a, len(uniques), 0)
-    hist.index = pd.Index(uniques, name="customer_id")
-    grp = pd.Categorical(pd.Series(table).reindex(uniques).to_numpy(), categories=levels, ordered=True)
+    used_codes, compact = np.unique(code[keep], return_inverse=True)
+    occ_c, occ_d, occ_a = _occasions(compact.ravel().astype(np.int64), day[keep], amount[keep])
+    del code, day, amount, compact
+    hist = histories(occ_c, occ_d, occ_a, len(used_codes), 0)
+    hist.index = pd.Index(uniques[used_codes], name="customer_id")
+    grp = pd.Categorical.from_codes(customer_group[used_codes], categories=levels, ordered=True)
     hist.insert(0, "group", grp)
     hist["first"] = end + pd.to_timedelta(hist.pop("first_day"), unit="D")
     data = ValueData(customers=hist, groups=levels, observation_end=end, transactions=int(keep.sum()),
@@ -245,10 +334,10 @@ def read(study: ValueStudy, base_dir: str | Path | None = None) -> tuple[ValueDa
                             f"{first_date.date().isoformat()}, observation end {end.date().isoformat()}): choose a "
                             "date after the first purchase and up to the observation end", path=source)
         cut = int((hold - end).days) - 1          # calibration: purchases before holdout_from
-        cal = histories(occ_c, occ_d, occ_a, len(uniques), cut)
+        cal = histories(occ_c, occ_d, occ_a, len(used_codes), cut)
         cal["T"] = cal["T"] + 1 / UNIT_DAYS        # calibration ends at holdout_from
-        n_all = np.bincount(occ_c, minlength=len(uniques))
-        n_cal = np.bincount(occ_c[occ_d <= cut], minlength=len(uniques))
+        n_all = np.bincount(occ_c, minlength=len(used_codes))
+        n_cal = np.bincount(occ_c[occ_d <= cut], minlength=len(used_codes))
         for col in ("x", "tx", "T", "m"):
             hist[f"cal_{col}"] = cal[col].to_numpy()
         hist["holdout_x"] = np.where(n_cal > 0, n_all - n_cal, np.nan)
