@@ -43,13 +43,17 @@ class ValueResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _fit_group(name: str, h: pd.DataFrame, prefix: str = "") -> tuple[clv.Fit, clv.Fit]:
-    """Both models fitted on one group's histories (columns ``prefix`` + x, tx, T, m), with standard errors."""
-    x, tx, T, m = (h[prefix + c].to_numpy(float) for c in ("x", "tx", "T", "m"))
-    rep = x > 0
-    if not rep.any():
+def _require_repeaters(name: str, x: np.ndarray) -> None:
+    if not np.any(x > 0):
         raise DataError(f"every customer of group {name!r} made one purchase only: the BG/NBD model of repeat "
                         "purchasing cannot be fitted without repeat purchases")
+
+
+def _fit_group(name: str, h: pd.DataFrame) -> tuple[clv.Fit, clv.Fit]:
+    """Both models fitted on one group's histories (columns x, tx, T, m), with standard errors."""
+    x, tx, T, m = (h[c].to_numpy(float) for c in ("x", "tx", "T", "m"))
+    _require_repeaters(name, x)
+    rep = x > 0
     return clv.fit_bgnbd(x, tx, T), clv.fit_gamma_gamma(x[rep], m[rep])
 
 
@@ -187,18 +191,20 @@ def _boot_p(draws: np.ndarray) -> float | None:
     return float(min(1.0, 2 * (min(below, above) + 1) / (len(ok) + 1)))
 
 
-def holdout_table(data: ValueData, study: ValueStudy) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Predicted vs actual repeat purchases in the holdout period by calibration frequency (models refitted on
-    the calibration period, per group)."""
+def holdout_table(data: ValueData, study: ValueStudy, fits: dict[str, tuple[clv.Fit, clv.Fit]] | None = None
+                  ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Predicted vs actual repeat purchases in the holdout period by calibration frequency (the BG/NBD refitted
+    on the calibration period, per group; from the group's full-data fit in ``fits`` when given)."""
     h = data.customers[data.customers["cal_x"].notna()]
     predicted = pd.Series(np.nan, index=h.index)
     for name in data.groups:
         g = h[h["group"] == name]
         if g.empty:
             continue
-        bg, _ = _fit_group(name, g, prefix="cal_")
-        predicted[g.index] = clv.expected_transactions(bg.params, data.holdout_weeks, g["cal_x"].to_numpy(float),
-                                                       g["cal_tx"].to_numpy(float), g["cal_T"].to_numpy(float))
+        x, tx, T = (g[f"cal_{c}"].to_numpy(float) for c in ("x", "tx", "T"))
+        _require_repeaters(name, x)
+        bg = clv.fit_bgnbd(x, tx, T, start=fits[name][0] if fits and name in fits else None, with_se=False)
+        predicted[g.index] = clv.expected_transactions(bg.params, data.holdout_weeks, x, tx, T)
     freq = np.minimum(h["cal_x"].to_numpy(int), HOLDOUT_CAP)
     table = (pd.DataFrame({"frequency": freq, "actual": h["holdout_x"].to_numpy(float), "predicted": predicted})
              .groupby("frequency").agg(customers=("actual", "size"), actual=("actual", "mean"),
@@ -281,7 +287,7 @@ def analyze(data: ValueData, study: ValueStudy) -> ValueResult:
                "per_customer": diff["difference"], "experiment": study.experiment}
         roi["ci_low"], roi["ci_high"] = _interval(moved * diff_draws)
 
-        holdout, hsum = (holdout_table(data, study) if data.holdout_from is not None else (None, None))
+        holdout, hsum = (holdout_table(data, study, fits) if data.holdout_from is not None else (None, None))
 
     results = {
         "n_customers": len(hist), "n_transactions": data.transactions, "n_purchases": data.purchases,
