@@ -159,7 +159,7 @@ def _run(args: argparse.Namespace) -> int:
             files = _without_drafts(files, args.quiet)
         report = run(files, args.out, n_jobs=args.jobs, force=args.force, timeout=args.timeout, wait=args.wait,
                      scheduler=args.scheduler, notebooks_dir=args.notebooks, on_finish=progress.finish,
-                     on_start=progress.start)
+                     on_start=progress.start, keep_going=not args.studies)
     except CxlabError as exc:
         kernels.stop()
         progress.close()

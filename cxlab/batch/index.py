@@ -22,6 +22,8 @@ from ..record import read_results
 from ..report import escape
 from .cache import damage
 from .history import read_history
+from .overview import (OVERVIEW_STYLE, in_order, invalid_document, overview, read_run_state, sparkline,
+                       stale_section)
 from .render import CSP_META, without_bidi_controls
 
 STYLE = """
@@ -127,25 +129,6 @@ def format_change(spec: Mapping[str, Any], before: Any) -> tuple[str, str]:
     return (f"{text}, {'better' if improved else 'worse'}", "better" if improved else "worse")
 
 
-def sparkline(values: list[float | None], spec: Mapping[str, Any], width: int = 110, height: int = 24) -> str:
-    """An inline SVG sparkline of a figure's last runs (oldest first), its values in the accessible label."""
-    points = [(i, v) for i, v in enumerate(values) if _number(v) is not None]
-    words = ", ".join(format_value({**spec, "value": v}) for v in values)
-    label = escape(f"last {fmt.plural(len(values), 'run')}: {words}")
-    if len(points) < 2:
-        return f'<span class="same" title="{label}">{escape(words) or "no history"}</span>'
-    lo, hi = min(v for _, v in points), max(v for _, v in points)
-    span = (hi - lo) or 1.0
-    n = max(len(values) - 1, 1)
-    xy = [(2 + (width - 4) * i / n, height - 3 - (height - 6) * (v - lo) / span) for i, v in points]
-    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
-    last = xy[-1]
-    return (f'<svg class="spark" role="img" aria-label="{label}" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}"><title>{label}</title>'
-            f'<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="{path}"/>'
-            f'<circle cx="{last[0]:.1f}" cy="{last[1]:.1f}" r="2.5" fill="#0969da"/></svg>')
-
-
 def _link(folder: str, name: str, label: str) -> str:
     return f'<a href="{escape(quote(folder))}/{escape(quote(name))}">{escape(label)}</a>'
 
@@ -221,16 +204,31 @@ def _entry(slug: str, ok: dict[str, Any] | None, failed: dict[str, Any] | None,
 
 
 def render_index(entries: Iterable[tuple[str, dict[str, Any]]],
-                 histories: Mapping[str, list[dict[str, Any]]] | None = None) -> str:
-    """HTML of the index from ``(folder name, results.json object)`` pairs and each study's history."""
-    studies: dict[str, dict[str, Any]] = {}
+                 histories: Mapping[str, list[dict[str, Any]]] | None = None,
+                 run: Mapping[str, Any] | None = None) -> str:
+    """HTML of the index from ``(folder name, results.json object)`` pairs and each study's history.
+
+    ``run``: the last run's state (:func:`.overview.read_run_state`): the index then shows exactly its
+    studies (an invalid study file as failed, with its error), and lists the other studies published here
+    apart, as not in the last run. Failures come first, under a compact table of every study.
+    """
+    published: dict[str, dict[str, Any]] = {}
     for folder, doc in entries:
         slug = folder[:-len(".failed")] if folder.endswith(".failed") else folder
-        studies.setdefault(slug, {})["failed" if folder.endswith(".failed") else "ok"] = doc
+        published.setdefault(slug, {})["failed" if folder.endswith(".failed") else "ok"] = doc
+    studies, stale = published, []
+    if run is not None:
+        for name, entry in run.get("invalid", {}).items():
+            published.setdefault(name, {})["failed"] = invalid_document(name, entry)
+        current = set(run["studies"]) | set(run.get("invalid", {}))
+        studies = {slug: s for slug, s in published.items() if slug in current}
+        stale = in_order({slug: s for slug, s in published.items() if slug not in current})
     n_failed = sum(1 for s in studies.values() if "failed" in s)
     histories = histories or {}
-    body = "\n".join(_entry(slug, s.get("ok"), s.get("failed"), histories.get(slug, []))
-                     for slug, s in sorted(studies.items()))
+    slugs = in_order(studies)
+    body = (overview(studies, slugs, "Every study of the last run, failures first; details below.")
+            + "\n".join(_entry(slug, studies[slug].get("ok"), studies[slug].get("failed"), histories.get(slug, []))
+                        for slug in slugs) + stale_section(published, stale))
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     summary = f"{fmt.plural(len(studies), 'study')}, {n_failed} failed" if studies else "no studies yet"
     legend = ('Changes are <span class="better">better</span> or <span class="worse">worse</span> by each '
@@ -238,7 +236,7 @@ def render_index(entries: Iterable[tuple[str, dict[str, Any]]],
               "95% interval half-width or without a direction.")
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{CSP_META}'
             f'<meta name="generator" content="cxlab"><title>cxlab reports</title><link rel="icon" href="data:,">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}{OVERVIEW_STYLE}</style></head>'
             f'<body><h1>cxlab reports</h1><p class="sub">{escape(summary)} · index written {escape(stamp)}</p>'
             f'<p class="legend">{legend}</p>{body}</body></html>\n')
     return without_bidi_controls(page)  # a title or label's override never reverses the text around it
@@ -265,7 +263,7 @@ def write_index(out_dir: Path, unpublished: Mapping[str, dict[str, Any]] | None 
     path = out_dir / "index.html"
     tmp = out_dir / f".index.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        tmp.write_text(render_index(entries, histories), encoding="utf-8")
+        tmp.write_text(render_index(entries, histories, read_run_state(out_dir)), encoding="utf-8")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -55,40 +55,55 @@ def package_versions() -> dict[str, str]:
 
 
 def plan(study_files: Iterable[str | Path], notebooks_dir: str | Path | None = None,
-         timeout: float | None = None) -> list[Job]:
+         timeout: float | None = None, invalid: dict[str, str] | None = None) -> list[Job]:
     """Validate every study file and build its :class:`Job` (no kernel starts here).
+
+    ``invalid``: given, an invalid study file is left out and its one-line error kept there (study file ->
+    error), so that one bad file fails alone while the others run (a run of every study); without it the
+    first invalid file stops the plan.
 
     Raises
     ------
     StudyFileError
-        The first invalid study file, one line naming the file and the key.
+        The first invalid study file, one line naming the file and the key (without ``invalid``).
     """
     jobs: list[Job] = []
     seen: dict[str, Path] = {}
     versions = package_versions()
     for path in study_files:
         path = Path(path)
-        study = load_study_file(path)
-        if study.study in seen:
-            raise StudyFileError(f"{path}: key 'study': slug {study.study!r} is also used by {seen[study.study]}")
-        seen[study.study] = path
-        nb_path = STUDIES[study.notebook].notebook_file(notebooks_dir)
-        if not nb_path.is_file():
-            raise StudyFileError(f"{path}: key 'notebook': notebook file not found: {nb_path}")
-        inputs = {}
-        for _, spec in study.data_specs():
-            for rel in input_files(spec, path.parent):
-                inputs[rel] = sha256_file(path.parent / rel)
-        parameters = study_dict(study)
-        h = hashlib.sha256()
-        for part in (sha256_file(nb_path), sha256_file(path), json.dumps(inputs, sort_keys=True), __version__,
-                     json.dumps(parameters, sort_keys=True)):
-            h.update(part.encode())
-        jobs.append(Job(study=study.study, title=study.title or study.study, notebook=study.notebook,
-                        notebook_path=str(nb_path.resolve()), study_file=str(path),
-                        study_dir=str(path.parent.resolve()), parameters=parameters, inputs=inputs,
-                        fingerprint=h.hexdigest(), timeout=timeout, packages=versions))
+        try:
+            jobs.append(_job(path, seen, notebooks_dir, timeout, versions))
+        except StudyFileError as exc:
+            if invalid is None:
+                raise
+            invalid[str(path)] = str(exc)
     return jobs
+
+
+def _job(path: Path, seen: dict[str, Path], notebooks_dir: str | Path | None, timeout: float | None,
+         versions: dict[str, str]) -> Job:
+    """The :class:`Job` of one study file (``seen``: the slugs planned so far, each with its file)."""
+    study = load_study_file(path)
+    if study.study in seen:
+        raise StudyFileError(f"{path}: key 'study': slug {study.study!r} is also used by {seen[study.study]}")
+    nb_path = STUDIES[study.notebook].notebook_file(notebooks_dir)
+    if not nb_path.is_file():
+        raise StudyFileError(f"{path}: key 'notebook': notebook file not found: {nb_path}")
+    inputs = {}
+    for _, spec in study.data_specs():
+        for rel in input_files(spec, path.parent):
+            inputs[rel] = sha256_file(path.parent / rel)
+    parameters = study_dict(study)
+    h = hashlib.sha256()
+    for part in (sha256_file(nb_path), sha256_file(path), json.dumps(inputs, sort_keys=True), __version__,
+                 json.dumps(parameters, sort_keys=True)):
+        h.update(part.encode())
+    seen[study.study] = path
+    return Job(study=study.study, title=study.title or study.study, notebook=study.notebook,
+               notebook_path=str(nb_path.resolve()), study_file=str(path), study_dir=str(path.parent.resolve()),
+               parameters=parameters, inputs=inputs, fingerprint=h.hexdigest(), timeout=timeout,
+               packages=versions)
 
 
 def longest_first(jobs: list[Job], out_dir: Path) -> list[Job]:

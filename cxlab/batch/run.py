@@ -19,9 +19,10 @@ from .execute import WORK_PREFIX, add_pdf
 from .index import write_index
 from .jobs import Job, Outcome, now
 from .lock import OutputLock
+from .overview import write_run_state
 from .pdf import start_browser, stop_browser
 from .plan import longest_first, plan
-from .publish import REPORTS, PublishError, check_place, collect_garbage, publish, results_document
+from .publish import REPORTS, PublishError, check_place, collect_garbage, is_ours, publish, results_document
 from .tempdirs import sweep
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
         force: bool = False, timeout: float | None = None, wait: bool = False, scheduler: str | None = None,
         notebooks_dir: str | Path | None = None,
         on_finish: Callable[[dict[str, Any]], None] | None = None,
-        on_start: Callable[[int], None] | None = None) -> RunReport:
+        on_start: Callable[[int], None] | None = None, keep_going: bool = False) -> RunReport:
     """Run studies and publish their reports into ``out_dir``.
 
     Parameters
@@ -81,13 +82,18 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
         A Dask scheduler address, or "local" for a LocalCluster.
     on_finish, on_start : callables, optional
         Progress hooks: ``on_start(number of studies to execute)``, ``on_finish(row)`` per study.
+    keep_going : bool
+        An invalid study file fails alone (a failed row named by its file, its one-line error in the index)
+        while the others run: a scheduled run of every study. Without it, the first invalid file stops the run.
 
     Raises
     ------
     StudyFileError, RunnerError
         The run could not start.
     """
-    jobs = plan(study_files, notebooks_dir, timeout)
+    invalid: dict[str, str] | None = {} if keep_going else None
+    jobs = plan(study_files, notebooks_dir, timeout, invalid=invalid)
+    broken = {Path(path).stem: {"file": path, "error": error} for path, error in (invalid or {}).items()}
     _exit_on_sigterm()
     out = prepare_output(Path(out_dir), jobs)
     n_jobs = n_jobs or os.cpu_count() or 1
@@ -96,6 +102,15 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
     said: set[str] = set()  # index errors already said (the index is rewritten after every study)
     with OutputLock(out, wait):
         collect_garbage(out)
+        try:  # the index shows this run's set of studies, as this run reports them
+            write_run_state(out, [job.study for job in jobs], broken)
+        except OSError as exc:
+            log.error("%s: cannot record the run's studies: %s", out, exc.strerror or exc)
+        for name, entry in broken.items():
+            row = {"study": name, "status": "failed", "seconds": 0.0, "error": entry["error"]}
+            rows.append(row)
+            if on_finish:
+                on_finish(row)
         todo = []
         for job in jobs:
             try:
@@ -113,6 +128,9 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
                 todo.append(job)
                 continue
             mark_checked(out / job.study / "results.json")
+            stale = out / f"{job.study}.failed"
+            if stale.is_symlink() and is_ours(stale):
+                stale.unlink()  # the last good report is current again: the older failure no longer stands
             row = {"study": job.study, "status": "up to date", "seconds": 0.0, "error": None}
             rows.append(row)
             if on_finish:
@@ -145,7 +163,7 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
         _index(out, unpublished, said)
         collect_garbage(out)
     order = {job.study: i for i, job in enumerate(jobs)}
-    rows.sort(key=lambda r: order[r["study"]])
+    rows.sort(key=lambda r: order.get(r["study"], -1))  # invalid study files first
     return RunReport(rows)
 
 
