@@ -3,7 +3,10 @@
 Each headline figure is shown with its unit, its change since the previous run
 (coloured better or worse by the figure's declared direction, grey when the
 change is smaller than the figure's interval half-width) and a sparkline of
-its last runs, read from ``DIR/.history/<study>.jsonl``.
+its last runs, read from ``DIR/.history/<study>.jsonl``, drawn on a scale that holds the
+figure's 95% interval (a band) or, without one, the fixed scale of its kind, never the values'
+own range, where a change within the interval would fill the box. Which studies it lists, in
+which order, and the compact table above them: :mod:`.overview`.
 """
 from __future__ import annotations
 
@@ -22,8 +25,7 @@ from ..record import read_results
 from ..report import escape
 from .cache import damage
 from .history import read_history
-from .overview import (OVERVIEW_STYLE, in_order, invalid_document, overview, read_run_state, sparkline,
-                       stale_section)
+from .overview import OVERVIEW_STYLE, in_order, invalid_document, overview, read_run_state, stale_section
 from .render import CSP_META, without_bidi_controls
 
 STYLE = """
@@ -129,6 +131,56 @@ def format_change(spec: Mapping[str, Any], before: Any) -> tuple[str, str]:
     return (f"{text}, {'better' if improved else 'worse'}", "better" if improved else "worse")
 
 
+_FIXED = {"pct": (0.0, 1.0), "signed_pct": (-1.0, 1.0), "nps": (-1.0, 1.0), "p": (0.0, 1.0)}
+"""Scales of figures without an interval: a share on 0-100%, an NPS on -100 to +100, a p-value on 0-1."""
+
+
+def scale(values: list[float], spec: Mapping[str, Any]) -> tuple[float, float]:
+    """The sparkline's vertical scale: the values with their interval (``half_width``) around each, at least
+    the figure's fixed scale when it has no interval (0-100% for a share, -100 to +100 for an NPS), else from 0."""
+    half = _number(spec.get("half_width"))
+    lo, hi = min(values), max(values)
+    if half is not None and half > 0:
+        lo, hi = lo - half, hi + half
+    else:
+        fixed = _FIXED.get(str(spec.get("format")), (min(0.0, lo), max(0.0, hi)))
+        lo, hi = min(lo, fixed[0]), max(hi, fixed[1])
+    return (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)
+
+
+def sparkline(values: list[Any], spec: Mapping[str, Any], width: int = 110, height: int = 24) -> str:
+    """An inline SVG sparkline of a figure's last runs (oldest first), its values in the accessible label.
+
+    The scale is :func:`scale`'s; the current figure's 95% interval is drawn as a band around each run's
+    value (the history keeps values only, so every run gets the latest half-width).
+    """
+    points = [(i, float(v)) for i, v in enumerate(values) if _number(v) is not None]
+    words = ", ".join(format_value({**spec, "value": v}) for v in values)
+    label = escape(f"last {fmt.plural(len(values), 'run')}: {words}")
+    if len(points) < 2:
+        return f'<span class="same" title="{label}">{escape(words) or "no history"}</span>'
+    lo, hi = scale([v for _, v in points], spec)
+    n = max(len(values) - 1, 1)
+
+    def x(i: int) -> float:
+        return 2 + (width - 4) * i / n
+
+    def y(v: float) -> float:
+        return height - 3 - (height - 6) * (v - lo) / (hi - lo)
+    path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in points)
+    band = ""
+    half = _number(spec.get("half_width"))
+    if half is not None and half > 0:
+        upper = [f"{x(i):.1f},{y(v + half):.1f}" for i, v in points]
+        lower = [f"{x(i):.1f},{y(v - half):.1f}" for i, v in reversed(points)]
+        band = f'<polygon fill="#0969da" fill-opacity="0.15" stroke="none" points="{" ".join(upper + lower)}"/>'
+    last_x, last_y = x(points[-1][0]), y(points[-1][1])
+    return (f'<svg class="spark" role="img" aria-label="{label}" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}"><title>{label}</title>{band}'
+            f'<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="{path}"/>'
+            f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" fill="#0969da"/></svg>')
+
+
 def _link(folder: str, name: str, label: str) -> str:
     return f'<a href="{escape(quote(folder))}/{escape(quote(name))}">{escape(label)}</a>'
 
@@ -226,7 +278,8 @@ def render_index(entries: Iterable[tuple[str, dict[str, Any]]],
     n_failed = sum(1 for s in studies.values() if "failed" in s)
     histories = histories or {}
     slugs = in_order(studies)
-    body = (overview(studies, slugs, "Every study of the last run, failures first; details below.")
+    body = (overview(studies, slugs, "Every study of the last run, failures first; details below.",
+                     lambda name, raw: format_value(figure_spec(raw, name)))
             + "\n".join(_entry(slug, studies[slug].get("ok"), studies[slug].get("failed"), histories.get(slug, []))
                         for slug in slugs) + stale_section(published, stale))
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -4,26 +4,21 @@ A run writes its set of studies to ``DIR/.run.json`` (:func:`write_run_state`): 
 the study files it found invalid, each with its one-line error. The index (:mod:`.index`) lists exactly
 those studies, failures first, under a compact table of all of them; a study published in ``DIR`` but not
 in the last run's set (its study file deleted or not named) is listed apart as not in the last run, and
-never counted as failed. Sparklines (:func:`sparkline`) draw a figure's runs on a scale that holds its 95%
-interval (drawn as a band) or, without one, on the fixed scale of its kind, never on the values' own
-range, where a change within the interval would fill the box.
+never counted as failed.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .. import fmt
 from ..report import escape
 
 RUN_STATE = ".run.json"
-_FIXED = {"pct": (0.0, 1.0), "signed_pct": (-1.0, 1.0), "nps": (-1.0, 1.0), "p": (0.0, 1.0)}
-"""Scales of figures without an interval: a share on 0-100%, an NPS on -100 to +100, a p-value on 0-1."""
 
 
 def write_run_state(out_dir: Path, studies: list[str], invalid: Mapping[str, Mapping[str, str]]) -> None:
@@ -76,9 +71,10 @@ def in_order(studies: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return sorted(studies, key=key)
 
 
-def overview(studies: Mapping[str, Mapping[str, Any]], slugs: list[str], caption: str) -> str:
-    """The compact table of ``slugs``: status, title, when it ran, its first headline figure, and links."""
-    from .index import figure_spec, format_value
+def overview(studies: Mapping[str, Mapping[str, Any]], slugs: list[str], caption: str,
+             figure_text: Callable[[str, Any], str]) -> str:
+    """The compact table of ``slugs``: status, title, when it ran, its first headline figure (as
+    ``figure_text(name, figure)`` writes it, or a failure's error), and a link to the report."""
     rows = []
     for slug in slugs:
         s = studies[slug]
@@ -88,7 +84,7 @@ def overview(studies: Mapping[str, Mapping[str, Any]], slugs: list[str], caption
         ok = s.get("ok") or {}
         figures = (ok.get("headline") or {}).get("figures") or {}
         first = next(iter(figures.items()), None)
-        figure = (f"{escape(first[0])}: {escape(format_value(figure_spec(first[1], first[0])))}" if first else "")
+        figure = f"{escape(first[0])}: {escape(figure_text(*first))}" if first else ""
         if "failed" in s:
             figure = escape((str(s["failed"].get("error") or "failed").splitlines() or ["failed"])[0][:160])
         ended = (latest.get("provenance") or {}).get("ended")
@@ -107,57 +103,6 @@ def _day(iso: Any) -> str:
         return dt.datetime.fromisoformat(str(iso)).strftime("%Y-%m-%d %H:%M") if iso else ""
     except ValueError:
         return ""
-
-
-def _number(x: Any) -> float | None:
-    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
-
-
-def scale(values: list[float], spec: Mapping[str, Any]) -> tuple[float, float]:
-    """The sparkline's vertical scale: the values with their interval (``half_width``) around each, at least
-    the figure's fixed scale when it has no interval (0-100% for a share, -100 to +100 for an NPS), else from 0."""
-    half = _number(spec.get("half_width"))
-    lo, hi = min(values), max(values)
-    if half is not None and half > 0:
-        lo, hi = lo - half, hi + half
-    else:
-        fixed = _FIXED.get(str(spec.get("format")), (min(0.0, lo), max(0.0, hi)))
-        lo, hi = min(lo, fixed[0]), max(hi, fixed[1])
-    return (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)
-
-
-def sparkline(values: list[Any], spec: Mapping[str, Any], width: int = 110, height: int = 24) -> str:
-    """An inline SVG sparkline of a figure's last runs (oldest first), its values in the accessible label.
-
-    The scale is :func:`scale`'s; the current figure's 95% interval is drawn as a band around each run's
-    value (the history keeps values only, so every run gets the latest half-width).
-    """
-    from .index import format_value
-    points = [(i, float(v)) for i, v in enumerate(values) if _number(v) is not None]
-    words = ", ".join(format_value({**spec, "value": v}) for v in values)
-    label = escape(f"last {fmt.plural(len(values), 'run')}: {words}")
-    if len(points) < 2:
-        return f'<span class="same" title="{label}">{escape(words) or "no history"}</span>'
-    lo, hi = scale([v for _, v in points], spec)
-    n = max(len(values) - 1, 1)
-
-    def x(i: int) -> float:
-        return 2 + (width - 4) * i / n
-
-    def y(v: float) -> float:
-        return height - 3 - (height - 6) * (v - lo) / (hi - lo)
-    path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in points)
-    band = ""
-    half = _number(spec.get("half_width"))
-    if half is not None and half > 0:
-        upper = [f"{x(i):.1f},{y(v + half):.1f}" for i, v in points]
-        lower = [f"{x(i):.1f},{y(v - half):.1f}" for i, v in reversed(points)]
-        band = f'<polygon fill="#0969da" fill-opacity="0.15" stroke="none" points="{" ".join(upper + lower)}"/>'
-    last_x, last_y = x(points[-1][0]), y(points[-1][1])
-    return (f'<svg class="spark" role="img" aria-label="{label}" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}"><title>{label}</title>{band}'
-            f'<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="{path}"/>'
-            f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" fill="#0969da"/></svg>')
 
 
 OVERVIEW_STYLE = """
