@@ -136,3 +136,12 @@ def test_index_and_cli_agree_through_a_revert_a_deletion_and_an_invalid_file(tmp
 
     named = run_cli("run", str(params / "bad.yaml"), "--out", str(out), env=env)
     assert named.returncode == 2 and "unknown key" in named.stderr   # named on the command line: refused up front
+
+
+def test_run_help_lists_exit_codes_environment_and_a_cron_line():
+    res = run_cli("run", "--help", timeout=120)
+    assert res.returncode == 0
+    text = res.stdout
+    for needle in ("exit status:", "  0 ", "  1 ", "  2 ", "  130 ", "CXLAB_LOG", "CXLAB_PDF=0", "CXLAB_WARM=0",
+                   "15 2 * * *", "--quiet --wait", "draft: true"):
+        assert needle in text, needle
