@@ -153,6 +153,17 @@ def header_scale(text: str) -> tuple[int, int] | None:
     return None
 
 
+def point_labels(text: str) -> dict[str, str]:
+    """The rating points a question's text names: "(1 = very dissatisfied, 5 = very satisfied)" ->
+    {"1": "Very dissatisfied", "5": "Very satisfied"} (a label for the tiers of those ratings)."""
+    out = {}
+    for code, words in re.findall(r"\b(\d{1,3})\s*=\s*([^,;()=]+?)\s*(?=[,;)]|$)", text):
+        words = " ".join(words.split())
+        if words:
+            out[str(int(code))] = words[0].upper() + words[1:]
+    return out if len(out) >= 2 and len(set(out.values())) == len(out) else {}
+
+
 def scale_of(info: ColumnInfo) -> tuple[float, float]:
     """A rating's scale: the one its question names when every value seen is on it, else the first standard
     scale (:data:`STANDARD_SCALES`) that holds every value seen, else the values' whole-number range."""

@@ -19,7 +19,8 @@ from typing import Any
 import pandas as pd
 
 from .columnmatch import (QUALTRICS_META, ColumnInfo, draft_key, draft_label, draft_title, inspect,
-                          looks_like_qualtrics, match, match_score, scale_of, second_look)
+                          looks_like_qualtrics, match, match_score, point_labels, scale_of,
+                          second_look)
 from .errors import CxlabError, StudyFileError
 from .params import Column
 from .registry import STUDIES
@@ -114,6 +115,8 @@ def render(study: str, notebook: str, data: dict[str, Any], source: str, infos: 
                 column_lines.append(f"    {col.name}: {_q(info.name)}  # {_comment(info.describe())}")
             if col.name in ("experience", "outcome"):
                 labels[col.name] = draft_label(info.label or info.name)
+            if col.name == "experience" and notebook == "loyalty" and not _tiers(info, *scale_of(info)):
+                labels.update(point_labels(f"{info.name} {info.label}"))  # the loyalty report names these tiers
         elif notes and col.name in notes:
             column_lines.append(f"    # {col.name}: ?  # {_comment(notes[col.name])}")
         elif col.required or col.many:

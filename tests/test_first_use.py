@@ -104,7 +104,7 @@ def test_drafted_loyalty_names_its_outcomes_by_verb_and_label(drafted):
     assert study.outcomes == ["renew", "buy"]           # known loyalty verbs: "88% ... renewed"
     assert study.data.columns == {"experience": OVERALL, "renew": RENEWED, "buy": AGAIN}
     assert study.labels == {"experience": "Overall satisfaction", "renew": "Renewed contract",
-                            "buy": "Would buy again"}
+                            "buy": "Would buy again", "1": "Very dissatisfied", "5": "Very satisfied"}
     assert study.experience.scale == (1, 5)
 
 
