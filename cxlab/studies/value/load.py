@@ -73,10 +73,10 @@ def _experience(frame: pd.DataFrame, study: ValueStudy, source: str, column: str
 def _occasions(code: np.ndarray, day: np.ndarray, amount: np.ndarray) -> tuple[np.ndarray, ...]:
     """Purchases (one per customer and day, amounts summed), sorted by customer then day."""
     order = np.lexsort((day, code))
-    c, dd, amt = code[order], day[order], amount[order]
+    c, dd = code[order], day[order]
     new = np.r_[True, (c[1:] != c[:-1]) | (dd[1:] != dd[:-1])]
-    occ = np.cumsum(new) - 1
-    return c[new], dd[new], np.bincount(occ, amt)
+    total = np.bincount(np.cumsum(new) - 1, amount[order])
+    return c[new], dd[new], total
 
 
 def histories(code: np.ndarray, day: np.ndarray, amount: np.ndarray, n_customers: int, end: int
@@ -315,15 +315,21 @@ def _read(study: ValueStudy, base_dir: str | Path | None, text_ids: bool) -> tup
         keep &= ~missing
     del missing
 
-    used_codes, compact = np.unique(code[keep], return_inverse=True)
-    occ_c, occ_d, occ_a = _occasions(compact.ravel().astype(np.int64), day[keep], amount[keep])
-    del code, day, amount, compact
+    transactions = int(keep.sum())
+    if transactions < len(keep):
+        code, day, amount = code[keep], day[keep], amount[keep]
+    occ_c, occ_d, occ_a = _occasions(code, day, amount)
+    del code, day, amount
+    start = np.r_[True, occ_c[1:] != occ_c[:-1]]                   # occasions are sorted by customer
+    used_codes = occ_c[start]                                       # customers with a purchase, coded 0, 1, ...
+    occ_c = np.cumsum(start) - 1
+    del start
     hist = histories(occ_c, occ_d, occ_a, len(used_codes), 0)
     hist.index = pd.Index(uniques[used_codes], name="customer_id")
     grp = pd.Categorical.from_codes(customer_group[used_codes], categories=levels, ordered=True)
     hist.insert(0, "group", grp)
     hist["first"] = end + pd.to_timedelta(hist.pop("first_day"), unit="D")
-    data = ValueData(customers=hist, groups=levels, observation_end=end, transactions=int(keep.sum()),
+    data = ValueData(customers=hist, groups=levels, observation_end=end, transactions=transactions,
                      purchases=len(occ_c), dropped_nonpositive=dropped,
                      sources={"transactions": source, "customers": customers_source})
     if study.holdout_from is not None:
