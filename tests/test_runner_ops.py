@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, check_results_doc, run_cli
 
 from cxlab.batch.lock import LOCK, OutputLock
+from cxlab.methods import PAGE as METHODS_PAGE
 
 FAULTS = '''import os, time
 if study.get("description") == "die":
@@ -44,9 +45,14 @@ def results_of(out: Path, slug: str) -> dict:
 
 
 def assert_consistent(out: Path) -> None:
-    """Every published study folder is a complete report: all files, results.json ok and parseable."""
+    """Every published study folder is a complete report: all files, results.json ok and parseable; the run's
+    pages (index.html, methods.html beside it) are whole files cxlab wrote, not study links."""
     for link in out.iterdir():
-        if link.name.startswith(".") or link.name == "index.html":
+        if link.name.startswith("."):
+            continue
+        if link.name in ("index.html", METHODS_PAGE):
+            assert link.is_file() and not link.is_symlink(), link
+            assert link.read_text(encoding="utf-8").rstrip().endswith("</html>"), link
             continue
         assert link.is_symlink(), link
         slug = link.name.removesuffix(".failed")
