@@ -22,7 +22,7 @@ from .lock import OutputLock
 from .overview import write_run_state
 from .pdf import start_browser, stop_browser
 from .plan import longest_first, plan
-from .publish import REPORTS, PublishError, check_place, collect_garbage, is_ours, publish, results_document
+from .publish import REPORTS, PublishError, check_place, collect_garbage, publish, results_document
 from .tempdirs import sweep
 
 log = logging.getLogger(__name__)
@@ -128,9 +128,6 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
                 todo.append(job)
                 continue
             mark_checked(out / job.study / "results.json")
-            stale = out / f"{job.study}.failed"
-            if stale.is_symlink() and is_ours(stale):
-                stale.unlink()  # the last good report is current again: the older failure no longer stands
             row = {"study": job.study, "status": "up to date", "seconds": 0.0, "error": None}
             rows.append(row)
             if on_finish:
