@@ -30,7 +30,7 @@ import pytest
 from lifelines.datasets import load_rossi
 
 from cxlab.params import load_study_file
-from cxlab.stats import cox
+from cxlab.stats import cox, efron
 from cxlab.stats.counts import aggregate, rows_as_cells
 from cxlab.studies.retention import analysis as R_analysis
 from cxlab.studies.retention import load as R_load
@@ -52,8 +52,8 @@ def _rossi_test(cols, aggregated):
         X = cells.patterns[cols].to_numpy(float)
     else:
         cells, X = rows_as_cells(r["week"], r["arrest"]), r[cols].to_numpy(float)
-    rs = cox.RiskSets.build(cells, X)
-    return cox.ph_test(rs, cox.newton(rs))
+    rs = efron.RiskSets.build(cells, X)
+    return efron.ph_test(rs, efron.newton(rs))
 
 
 @pytest.mark.parametrize("aggregated", [False, True])

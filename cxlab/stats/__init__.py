@@ -9,7 +9,8 @@ tested against an independent computation (scipy, statsmodels, lifelines, R):
 - :mod:`~cxlab.stats.multitest`: multiple-comparison adjustment (Holm), significance letters;
 - :mod:`~cxlab.stats.counts`: survival rows aggregated to counts per (time, covariate pattern);
 - :mod:`~cxlab.stats.survival`: Kaplan-Meier, RMST, log-rank, from counts (lifelines, counts as weighted rows);
-- :mod:`~cxlab.stats.cox`: Cox proportional hazards on aggregated risk sets (Efron), lifelines on rows, PH test;
+- :mod:`~cxlab.stats.efron`: Efron's partial likelihood on aggregated risk sets, its Newton fit, the PH score test;
+- :mod:`~cxlab.stats.cox`: the Cox models the studies fit (cells or lifelines on rows, penalised fallback, time split);
 - :mod:`~cxlab.stats.covariates`: the adjusted Cox model (rating and covariates, one-hot design);
 - :mod:`~cxlab.stats.groups`: two-group comparisons (Welch, Hedges' g, bootstrap);
 - :mod:`~cxlab.stats.weights`: Kish's effective sample size;
