@@ -2,7 +2,8 @@
 
 One tier of customers: churn exponential with mean 20 periods, uniform censoring on 5-40, a value per period
 that is skewed (lognormal) and rises with the customer's latent tenure. The estimand RMST(tau) x E[value] is
-known in closed form, and so is the discounted one (each month k weighted by 1.3^(-k/12)). Over many samples, the share of 95% intervals that cover it: cxlab's (RMST and mean
+known in closed form, and so is the discounted one (each month k weighted by 1.3^(-k/12)).
+Over many samples, the share of 95% intervals that cover it: cxlab's (RMST and mean
 value uncertainty with their covariance, delta method) and the old one (mean value treated as known).
 
     .venv/bin/python benchmarks/calibrate_retention_value.py [samples] [customers]

@@ -369,3 +369,13 @@ def test_bootstrap_figures_do_not_depend_on_the_number_of_workers():
     np.testing.assert_array_equal(boots[0].boot, boots[1].boot)
     assert boots[0].results["difference"] == boots[1].results["difference"]
     assert np.isfinite(boots[0].boot).all()
+
+
+def test_figure_text_without_bootstrap_shows_no_empty_interval():
+    from cxlab.studies.value import figures
+    groups = pd.DataFrame({"group": ["low", "high"], "mean_clv": [10.0, 12.0], "ci_low": [None, None],
+                           "ci_high": [None, None]})
+    text = figures.alt_clv_by_group(groups, "EUR")
+    assert "not defined" not in text and "no intervals" in text and "high: 12 EUR" in text
+    groups[["ci_low", "ci_high"]] = [[8.0, 12.0], [9.0, 15.0]]
+    assert "with 95% intervals" in figures.alt_clv_by_group(groups, "EUR")

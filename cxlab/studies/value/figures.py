@@ -28,9 +28,16 @@ def clv_by_group(groups: pd.DataFrame, unit: str | None = None, ax: plt.Axes | N
 
 
 def alt_clv_by_group(groups: pd.DataFrame, unit: str | None = None) -> str:
-    parts = [f"{g}: {number(v, 0)}{f' {unit}' if unit else ''} ({number(lo, 0)} to {number(hi, 0)})"
+    """Alt text of :func:`clv_by_group`: each group's mean CLV with its interval (none without a bootstrap)."""
+    def bounds(lo: float | None, hi: float | None) -> str:
+        if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+            return ""
+        return f" ({number(lo, 0)} to {number(hi, 0)})"
+    parts = [f"{g}: {number(v, 0)}{f' {unit}' if unit else ''}{bounds(lo, hi)}"
              for g, v, lo, hi in groups[["group", "mean_clv", "ci_low", "ci_high"]].itertuples(index=False)]
-    return "Bar chart of mean customer lifetime value by experience group with 95% intervals: " + "; ".join(parts) + "."
+    with_ci = not groups[["ci_low", "ci_high"]].isna().all(axis=None)
+    return ("Bar chart of mean customer lifetime value by experience group"
+            + (" with 95% intervals: " if with_ci else " (no bootstrap, no intervals): ") + "; ".join(parts) + ".")
 
 
 def holdout_fit(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
