@@ -78,7 +78,9 @@ def test_failed_study_keeps_last_good_report(tmp_path, write_study):
     assert res.returncode == 1
     line = [l for l in res.stderr.splitlines() if l.startswith("mine: failed")]
     assert len(line) == 1
-    assert f"DataError: {data}, column 'Bought', row 7 (value 'perhaps'): is not binary" in line[0]
+    # the data file named as the study file reads it, relative to the study's folder (issue 24 item 8)
+    assert "DataError: survey.csv, column 'Bought', row 7 (value 'perhaps'): is not binary" in line[0]
+    assert str(tmp_path) not in line[0]
     assert (out / "mine" / "results.json").read_text() == good and (out / "mine").resolve() == good_target
     failed = check_results_doc(out / "mine.failed" / "results.json", "mine", "loyalty", status="failed")
     assert "is not binary" in failed["error"]
