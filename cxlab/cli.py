@@ -212,14 +212,16 @@ def _validate(args: argparse.Namespace) -> int:
     except CxlabError as exc:
         print(f"cxlab: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
-    status = EXIT_OK
-    for path in files:
-        try:
-            job, = plan([path])
-        except CxlabError as exc:
-            print(f"cxlab: {exc}", file=sys.stderr)
-            status = EXIT_CANNOT_START
-            continue
+    invalid: dict[str, str] = {}
+    try:
+        jobs = plan(files, invalid=invalid)  # every file checked, a slug used twice included
+    except CxlabError as exc:
+        print(f"cxlab: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_START
+    for error in invalid.values():
+        print(f"cxlab: {error}", file=sys.stderr)
+    status = EXIT_CANNOT_START if invalid else EXIT_OK
+    for job in jobs:
         if _show_data(job, args.rows) != EXIT_OK:
             status = max(status, EXIT_FAILED)
     return status
