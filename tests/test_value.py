@@ -11,7 +11,7 @@ from scipy.optimize import check_grad
 
 from cxlab.errors import DataError
 from cxlab.params import parse_study
-from cxlab.stats import clv
+from cxlab.stats import clv, clv_horizon
 from cxlab.studies.value import analysis, load, narrative
 from cxlab.synth.transactions import DAYS, TRUTH, transactions
 
@@ -92,16 +92,16 @@ def test_clv_formula_properties():
     bg, gg = LIFETIMES_BG, LIFETIMES_GG
     x, tx, T, m = (CDNOW[c].to_numpy(float) for c in ("x", "t_x", "T", "zbar"))
     x, tx, T, m = x[:300], tx[:300], T[:300], m[:300]
-    undiscounted = clv.clv(bg, gg, x, tx, T, m, horizon=24, discount_rate=0.0, margin=0.3)
-    weeks = 24 * clv.MONTH_DAYS / 7
+    undiscounted = clv_horizon.clv(bg, gg, x, tx, T, m, horizon=24, discount_rate=0.0, margin=0.3)
+    weeks = 24 * clv_horizon.MONTH_DAYS / 7
     np.testing.assert_allclose(undiscounted, 0.3 * clv.expected_spend(gg, x, m) *
                                clv.expected_transactions(bg, weeks, x, tx, T), rtol=1e-10)
-    assert np.all(clv.clv(bg, gg, x, tx, T, m, horizon=0, discount_rate=0.1, margin=0.3) == 0)
-    discounted = clv.clv(bg, gg, x, tx, T, m, horizon=24, discount_rate=0.1, margin=0.3)
+    assert np.all(clv_horizon.clv(bg, gg, x, tx, T, m, horizon=0, discount_rate=0.1, margin=0.3) == 0)
+    discounted = clv_horizon.clv(bg, gg, x, tx, T, m, horizon=24, discount_rate=0.1, margin=0.3)
     assert np.all(discounted < undiscounted) and np.all(discounted > undiscounted / 1.1 ** 2)
     # month k is discounted by 1.1^(k/12): one month alone checks the exponent
-    one = clv.clv(bg, gg, x, tx, T, m, horizon=1, discount_rate=0.1, margin=1.0)
-    month = clv.MONTH_DAYS / 7
+    one = clv_horizon.clv(bg, gg, x, tx, T, m, horizon=1, discount_rate=0.1, margin=1.0)
+    month = clv_horizon.MONTH_DAYS / 7
     np.testing.assert_allclose(one, clv.expected_spend(gg, x, m) * clv.expected_transactions(bg, month, x, tx, T)
                                / 1.1 ** (1 / 12), rtol=1e-10)
 
@@ -335,8 +335,8 @@ def test_refits_and_resample_means_equal_their_direct_computation():
         assert abs(newton[k] - bfgs[k]) < 1e-3 * bfgs.se[k]
     # the resample's mean CLV: the counts-weighted mean of every customer's CLV, computed directly
     gg = LIFETIMES_GG
-    direct = clv.clv(newton.params, gg, x, tx, T, m, 36, 0.1, 0.3)
-    fast = clv.mean_clv(newton.params, gg, x, tx, T, m, counts, clv.purchase_pairs(x, T), 36, 0.1, 0.3)
+    direct = clv_horizon.clv(newton.params, gg, x, tx, T, m, 36, 0.1, 0.3)
+    fast = clv_horizon.mean_clv(newton.params, gg, x, tx, T, m, counts, clv_horizon.purchase_pairs(x, T), 36, 0.1, 0.3)
     assert fast == pytest.approx(np.average(direct, weights=counts), rel=1e-12)
 
 
@@ -345,11 +345,11 @@ def test_discounted_purchases_interpolated_equal_the_monthly_sum():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 4, 3000).astype(float)
     T = rng.integers(1, 900, 3000) / 7.0
-    px, pT, inv = clv.purchase_pairs(x, T)
+    px, pT, inv = clv_horizon.purchase_pairs(x, T)
     assert len(px) < len(x)
     for params in (LIFETIMES_BG, {"r": 0.8, "alpha": 1.5, "a": 0.7, "b": 3.5}):
-        got = clv.discounted_purchases(params, 36, 0.1, px, pT)
-        month = clv.MONTH_DAYS / 7
+        got = clv_horizon.discounted_purchases(params, 36, 0.1, px, pT)
+        month = clv_horizon.MONTH_DAYS / 7
         cum = np.column_stack([np.zeros(len(px))] + [clv.expected_transactions(params, k * month, px, np.zeros(
             len(px)), pT) / clv.p_alive(params, px, np.zeros(len(px)), pT) for k in range(1, 37)])
         want = np.diff(cum, axis=1) @ (1.1 ** (-np.arange(1, 37) / 12))

@@ -21,8 +21,10 @@ tested against an independent computation (scipy, statsmodels, lifelines, R):
 - :mod:`~cxlab.stats.nps`: Net Promoter Score, adjusted-Wald interval (Rocks 2016) and differences;
 - :mod:`~cxlab.stats.means`: weighted means with t intervals;
 - :mod:`~cxlab.stats.mix`: mix decomposition of a change, paired (fixed-cohort) change;
-- :mod:`~cxlab.stats.relimp`: relative importance (Johnson's and logistic relative weights, LMG).
-- :mod:`~cxlab.stats.relimp_bootstrap`: the percentile bootstrap of relative weights, failed resamples by reason.
+- :mod:`~cxlab.stats.relimp`: relative importance (Johnson's and logistic relative weights, LMG);
+- :mod:`~cxlab.stats.relimp_bootstrap`: the percentile bootstrap of relative weights, failed resamples by reason;
+- :mod:`~cxlab.stats.clv`: BG/NBD and Gamma-Gamma fits, P(alive), expected purchases and spend;
+- :mod:`~cxlab.stats.clv_horizon`: discounted CLV over a horizon from those fits.
 """
 from __future__ import annotations
 

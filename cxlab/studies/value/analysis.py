@@ -13,7 +13,7 @@ import pandas as pd
 from ... import fmt
 from ...errors import (DataError, ModelWarning, ResampleWarning, UnreliableBootstrapWarning, collecting_warnings,
                        warn)
-from ...stats import clv
+from ...stats import clv, clv_horizon
 from .load import UNIT_DAYS, ValueData
 from .spec import ValueStudy
 
@@ -59,12 +59,12 @@ def _fit_group(name: str, h: pd.DataFrame) -> tuple[clv.Fit, clv.Fit]:
 
 def _customer_values(bg: clv.Fit, gg: clv.Fit, h: pd.DataFrame, study: ValueStudy) -> pd.DataFrame:
     x, tx, T, m = (h[c].to_numpy(float) for c in ("x", "tx", "T", "m"))
-    horizon_weeks = study.horizon * clv.MONTH_DAYS / UNIT_DAYS
+    horizon_weeks = study.horizon * clv_horizon.MONTH_DAYS / UNIT_DAYS
     return pd.DataFrame({
         "p_alive": clv.p_alive(bg.params, x, tx, T),
         "expected_transactions": clv.expected_transactions(bg.params, horizon_weeks, x, tx, T),
         "expected_spend": clv.expected_spend(gg.params, x, m),
-        "clv": clv.clv(bg.params, gg.params, x, tx, T, m, study.horizon, study.discount_rate, study.margin,
+        "clv": clv_horizon.clv(bg.params, gg.params, x, tx, T, m, study.horizon, study.discount_rate, study.margin,
                        UNIT_DAYS),
     }, index=h.index)
 
@@ -84,7 +84,7 @@ class _Group:
     @classmethod
     def of(cls, h: pd.DataFrame, fit: tuple[clv.Fit, clv.Fit]) -> "_Group":
         x, tx, T, m = (h[c].to_numpy(float) for c in ("x", "tx", "T", "m"))
-        return cls(x, tx, T, m, clv.purchase_pairs(x, T, UNIT_DAYS), fit)
+        return cls(x, tx, T, m, clv_horizon.purchase_pairs(x, T, UNIT_DAYS), fit)
 
 
 def _boot_mean(g: _Group, counts: np.ndarray, study: ValueStudy) -> float:
@@ -100,7 +100,7 @@ def _boot_mean(g: _Group, counts: np.ndarray, study: ValueStudy) -> float:
     gg = clv.fit_gamma_gamma(x[rep], m[rep], w[rep], start=g.fit[1], with_se=False)
     if not (bg.converged and gg.converged) or gg["q"] <= 1:
         return np.nan
-    return clv.mean_clv(bg.params, gg.params, g.x, g.tx, g.T, g.m, counts, g.pairs, study.horizon,
+    return clv_horizon.mean_clv(bg.params, gg.params, g.x, g.tx, g.T, g.m, counts, g.pairs, study.horizon,
                         study.discount_rate, study.margin, UNIT_DAYS)
 
 
