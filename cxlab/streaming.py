@@ -60,6 +60,7 @@ class Stream:
     grouped: bool = False
     numbers: bool = False   # ``read`` takes ``numeric=`` (CSV: plain numbers parsed by pyarrow)
     counter: Callable[[], int] | None = field(default=None, repr=False)   # rows counted by the source itself
+    text_at: Callable[[str, int], Any] | None = field(default=None, repr=False)  # a cell's text (see as_written)
 
     def batches(self, columns: Iterable[str], batch_rows: int = BATCH_ROWS,
                 sums: Iterable[str] = (), numeric: Iterable[str] = ()) -> Iterator[pd.DataFrame]:
@@ -141,8 +142,16 @@ def csv_stream(path: Path) -> Stream:
         except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
             raise DataError(f"cannot be read as CSV: {_first_line(exc)}", path=source) from None
 
+    def text_at(column: str, row: int) -> Any:
+        """The text of ``column`` at 0-based data row ``row`` as the batches read it (None when empty or past
+        the end): read again, for an error message only."""
+        for batch in read([column], BATCH_ROWS):
+            if row < batch.index[-1] + 1:
+                return batch.at[row, column] if row >= batch.index[0] else None
+        return None
+
     header = pd.DataFrame(columns=shown)
-    stream = Stream(source, header, None, read, numbers=True)
+    stream = Stream(source, header, None, read, numbers=True, text_at=text_at)
     first = next(stream.batches(shown[:1], 2), None)
     if first is None or first.empty:
         raise DataError("the file has a header but no rows", path=source)
@@ -412,6 +421,23 @@ def without_row(exc: DataError, stream: Stream) -> DataError:
     text = _ROW.sub(r",\1", str(exc)).replace(f", row {exc.row}", "")
     out = DataError(text)
     out.path, out.column, out.value = exc.path, exc.column, exc.value
+    return out
+
+
+def as_written(exc: DataError, stream: Stream, numeric: Iterable[str]) -> DataError:
+    """``exc`` showing its value as the file has it: when the value is a number the CSV reader parsed from
+    column ``exc.column`` (one of the ``numeric`` columns passed to :meth:`Stream.batches`), the cell's text
+    at the error's row, read again (``'9'``, not ``9.0``; ``'1e1'``, not ``10.0``)."""
+    value = exc.value
+    if (stream.text_at is None or exc.row is None or exc.column not in set(numeric)
+            or not isinstance(value, (int, float)) or isinstance(value, bool)):
+        return exc
+    text = stream.text_at(exc.column, exc.row - 1)
+    shown = f"(value {value!r})"
+    if not isinstance(text, str) or shown not in str(exc):
+        return exc
+    out = DataError(str(exc).replace(shown, f"(value {text!r})", 1))
+    out.path, out.column, out.row, out.value = exc.path, exc.column, exc.row, text
     return out
 
 

@@ -116,6 +116,20 @@ def test_a_bad_value_in_a_later_batch_names_its_row_in_the_file(tmp_path):
         loyalty_load.read_cells(study, tmp_path, batch_rows=100)
 
 
+@pytest.mark.parametrize("written", ["9", " 9", "9.50", "1e1", "-0"])
+def test_a_bad_number_in_a_later_batch_is_shown_as_written(tmp_path, written):
+    """The CSV reader parses numbers (pyarrow), but the error shows the cell's text, not the parsed float."""
+    frame = F.survey(900)
+    frame["Q1"] = frame["Q1"].map(lambda v: "" if pd.isna(v) else str(int(v))).astype(object)
+    frame.loc[777, "Q1"] = written
+    frame.to_csv(tmp_path / "survey.csv", index=False)
+    study = parse_study(_loyalty({"path": "survey.csv"}), base_dir=tmp_path)
+    with pytest.raises(DataError) as err:
+        loyalty_load.read_cells(study, tmp_path, batch_rows=100)
+    assert f"column 'Q1', row 778 (value {written.lstrip()!r}): is outside the scale [1, 5]" in str(err.value)
+    assert err.value.value == written.lstrip()
+
+
 def test_a_covariate_continuous_only_in_a_later_batch_is_read_again_row_by_row(tmp_path):
     frame = F.survey(900)
     frame["score"] = np.where(np.arange(900) < 500, np.arange(900) % 7, np.arange(900) * 0.5)

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ... import data as d
 from ...sources import read_source
-from ...streaming import multiplicity, open_stream, without_row
+from ...streaming import as_written, multiplicity, open_stream, without_row
 from ...tiers import assign_tiers, require_two_tiers
 from .cells import LoyaltyCells, aggregate, from_counts
 from .spec import LoyaltyStudy
@@ -110,8 +110,8 @@ def read_cells(study: LoyaltyStudy, base_dir: str | Path | None = None,
             out["tier"] = (assign_tiers(out["experience"], study.experience, source, used["experience"]) if named
                            else pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), categories=["all"]))
             parts.append(aggregate(out, study.outcomes, weighted, rows=rows).counts)
-    except d.DataError as exc:
-        raise without_row(exc, stream) from None
+    except d.DataError as exc:   # a parsed number shown as written in the file; a grouped source's without a row
+        raise without_row(as_written(exc, stream, used.values()), stream) from None
     summary.rows_read = total
     if not total:
         raise d.DataError("the data have a header but no rows", path=source)
