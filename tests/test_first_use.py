@@ -278,3 +278,17 @@ def test_loyalty_sentences_use_the_labels_of_outcomes_and_tiers(tmp_path):
     text = narrative.interpret(result, labelled)
     assert text.startswith("- **Renewed contract** (") and "held_on" not in text
     assert "odds of renewed contract" in text
+
+
+def test_survey_months_stored_as_excel_dates_are_waves_named_by_their_day(tmp_path):
+    """Item 11: Excel keeps "Survey month" as dates; the waves read "2024-01-01", never "2024-01-01 00:00:00"."""
+    from cxlab.studies.metrics import load
+    frame = survey()
+    frame["Survey month"] = pd.to_datetime(frame["Survey month"] + "-01")
+    data = write(frame, tmp_path, "xlsx")
+    path, summary, ok = new_study("dated", "metrics", str(data), tmp_path / "params")
+    assert ok, summary
+    study = load_study_file(path)
+    assert study.data.columns["wave"] == "Survey month"
+    canonical, _ = load.read(study, path.parent)
+    assert list(canonical["wave"].cat.categories) == ["2024-01-01", "2024-02-01", "2024-03-01"]

@@ -19,13 +19,23 @@ def factor(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     The text work is done once per distinct value, so a million rows cost one factorize.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    text = [str(u).strip() for u in uniques]
+    text = [_level_text(u) for u in uniques]
     position: dict[str, int] = {}
     for t in text:
         if t:
             position.setdefault(t, len(position))
     remap = np.array([position[t] if t else -1 for t in text] + [-1], dtype=np.int64)
     return remap[codes], list(position)
+
+
+def _level_text(value: object) -> str:
+    """A level as text: a date read as a date and time (an Excel date, a Parquet timestamp) at midnight
+    reads as its day ("2024-01-01", not "2024-01-01 00:00:00"), which also sorts in time order."""
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        stamp = pd.Timestamp(value)
+        if stamp == stamp.normalize():
+            return stamp.date().isoformat()
+    return str(value).strip()
 
 
 def ordered_levels(values: pd.Series) -> pd.Series:
