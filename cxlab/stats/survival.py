@@ -10,13 +10,13 @@ lifelines tabulates exactly as the replicated rows):
 
 - Kaplan-Meier survival, its at-risk and event tables and its log(-log) band
   (Greenwood variance): ``KaplanMeierFitter.fit(..., weights=)``;
-- the RMST point estimate: ``lifelines.utils.restricted_mean_survival_time``;
-- the log-rank tests: ``multivariate_logrank_test(..., weights=)`` and
-  ``logrank_test(..., weights_A=, weights_B=)``.
+- the RMST point estimate: ``lifelines.utils.restricted_mean_survival_time``.
 
 cxlab's own code is kept only where lifelines lacks the figure or gets it
-wrong: the RMST variance (lifelines' is wrong, STACK.md), the band where S = 0
-(NaN, as R; lifelines sets 0), DESIGN's median (first time S <= 0.5 within
+wrong: the RMST variance (lifelines' is wrong, STACK.md), the log-rank tests
+(:func:`logrank_counts`, from the counts in float64: lifelines' check that
+observed minus expected sums to zero fails at 10^8 customers), the band where
+S = 0 (NaN, as R; lifelines sets 0), DESIGN's median (first time S <= 0.5 within
 1e-9) and its interval rule, survival past follow-up (undefined), Holm's
 adjustment of the pairwise tests, ``log10_p``, and calendar-month durations.
 """
@@ -28,7 +28,6 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
-from lifelines.statistics import logrank_test, multivariate_logrank_test
 from lifelines.utils import restricted_mean_survival_time
 from scipy import stats as sps
 
@@ -259,33 +258,49 @@ def _test_dict(statistic: float, dof: int) -> dict[str, Any]:
     return {"statistic": float(statistic), "dof": dof, "p": p, "log10_p": log10_chi2_sf(statistic, dof)}
 
 
-def _weighted_rows(time: np.ndarray, removed: np.ndarray, deaths: np.ndarray, *more: np.ndarray
-                   ) -> tuple[np.ndarray, ...]:
+def _weighted_rows(time: np.ndarray, removed: np.ndarray, deaths: np.ndarray) -> tuple[np.ndarray, ...]:
     """Cells as lifelines' weighted rows: per cell one row of its events and one of its censored (zero weights
-    dropped); ``more`` arrays (e.g. a group per cell) are repeated alongside."""
+    dropped)."""
     removed, deaths = np.asarray(removed, float), np.asarray(deaths, float)
     w = np.concatenate([deaths, removed - deaths])
     keep = w > 0
     e = np.repeat([1.0, 0.0], len(deaths))
-    two = lambda a: np.concatenate([np.asarray(a), np.asarray(a)])[keep]  # noqa: E731
-    return (two(time), e[keep], w[keep], *(two(a) for a in more))
+    return np.concatenate([np.asarray(time), np.asarray(time)])[keep], e[keep], w[keep]
 
 
 def logrank_counts(time: np.ndarray, group: np.ndarray, removed: np.ndarray, deaths: np.ndarray) -> dict[str, Any]:
     """Multivariate log-rank test across groups from counts: ``{statistic, dof, p, log10_p}``.
 
     ``time``, ``group``, ``removed``, ``deaths`` are parallel arrays of cells (a time, a group, the rows
-    observed until then and the events then; a time may repeat across groups). The statistic is lifelines'
-    ``multivariate_logrank_test`` on the cells as weighted rows (integer weights: the replicated rows'
-    statistic); p and log10_p from it (:func:`cxlab.stats.tables.log10_chi2_sf`, which does not underflow).
-    All None (dof as computed) with fewer than two groups or no events.
+    observed until then and the events then; a time may repeat across groups). Computed on the counts
+    directly (the textbook statistic, R ``survdiff``): per distinct time t and group g the at-risk count
+    n_tg (rows observed at t or later), the events d_tg, the expected events E_tg = n_tg d_t / n_t; per group
+    the observed minus expected events U_g = sum_t (d_tg - E_tg); the hypergeometric covariance
+    V_gh = sum_t d_t (n_t - d_t) / (n_t - 1) (n_tg / n_t) (delta_gh - n_th / n_t); the statistic
+    U' V^- U on the first k - 1 groups (pseudo-inverse, as lifelines' ``multivariate_logrank_test``).
+    Every term is summed per time in float64, so 10^8 customers keep full precision (lifelines asserts
+    that the U_g sum to within 1e-7 of zero, which rounding breaks at that size). p and log10_p from the
+    statistic (:func:`cxlab.stats.tables.log10_chi2_sf`, which does not underflow). All None (dof as
+    computed) with fewer than two groups or no events.
     """
-    k = len(np.unique(np.asarray(group)))
-    if k < 2 or np.asarray(deaths, float).sum() == 0:
+    groups, g = np.unique(np.asarray(group), return_inverse=True)
+    k = len(groups)
+    deaths = np.asarray(deaths, dtype=float)
+    if k < 2 or deaths.sum() == 0:
         return _test_dict(float("nan"), max(k - 1, 0))
-    t, e, w, g = _weighted_rows(time, removed, deaths, group)
-    result = multivariate_logrank_test(t, g, e, weights=w)
-    return _test_dict(float(result.test_statistic), k - 1)
+    times, ti = np.unique(np.asarray(time, dtype=float), return_inverse=True)
+    cell = ti * k + g.ravel()
+    shape = (len(times), k)
+    d = np.bincount(cell, weights=deaths, minlength=shape[0] * k).reshape(shape)
+    removed_tg = np.bincount(cell, weights=np.asarray(removed, dtype=float), minlength=shape[0] * k).reshape(shape)
+    n = np.cumsum(removed_tg[::-1], axis=0)[::-1]  # at risk: observed at this time or later
+    d_t, n_t = d.sum(axis=1), n.sum(axis=1)
+    share = np.divide(n, n_t[:, None], out=np.zeros_like(n), where=n_t[:, None] > 0)
+    u = (d - share * d_t[:, None]).sum(axis=0)
+    factor = np.divide(d_t * (n_t - d_t), n_t - 1, out=np.zeros_like(d_t), where=n_t > 1)
+    v = np.diag((factor[:, None] * share).sum(axis=0)) - (share * factor[:, None]).T @ share
+    statistic = float(u[:-1] @ np.linalg.pinv(v[:-1, :-1]) @ u[:-1])
+    return _test_dict(statistic, k - 1)
 
 
 def logrank(duration: np.ndarray, event: np.ndarray, group: np.ndarray) -> dict[str, Any]:
@@ -294,13 +309,12 @@ def logrank(duration: np.ndarray, event: np.ndarray, group: np.ndarray) -> dict[
 
 
 def pairwise_logrank(tallies: dict[str, Tally], versus: str) -> pd.DataFrame:
-    """Log-rank test of each non-empty tier against the tier ``versus`` (lifelines' ``logrank_test`` on the
-    counts as weighted rows), with Holm-adjusted p-values (lifelines' ``pairwise_logrank_test`` adjusts none).
+    """Log-rank test of each non-empty tier against the tier ``versus`` (:func:`logrank_counts` on the two
+    tiers' counts), with Holm-adjusted p-values (lifelines' ``pairwise_logrank_test`` adjusts none).
 
     Columns: tier, versus, statistic, p, p_holm, log10_p.
     """
     ref = tallies[versus]
-    tb, eb, wb = _weighted_rows(*ref)
     rows = []
     for label, tab in tallies.items():
         if label == versus or tab[1].sum() == 0:
@@ -308,8 +322,8 @@ def pairwise_logrank(tallies: dict[str, Tally], versus: str) -> pd.DataFrame:
         if tab[2].sum() + ref[2].sum() == 0:
             t = _test_dict(float("nan"), 1)
         else:
-            ta, ea, wa = _weighted_rows(*tab)
-            t = _test_dict(float(logrank_test(ta, tb, ea, eb, weights_A=wa, weights_B=wb).test_statistic), 1)
+            cat = lambda i: np.concatenate([np.asarray(tab[i], float), np.asarray(ref[i], float)])  # noqa: E731
+            t = logrank_counts(cat(0), np.repeat([0, 1], [len(tab[0]), len(ref[0])]), cat(1), cat(2))
         rows.append({"tier": label, "versus": versus, "statistic": t["statistic"], "p": t["p"],
                      "log10_p": t["log10_p"]})
     table = pd.DataFrame(rows, columns=["tier", "versus", "statistic", "p", "log10_p"])
