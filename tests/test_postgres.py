@@ -8,6 +8,7 @@ binaries are absent (``.ci/run`` installs the package).
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 import threading
@@ -194,8 +195,10 @@ def test_a_run_from_the_server_publishes_and_a_refused_login_keeps_it(pg, tmp_pa
     assert ok.returncode == 0, ok.stderr[-2000:]
     html = (out / "pgloyalty" / "pgloyalty.html").read_text()
     assert f"127.0.0.1:{pg.port}" in html
-    bad = run_cli("run", str(path), "--out", str(out), "--force", env={ENV: "Wr0ng-pw-x7"})
-    assert bad.returncode == 1
+    bad = run_cli("run", str(path), "--out", str(out), env={ENV: "Wr0ng-pw-x7"})  # no --force: a server is read again
+    assert bad.returncode == 1 and "up to date" not in bad.stdout
+    failed = json.loads((out / "pgloyalty.failed" / "results.json").read_text())
+    assert failed["provenance"]["decision"] == "ran: a database source is always read again"
     printed = ok.stdout + ok.stderr + bad.stdout + bad.stderr
     assert pg.password not in printed and "Wr0ng-pw-x7" not in printed
     lines = [line for line in (bad.stdout + bad.stderr).splitlines() if "refused the login" in line]

@@ -67,7 +67,8 @@ def decide(job: Job, out_dir: Path, force: bool) -> str:
     """Why ``job`` runs (``ran: ...``) or ``up to date``; also stored in ``provenance.decision``.
 
     A damaged published ``results.json`` is said in one warning line, and the study reruns. So does a
-    study whose last run failed after its report was published (the failure was not its inputs').
+    study whose last run failed after its report was published (the failure was not its inputs'), and a
+    study that reads a database server (``url:``), whose changes no fingerprint of files can see.
     """
     if force:
         return "ran: --force"
@@ -78,6 +79,8 @@ def decide(job: Job, out_dir: Path, force: bool) -> str:
         return f"ran: the published results.json was damaged ({problem})"
     if doc is None:
         return "ran: no previous report"
+    if job.server_source:  # no fingerprint sees a change on the server: its study reruns on every run
+        return "ran: a database source is always read again"
     if doc["status"] != "ok" or doc["provenance"].get("fingerprint") != job.fingerprint:
         return "ran: inputs changed"
     if os.path.lexists(out_dir / f"{job.study}.failed"):  # newer than the report (publishing one removes it)

@@ -26,6 +26,8 @@ class Job:
     decision: str = "ran"
     timeout: float | None = None
     packages: dict[str, str] = field(default_factory=dict)
+    server_source: bool = False
+    """The study reads a database server (``url:``): its data can change unseen, so it is never up to date."""
 
 
 @dataclass

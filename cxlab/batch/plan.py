@@ -103,7 +103,8 @@ def _job(path: Path, seen: dict[str, Path], notebooks_dir: str | Path | None, ti
     return Job(study=study.study, title=study.title or study.study, notebook=study.notebook,
                notebook_path=str(nb_path.resolve()), study_file=str(path), study_dir=str(path.parent.resolve()),
                parameters=parameters, inputs=inputs, fingerprint=h.hexdigest(), timeout=timeout,
-               packages=versions)
+               packages=versions,
+               server_source=any(getattr(spec, "url", None) is not None for _, spec in study.data_specs()))
 
 
 def longest_first(jobs: list[Job], out_dir: Path) -> list[Job]:
