@@ -103,6 +103,8 @@ class Server:
     url: str
     query: str
     password_env: str | None = None
+    timeout: float | None = None
+    """Seconds the server may spend on each statement (``data.timeout``; PostgreSQL ``statement_timeout``)."""
     password: str | None = field(default=None, repr=False)
     _engine: Any = field(default=None, repr=False)
 
@@ -115,7 +117,7 @@ class Server:
         DataError
             The environment variable is named but not set.
         """
-        server = cls(spec.url, spec.sql, spec.password_env)
+        server = cls(spec.url, spec.sql, spec.password_env, getattr(spec, "timeout", None))
         if spec.password_env is not None:
             server.password = os.environ.get(spec.password_env)
             if server.password is None:
@@ -148,6 +150,9 @@ class Server:
         from sqlalchemy import exc as sae
         line = redact(_first_line(exc), [self.password])
         low = line.lower()
+        if "statement timeout" in low:
+            return DataError(f"the server stopped the query after data.timeout ({self.timeout:g} s): raise "
+                             f"data.timeout or make data.sql cheaper ({line})", path=self.source)
         if isinstance(exc, sae.OperationalError) and not reading or "could not connect" in low \
                 or "connection refused" in low or "could not translate host" in low:
             if "password" in low or "authentication" in low or "role" in low and "does not exist" in low:
@@ -175,7 +180,9 @@ class Server:
         return text.columns(*[sa.column(n) for n in names or ()]).subquery("cxlab_query")
 
     def _run(self, stmt: Any, batch_rows: int) -> Iterator[tuple[list[str], list[tuple]]]:
-        """The rows of ``stmt`` in batches, through a server-side cursor in a read-only transaction."""
+        """The rows of ``stmt`` in batches, through a server-side cursor in a read-only transaction (each
+        statement, the cursor's every fetch, limited to ``timeout`` seconds on PostgreSQL)."""
+        import sqlalchemy as sa
         from sqlalchemy import exc as sae
         try:
             conn = self.engine().connect()
@@ -187,6 +194,9 @@ class Server:
             if conn.dialect.name == "postgresql":
                 opts["postgresql_readonly"] = True
             conn = conn.execution_options(**opts)
+            if self.timeout is not None and conn.dialect.name == "postgresql":  # this transaction only
+                conn.execute(sa.text(f"SET LOCAL statement_timeout = {max(1, round(self.timeout * 1000))}"),
+                             execution_options={"stream_results": False})
             result = conn.execute(stmt)
             keys = list(result.keys())
             while True:

@@ -62,6 +62,7 @@ class DataSpec(_Model):
     format: Optional[Literal["qualtrics"]] = None  # a Qualtrics CSV export (three header rows)
     url: Optional[str] = None                      # a database server (SQLAlchemy URL, no password): ``sql`` runs there
     password_env: Optional[str] = None             # the environment variable holding the server password
+    timeout: Optional[float] = Field(default=None, gt=0)  # seconds the server may spend on each statement (url)
     sql: Optional[str] = None                      # a DuckDB query (over Parquet/CSV files it names, or tables)
     database: Optional[str] = None                 # the DuckDB database file the query runs in
     scores: Optional[str] = None          # leaders, layout wide: one row per company, a column per period
@@ -132,6 +133,8 @@ class DataSpec(_Model):
             raise ValueError("'database' is a DuckDB file: with 'url' the query runs on that server, drop 'database'")
         if self.password_env is not None and self.url is None:
             raise ValueError("'password_env' applies only to a database server named by 'url'")
+        if self.timeout is not None and self.url is None:
+            raise ValueError("'timeout' applies only to a database server named by 'url'")
         if self.sql is not None and not self.sql.strip():
             raise ValueError("'sql' is an empty query")
         files = [f for f in (self.path, self.scores, self.values) if f is not None]

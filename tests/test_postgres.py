@@ -220,3 +220,19 @@ def test_validate_counts_rows_on_the_server(pg, tmp_path, monkeypatch):
     assert res.returncode == 0, res.stderr
     assert f"20,000 rows in query on {pg.url}" in res.stdout and "counted without loading them" in res.stdout
     assert pg.password not in res.stdout + res.stderr
+
+
+def test_data_timeout_stops_a_long_query_in_one_line(pg, tmp_path):
+    """``data.timeout`` is the server's ``statement_timeout`` inside the read-only transaction: a query that
+    sleeps longer is stopped by the server, in one line naming the key; a quick query under it still reads."""
+    import time
+    started = time.monotonic()
+    text = _error(pg, tmp_path, sql="SELECT l.* FROM loyalty l, (SELECT pg_sleep(30)) s", timeout=0.5)
+    assert time.monotonic() - started < 15
+    assert "stopped the query after data.timeout (0.5 s): raise data.timeout" in text
+    raw = _study("loyalty", _server_data(pg, "loyalty", timeout=30))
+    study = parse_study(raw, base_dir=tmp_path)
+    cells, summary = STUDIES["loyalty"].part("load").read_cells(study, tmp_path)
+    assert summary.rows_read == 20_000
+    with pytest.raises(StudyFileError, match="'timeout' applies only to a database server"):
+        parse_study(_study("loyalty", {"path": "x.csv", "timeout": 5}), source="x.yaml")
