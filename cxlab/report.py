@@ -89,6 +89,9 @@ def data_source_line(study: StudyBase) -> str:
         size = f"{spec.n:,} {synth.n_unit(spec.synthetic)}" if spec.n else "default size"
         return (f"Embedded synthetic data `{spec.synthetic}` ({size}, seed {spec.seed}"
                 f"{', ' + opts if opts else ''}), drawn from a known truth.")
+    if spec.url is not None:  # the URL never holds a password (refused when the study file is read)
+        from .dbsource import shown
+        return f"Data read by a SQL query on the database server {text(shown(spec.url))}."
     if spec.sql is not None:
         where = f" in the DuckDB database {text(spec.database)}" if spec.database else ""
         return f"Data read by a SQL query{where}."

@@ -1,12 +1,15 @@
-"""A study reading a database server is never up to date (issue 22): no fingerprint of files sees the server's
-data change, so a scheduled run reads it again every time and says so in its decision."""
+"""A study reading a database server (issue 22) without the server: it is never up to date (no fingerprint of
+files sees the server's data change, so a scheduled run reads it again every time and says so in its decision),
+and its report names the server by its URL (which never holds a password)."""
 from __future__ import annotations
 
 import yaml
 
 from cxlab.batch.cache import decide
 from cxlab.batch.plan import plan
+from cxlab.params import parse_study
 from cxlab.record import write_json_atomic
+from cxlab.report import data_source_line
 
 
 def _published(out, job):
@@ -34,3 +37,10 @@ def test_a_server_study_reruns_where_a_file_study_is_up_to_date(tmp_path):
     assert decide(jobs["fromfile"], out, force=False) == "up to date"
     assert decide(jobs["fromserver"], out, force=False) == "ran: a database source is always read again"
     assert decide(jobs["fromserver"], out, force=True) == "ran: --force"
+
+
+def test_the_report_names_the_server():
+    study = parse_study({"study": "s", "notebook": "loyalty", "outcomes": ["repurchase"], "data": {
+        "url": "postgresql://analyst@db.example.com:5432/crm", "sql": "SELECT * FROM t", "password_env": "PW"}})
+    assert data_source_line(study) == ("Data read by a SQL query on the database server "
+                                       "postgresql://analyst@db.example.com:5432/crm.")
