@@ -17,7 +17,7 @@ def _palette(n: int) -> list:
 
 
 def km_curves(curves: pd.DataFrame, at_risk: pd.DataFrame, time_unit: str = "months",
-              figsize: tuple[float, float] = (9, 6.5)) -> plt.Figure:
+              figsize: tuple[float, float] = (9, 6.5), labels: dict[str, str] | None = None) -> plt.Figure:
     """Kaplan-Meier curves by tier with 95% bands, and the number at risk under the plot (as survminer does).
 
     Each curve is drawn only while at least 10 customers of its tier are at
@@ -33,6 +33,8 @@ def km_curves(curves: pd.DataFrame, at_risk: pd.DataFrame, time_unit: str = "mon
         its columns are also the x ticks.
     time_unit : str
         Label of the time axis.
+    labels : dict, optional
+        The study's labels: tiers are named by them in the legend and the at-risk table.
 
     Returns
     -------
@@ -40,6 +42,7 @@ def km_curves(curves: pd.DataFrame, at_risk: pd.DataFrame, time_unit: str = "mon
         Two axes: the curves (``fig.axes[0]``) and the at-risk table (``fig.axes[1]``).
     """
     tiers = [str(t) for t in at_risk.index]
+    names = {t: (labels or {}).get(t, t) for t in tiers}
     colours = dict(zip(tiers, _palette(len(tiers))))
     fig, (ax, tab) = plt.subplots(2, 1, figsize=figsize, sharex=True,
                                   gridspec_kw={"height_ratios": [4, 0.45 + 0.24 * len(tiers)], "hspace": 0.32})
@@ -50,10 +53,10 @@ def km_curves(curves: pd.DataFrame, at_risk: pd.DataFrame, time_unit: str = "mon
         if sub.empty:
             if (curves["tier"].astype(str) == tier).any():
                 ax.plot([], [], color=colours[tier], lw=1.8, ls=":",
-                        label=f"{tier} (not drawn: fewer than {MIN_AT_RISK_DRAWN} at risk)")
+                        label=f"{names[tier]} (not drawn: fewer than {MIN_AT_RISK_DRAWN} at risk)")
             continue
         last_drawn = max(last_drawn, float(sub["time"].max()))
-        ax.step(sub["time"], sub["survival"], where="post", color=colours[tier], lw=1.8, label=tier)
+        ax.step(sub["time"], sub["survival"], where="post", color=colours[tier], lw=1.8, label=names[tier])
         ax.fill_between(sub["time"], sub["ci_low"], sub["ci_high"], step="post", color=colours[tier], alpha=0.15,
                         lw=0)
     ax.set_ylim(0, 1.02)
@@ -71,7 +74,7 @@ def km_curves(curves: pd.DataFrame, at_risk: pd.DataFrame, time_unit: str = "mon
         for t, n in zip(times, table.loc[tier]):
             tab.text(t, y, count(n), ha="center", va="center", fontsize=8, color="black")
     tab.set_yticks(range(len(tiers)))
-    tab.set_yticklabels(tiers[::-1])
+    tab.set_yticklabels([names[t] for t in tiers[::-1]])
     for label, tier in zip(tab.get_yticklabels(), tiers[::-1]):
         label.set_color(colours[tier])
         label.set_fontweight("bold")
@@ -148,7 +151,8 @@ def forest(hazard_ratios: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     return ax
 
 
-def rmst_bars(rmst: pd.DataFrame, tau: float, time_unit: str = "months", ax: plt.Axes | None = None) -> plt.Axes:
+def rmst_bars(rmst: pd.DataFrame, tau: float, time_unit: str = "months", ax: plt.Axes | None = None,
+              labels: dict[str, str] | None = None) -> plt.Axes:
     """Restricted mean survival time by tier with 95% interval bars.
 
     Parameters
@@ -157,6 +161,8 @@ def rmst_bars(rmst: pd.DataFrame, tau: float, time_unit: str = "months", ax: plt
         Columns tier, rmst, ci_low, ci_high, worst to best (``results["rmst"]`` as a frame).
     tau : float
         The RMST window, drawn as a reference line.
+    labels : dict, optional
+        The study's labels: tiers are named by them on the axis.
 
     Returns
     -------
@@ -165,7 +171,7 @@ def rmst_bars(rmst: pd.DataFrame, tau: float, time_unit: str = "months", ax: plt
     rows = rmst.dropna(subset=["rmst"]).reset_index(drop=True)
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
-    tiers = rows["tier"].astype(str).tolist()
+    tiers = [(labels or {}).get(t, t) for t in rows["tier"].astype(str)]
     colours = _palette(len(tiers))
     x = np.arange(len(tiers))
     ax.bar(x, rows["rmst"], color=colours, width=0.7)

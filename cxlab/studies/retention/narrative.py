@@ -72,6 +72,46 @@ def money(x: float | None, unit: str | None) -> str:
     return fmt.quantity(x, unit or "", 0)
 
 
+# ---------------------------------------------------------------- the study's labels
+
+def tier_name(tier: object, study: "RetentionStudy") -> str:
+    """A tier as the study's ``labels:`` name it ("Very poor" for rating 1), else as it is."""
+    return fmt.label(tier, labels=study.labels) if str(tier) in study.labels else str(tier)
+
+
+def named_tiers(study: "RetentionStudy", tiers: list[Any]) -> bool:
+    """Whether tiers read as names ("in the Very poor tier"): named tiers, or ratings the study's labels name."""
+    return study.experience.tiers is not None or any(str(t) in study.labels for t in tiers)
+
+
+def term_name(term: str, study: "RetentionStudy") -> str:
+    """A hazard-ratio term with the study's labels: "channel: phone vs web" -> "Sales channel: Phone vs Website"."""
+    labels = study.labels
+    if term == "experience (per point)":
+        return f"{fmt.label('experience', labels=labels)} (per point)" if "experience" in labels else term
+    for covariate in study.covariates:
+        if term == f"{covariate} (per unit)":
+            return f"{fmt.label(covariate, labels=labels)} (per unit)"
+        if term.startswith(f"{covariate}: ") and " vs " in term:
+            level, reference = term[len(covariate) + 2:].rsplit(" vs ", 1)
+            return (f"{fmt.label(covariate, labels=labels)}: {tier_name(level, study)} vs "
+                    f"{tier_name(reference, study)}")
+    return term
+
+
+def labelled(frame: Any, study: "RetentionStudy") -> Any:
+    """A copy of a result table (tiers, pairwise tests, hazard ratios, RMST rows) whose tier, versus and term cells
+    read as the study's labels, for a table or chart a person reads; the figures stay as they are."""
+    if not study.labels:
+        return frame
+    out = fmt.named(frame, study.labels)
+    if "versus" in out.columns:
+        out["versus"] = [tier_name(v, study) for v in out["versus"]]
+    if "term" in out.columns:
+        out["term"] = [term_name(str(v), study) for v in out["term"]]
+    return out
+
+
 # ---------------------------------------------------------------- which figure leads
 
 def lead_figure(events: int, cox: dict[str, Any]) -> str:
@@ -188,10 +228,11 @@ def tier_without_events(tier: str, n: int) -> str:
 # ---------------------------------------------------------------- the report's paragraphs
 
 def _tiers(r: dict[str, Any], study: "RetentionStudy") -> tuple[dict[str, Any], dict[str, Any], str, str, Any]:
-    named = study.experience.tiers is not None
+    named = named_tiers(study, [t["tier"] for t in r["rmst"]])
     rm = {t["tier"]: t for t in r["rmst"]}
     diff = next((d for d in r["rmst_difference"]["tiers"] if d["tier"] == r["worst_tier"]), None)
-    return rm[r["worst_tier"]], rm[r["best_tier"]], who(named, r["worst_tier"]), who(named, r["best_tier"]), diff
+    return (rm[r["worst_tier"]], rm[r["best_tier"]], who(named, tier_name(r["worst_tier"], study)),
+            who(named, tier_name(r["best_tier"], study)), diff)
 
 
 def headline(result: "RetentionResult", study: "RetentionStudy") -> str:
@@ -214,9 +255,12 @@ def _half(row: dict[str, Any] | None) -> float | None:
     return half_width((row or {}).get("ci_low"), (row or {}).get("ci_high"))
 
 
-def headline_figures(result: "RetentionResult") -> dict[str, dict]:
-    """Headline figures for the index, each with its direction, format, unit and interval half-width."""
+def headline_figures(result: "RetentionResult", labels: dict[str, str] | None = None) -> dict[str, dict]:
+    """Headline figures for the index, each with its direction, format, unit and interval half-width.
+
+    ``labels``: the study's labels, naming the worst and best tiers."""
     r = result.results
+    labels = labels or {}
     rm = {t["tier"]: t for t in r["rmst"]}
     cox, unit = r["cox"], r["time_unit"]
     diff = next((d for d in r["rmst_difference"]["tiers"] if d["tier"] == r["worst_tier"]), None)
@@ -229,8 +273,8 @@ def headline_figures(result: "RetentionResult") -> dict[str, dict]:
             "RMST difference, worst - best tier": {  # the unit is in the value: "-25.4 months"
                 "value": None if diff is None else diff["difference"], "better": "higher", "format": "quantity",
                 "unit": unit, "half_width": _half(diff)},
-            f"RMST worst tier ({r['worst_tier']})": rmst(r["worst_tier"]),
-            f"RMST best tier ({r['best_tier']})": rmst(r["best_tier"])}
+            f"RMST worst tier ({labels.get(str(r['worst_tier']), r['worst_tier'])})": rmst(r["worst_tier"]),
+            f"RMST best tier ({labels.get(str(r['best_tier']), r['best_tier'])})": rmst(r["best_tier"])}
 
 
 def describe_censoring(result: "RetentionResult") -> str:
@@ -274,9 +318,9 @@ def interpret_tests(result: "RetentionResult", study: "RetentionStudy") -> str:
                "The data cannot tell whether retention differs between tiers")
     lines = [f"{verdict} (log-rank chi-square {fmt.number(lr['statistic'], 1)} on "
              f"{fmt.plural(lr['dof'], 'degree')} of freedom, {fmt.p_value(lr['p'])})."]
-    named = study.experience.tiers is not None
-    lines += [f"- {pair_verdict(named, md(t['tier']), md(t['versus']), t['p_holm'])}" for t in r["pairwise_logrank"]
-              if t["p_holm"] is not None]
+    named = named_tiers(study, [t["tier"] for t in r["rmst"]])
+    lines += ["- " + pair_verdict(named, md(tier_name(t["tier"], study)), md(tier_name(t["versus"], study)),
+                                  t["p_holm"]) for t in r["pairwise_logrank"] if t["p_holm"] is not None]
     return "\n".join(lines)
 
 
@@ -357,9 +401,11 @@ def interpret_value(result: "RetentionResult", study: "RetentionStudy") -> str:
         return ""
     r = result.results
     unit, vu = r["time_unit"], v["value_unit"]
-    named = study.experience.tiers is not None
+    named = named_tiers(study, [t["tier"] for t in v["tiers"]])
     by = {t["tier"]: t for t in v["tiers"]}
-    who = _md_who  # tier labels in this markdown paragraph are escaped
+
+    def who(named: bool, tier: Any) -> str:  # tier labels in this markdown paragraph are escaped
+        return _md_who(named, tier_name(tier, study))
     worst, best = by[r["worst_tier"]], by[r["best_tier"]]
 
     discounted = v.get("discounted_basis") is not None      # the study's discount_rate: discounted figures
