@@ -81,7 +81,7 @@ def analyze(panel: Panel | pd.DataFrame, study: LeadersStudy, benchmark: pd.Data
         assigned = portfolios(cand, study.leader_quantile, study.laggard_quantile, within)
         if not assigned["split"].any():
             raise no_split_error(cand, within)
-        warn_small(cand, assigned, within)
+        warn_small(cand, assigned, within, study.labels)
         table = period_table(assigned)
         summary = summarize(assigned, table, bench, boot.resamples, boot.seed)
         warn_inference(summary, boot.resamples)

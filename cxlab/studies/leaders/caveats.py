@@ -21,8 +21,10 @@ def periods_phrase(periods: Sequence[int]) -> str:
     return ("period " if len(periods) == 1 else "periods ") + shown
 
 
-def warn_small(cand: pd.DataFrame, assigned: pd.DataFrame, within: str | None) -> None:
-    """Warn of periods (or sector-periods) left out or split with few eligible companies."""
+def warn_small(cand: pd.DataFrame, assigned: pd.DataFrame, within: str | None,
+               labels: dict[str, str] | None = None) -> None:
+    """Warn of periods (or sector-periods) left out or split with few eligible companies; a sector is named by
+    the study's ``labels`` when they name it."""
     per = assigned.groupby("period").size()
     candidates = sorted(cand["period"].unique())
     none = [p for p in candidates if per.get(p, 0) == 0]
@@ -34,7 +36,7 @@ def warn_small(cand: pd.DataFrame, assigned: pd.DataFrame, within: str | None) -
             many = len(small) > 1
             warn(FewCompaniesWarning,
                  f"{len(small)} sector-period{'s have' if many else ' has'} fewer than {MIN_COMPANIES} eligible "
-                 f"companies (e.g. {sec} in {per0} with {n0}); {'their' if many else 'its'} {int(small.sum())} "
+                 f"companies (e.g. {(labels or {}).get(str(sec), sec)} in {per0} with {n0}); {'their' if many else 'its'} {int(small.sum())} "
                  "company-periods are left out of the within-sector split.")
         nsplit = assigned[assigned["split"]].groupby("period").size()
         unsplit = [p for p in candidates if nsplit.get(p, 0) == 0 and per.get(p, 0) > 0]

@@ -11,8 +11,10 @@ from ...plotting import error_extent
 from ...stats import clv
 
 
-def clv_by_group(groups: pd.DataFrame, unit: str | None = None, ax: plt.Axes | None = None) -> plt.Axes:
-    """Bars of mean CLV per experience group (worst to best) with 95% bootstrap interval bars."""
+def clv_by_group(groups: pd.DataFrame, unit: str | None = None, ax: plt.Axes | None = None,
+                 labels: dict[str, str] | None = None) -> plt.Axes:
+    """Bars of mean CLV per experience group (worst to best) with 95% bootstrap interval bars; groups are named
+    by the study's ``labels`` when they name them."""
     if ax is None:
         _, ax = plt.subplots(figsize=(max(6, 1.4 * len(groups) + 2), 4.5))
     x = np.arange(len(groups))
@@ -21,7 +23,7 @@ def clv_by_group(groups: pd.DataFrame, unit: str | None = None, ax: plt.Axes | N
                 fmt="none", ecolor="black", capsize=5, lw=1.2)
     for xi, v in zip(x, groups["mean_clv"]):
         ax.annotate(number(v, 0), (xi, v), xytext=(6, 3), textcoords="offset points", fontsize=9)
-    ax.set_xticks(x, [str(g) for g in groups["group"]])
+    ax.set_xticks(x, [(labels or {}).get(str(g), str(g)) for g in groups["group"]])
     ax.set_xlabel("experience group (worst to best)")
     ax.set_ylabel(f"mean CLV per customer{f' ({unit})' if unit else ''}")
     return ax

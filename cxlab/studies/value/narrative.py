@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from ... import fmt, words
 from ...report import half_width
 
@@ -27,6 +29,22 @@ def money_interval(x: float | None, low: float | None, high: float | None, unit:
 
 
 NO_BOOTSTRAP = "no bootstrap was run (resamples: 0)"
+
+
+def group_name(group: object, labels: dict[str, str] | None = None) -> str:
+    """An experience group as the study's ``labels:`` name it, as written inside a sentence ("promoter" with
+    ``promoter: Promoters`` reads "promoters")."""
+    return fmt.in_sentence(fmt.label(group, labels=labels)) if labels and str(group) in labels else str(group)
+
+
+def labelled(frame: pd.DataFrame, labels: dict[str, str] | None) -> pd.DataFrame:
+    """A copy of a table with a ``group`` column whose groups read as the study's labels (for a table or chart a
+    person reads; the figures stay as they are)."""
+    if not labels or "group" not in frame.columns:
+        return frame
+    out = frame.copy()
+    out["group"] = [fmt.label(g, labels=labels) if str(g) in labels else g for g in out["group"]]
+    return out
 
 
 def bootstrapped(r: dict) -> bool:
@@ -54,13 +72,15 @@ def headline(result: "ValueResult", study: "ValueStudy") -> str:
     unit = r["value_unit"]
     g = {x["group"]: x for x in r["groups"]}
     best, worst, diff = g[r["best_group"]], g[r["worst_group"]], r["difference"]
-    figures = (f"Over {fmt.plural(r['horizon'], 'month')}, {best['group']} customers are worth "
+    labels = getattr(study, "labels", None)
+    best_name, worst_name = group_name(r["best_group"], labels), group_name(r["worst_group"], labels)
+    figures = (f"Over {fmt.plural(r['horizon'], 'month')}, {best_name} customers are worth "
                f"{money_interval(best['mean_clv'], best['ci_low'], best['ci_high'], unit)} each and "
-               f"{worst['group']} customers {money_interval(worst['mean_clv'], worst['ci_low'], worst['ci_high'], unit)}")
+               f"{worst_name} customers {money_interval(worst['mean_clv'], worst['ci_low'], worst['ci_high'], unit)}")
     gap = money_interval(diff["difference"], diff["ci_low"], diff["ci_high"], unit)
     if not bootstrapped(r):
-        return (f"Over {fmt.plural(r['horizon'], 'month')}, {best['group']} customers are worth "
-                f"{money(best['mean_clv'], unit)} each and {worst['group']} customers "
+        return (f"Over {fmt.plural(r['horizon'], 'month')}, {best_name} customers are worth "
+                f"{money(best['mean_clv'], unit)} each and {worst_name} customers "
                 f"{money(worst['mean_clv'], unit)}, a difference of {money(diff['difference'], unit)}; "
                 f"{NO_BOOTSTRAP}, so these figures have no interval and the difference no test.")
     if not words.significant(diff["p"]):
@@ -80,9 +100,12 @@ def p_text(diff: dict, r: dict) -> str:
     return fmt.p_value(p)
 
 
-def headline_figures(result: "ValueResult") -> dict[str, dict]:
-    """Headline figures for the index, each with its direction, format, unit and interval half-width."""
+def headline_figures(result: "ValueResult", labels: dict[str, str] | None = None) -> dict[str, dict]:
+    """Headline figures for the index, each with its direction, format, unit and interval half-width; ``labels``:
+    the study's labels, naming the best and worst groups."""
     r = result.results
+    name = {k: fmt.label(k, labels=labels) if labels and str(k) in labels else k
+            for k in (r["best_group"], r["worst_group"])}
     unit = r["value_unit"] or ""
     g = {x["group"]: x for x in r["groups"]}
 
@@ -90,16 +113,18 @@ def headline_figures(result: "ValueResult") -> dict[str, dict]:
         return {"value": x[key], "better": "higher", "format": "quantity", "unit": unit, "digits": 0,  # as _money
                 "half_width": half_width(x["ci_low"], x["ci_high"])}
     d = r["difference"]
-    return {f"CLV, best group ({r['best_group']})": value(g[r["best_group"]]),
-            f"CLV, worst group ({r['worst_group']})": value(g[r["worst_group"]]),
+    return {f"CLV, best group ({name[r['best_group']]})": value(g[r["best_group"]]),
+            f"CLV, worst group ({name[r['worst_group']]})": value(g[r["worst_group"]]),
             "CLV difference, best - worst": value(d, "difference"),
             "value at stake": value(r["value_at_stake"], "value")}
 
 
-def interpret_groups(result: "ValueResult") -> str:
-    """The difference best minus worst with its test and interval, in words; never 'no difference'."""
+def interpret_groups(result: "ValueResult", labels: dict[str, str] | None = None) -> str:
+    """The difference best minus worst with its test and interval, in words; never 'no difference'. ``labels``:
+    the study's labels, naming the groups."""
     r = result.results
     d, unit = r["difference"], r["value_unit"]
+    d = {**d, "best": group_name(d["best"], labels), "worst": group_name(d["worst"], labels)}
     gap = money_interval(d["difference"], d["ci_low"], d["ci_high"], unit)
     if not bootstrapped(r):
         return (f"Over {fmt.plural(r['horizon'], 'month')}, the mean CLV of {d['best']} customers is "
@@ -118,8 +143,9 @@ def interpret_groups(result: "ValueResult") -> str:
     return text + _caution(r)[0].upper() + _caution(r)[1:] + "."
 
 
-def interpret_roi(result: "ValueResult") -> str:
-    """Value at stake and the ROI scenario, each with its interval, stated as an association unless an experiment."""
+def interpret_roi(result: "ValueResult", labels: dict[str, str] | None = None) -> str:
+    """Value at stake and the ROI scenario, each with its interval, stated as an association unless an experiment.
+    ``labels``: the study's labels, naming the groups."""
     r = result.results
     s, roi = r["value_at_stake"], r["roi"]
     verb = "would be worth" if r["experiment"] else "goes with"
@@ -127,8 +153,9 @@ def interpret_roi(result: "ValueResult") -> str:
             f"{fmt.count(s['customers'])} customers concerned would be worth "
             f"{_worth(s['value'], s['ci_low'], s['ci_high'], r)} more over "
             f"{fmt.plural(r['horizon'], 'month')}.\n\n"
-            f"**Scenario.** If {fmt.pct(roi['share'])} of the {r['worst_group']} customers "
-            f"({fmt.number(roi['customers'], 0)}) had the experience of the {r['best_group']} customers, that "
+            f"**Scenario.** If {fmt.pct(roi['share'])} of the {group_name(r['worst_group'], labels)} customers "
+            f"({fmt.number(roi['customers'], 0)}) had the experience of the {group_name(r['best_group'], labels)} "
+            "customers, that "
             f"{verb} {_worth(roi['value'], roi['ci_low'], roi['ci_high'], r)} over the horizon"
             + ("." if r["experiment"] else
                ", if the difference in value were caused by the experience; these data show an association only, so "
