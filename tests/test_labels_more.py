@@ -43,6 +43,20 @@ def test_retention_sentences_name_tiers_by_their_labels(retention):
         narrative.headline_figures(result, study.labels))
 
 
+def test_retention_caveats_name_tiers_by_their_labels():
+    """The follow-up caveats (window capped, horizon past a tier's data) name the tier as the labels do."""
+    from cxlab.studies.retention import analysis, load
+    study = parse_study({"study": "t", "notebook": "retention", "rmst_tau": 10_000, "horizons": [12, 10_000],
+                         "labels": RETENTION_LABELS, "data": {"synthetic": "lifecycles", "n": 600, "seed": 2}})
+    frame, _ = load.read(study)
+    caveats = analysis.analyze(frame, study).warnings
+    capped = [c for c in caveats if "window was capped" in c]
+    assert len(capped) == 1 and "follow-up of tier Very poor," in capped[0]
+    assert any(c.startswith("Tier Very poor's follow-up ends") for c in caveats)
+    assert any(c.startswith("Tier Excellent's follow-up ends") for c in caveats)
+    assert not any(c.startswith(("Tier 1's", "Tier 5's")) or "tier 1," in c for c in caveats), caveats
+
+
 def test_retention_tables_name_tiers_covariates_and_levels(retention):
     from cxlab.studies.retention import narrative
     study, result = retention

@@ -109,20 +109,20 @@ def _tick_times(last: float) -> list[float]:
     return [float(step * i) for i in range(int(last // step) + 1)]
 
 
-def rmst_window(longest: dict[str, float], requested: float | None, unit: str) -> float:
+def rmst_window(longest: dict[str, float], requested: float | None, unit: str, name: Any = str) -> float:
     """The RMST window (DESIGN 5.2, wave 2): at most the shortest, over tiers, of a tier's longest observed time.
 
     ``longest`` maps each non-empty tier, in order, to its longest observed time. With no window
     requested, that limit (survRM2's rule); a requested window above it is capped to it with a
     :class:`~cxlab.errors.FollowUpWarning` naming both values, so that nothing is extrapolated past a
-    tier's data.
+    tier's data. ``name`` turns a tier into the words the caveat uses (the study's label).
     """
     shortest = min(longest, key=longest.get)            # the first tier with the shortest follow-up
     limit = float(longest[shortest])
     if requested is None:
         return limit
     if requested > limit:
-        warn(FollowUpWarning, words.tau_capped(float(requested), limit, shortest, unit))
+        warn(FollowUpWarning, words.tau_capped(float(requested), limit, name(shortest), unit))
         return limit
     return float(requested)
 
@@ -165,7 +165,8 @@ def analyze_counts(data: counts.RetentionCounts, study: RetentionStudy) -> Reten
         best, worst = nonempty[-1], nonempty[0]
         total_events = int(round(cells.d.sum()))
         n_rows = data.n
-        tau = rmst_window({label: tallies[label][0][-1] for label in nonempty}, study.rmst_tau, unit)
+        tau = rmst_window({label: tallies[label][0][-1] for label in nonempty}, study.rmst_tau, unit,
+                          lambda t: words.tier_name(t, study))
         if total_events == 0:
             warn(NoEventsWarning, words.no_events(n_rows))
         rows, tier_results = [], []
@@ -187,9 +188,9 @@ def analyze_counts(data: counts.RetentionCounts, study: RetentionStudy) -> Reten
                 for h in study.horizons:
                     row[f"S({_key(h)})"] = survival_at(tab, h, last)
                     if row[f"S({_key(h)})"] is None:
-                        warn(FollowUpWarning, words.horizon_past_followup(label, last, h, unit))
+                        warn(FollowUpWarning, words.horizon_past_followup(words.tier_name(label, study), last, h, unit))
                 if ev == 0 and total_events > 0:
-                    warn(NoEventsWarning, words.tier_without_events(label, n))
+                    warn(NoEventsWarning, words.tier_without_events(words.tier_name(label, study), n))
             rows.append(row)
             tier_results.append({"tier": label, "n": n, "events": ev, "median": row["median"],
                                  "median_ci_low": row["median_ci_low"], "median_ci_high": row["median_ci_high"],
