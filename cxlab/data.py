@@ -319,3 +319,14 @@ def drop_missing(frame: pd.DataFrame, columns: Iterable[str], summary: ReadSumma
     """Drop rows with a missing value in any of ``columns``, counting each reason once per row."""
     keep = count_missing(frame, columns, summary)
     return frame if keep.all() else frame[keep]     # nothing to drop: no copy of a large frame
+
+
+def choose_sheet(names: list[str], sheet: str | int | None, path: Any) -> str:
+    """The worksheet a study's ``sheet:`` names (an index or a name; the first by default), else one clear error."""
+    sheet = 0 if sheet is None else sheet
+    if isinstance(sheet, int) and not 0 <= sheet < len(names):
+        raise DataError(f"sheet index {sheet} does not exist (the workbook has {len(names)} sheets: "
+                        f"{', '.join(names)})", path=str(path))
+    if isinstance(sheet, str) and sheet not in names:
+        raise DataError(f"sheet {sheet!r} not found (the workbook has: {', '.join(names)})", path=str(path))
+    return names[sheet] if isinstance(sheet, int) else sheet

@@ -30,7 +30,7 @@ from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +90,6 @@ def shown(url: str) -> str:
         return redact(url)
 
 
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    text = str(orig).strip().splitlines()
-    return text[0].strip() if text else type(orig).__name__
-
-
 @dataclass
 class Server:
     """The server and query of a study's ``data:`` (:meth:`open` reads the password from the environment)."""
@@ -148,7 +142,7 @@ class Server:
     def error(self, exc: BaseException, reading: bool = False) -> DataError:
         """A one-line :class:`DataError` for a SQLAlchemy/driver error, saying what to do (password redacted)."""
         from sqlalchemy import exc as sae
-        line = redact(_first_line(exc), [self.password])
+        line = redact(first_line(exc), [self.password])
         low = line.lower()
         if "statement timeout" in low:
             return DataError(f"the server stopped the query after data.timeout ({self.timeout:g} s): raise "

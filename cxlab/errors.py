@@ -14,6 +14,12 @@ class CxlabError(Exception):
     """Base class of every error cxlab raises on purpose (user-facing, one line)."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none): what a one-line error quotes."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 class StudyFileError(CxlabError):
     """A study file is malformed: unknown key, wrong type, bad slug, missing file."""
 

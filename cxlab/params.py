@@ -40,6 +40,19 @@ Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 MAX_SYNTHETIC_ROWS = 100_000_000
 
 
+def iso_date(v: Any) -> Any:
+    """A study file's date as ``YYYY-MM-DD`` text (YAML reads an unquoted 2025-12-31 as a date); else a clear error."""
+    import datetime
+    if isinstance(v, datetime.date):
+        return v.isoformat()
+    if v is not None:
+        try:
+            datetime.date.fromisoformat(str(v))
+        except ValueError:
+            raise ValueError(f"{v!r} is not a date (write YYYY-MM-DD)") from None
+    return v
+
+
 class _Model(BaseModel):
     """Base of every study-file model: unknown keys refused, numbers finite (no .nan, .inf)."""
 

@@ -25,18 +25,13 @@ from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
-from .data import check_unique_columns, read_table
-from .errors import DataError
+from .data import check_unique_columns, choose_sheet, read_table
+from .errors import DataError, first_line
 from .sqlsafe import _connect, _in_folder, _numbers, _typed, check_query, sql_files
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 STAT_SUFFIXES = (".sav", ".zsav", ".dta")
 SUFFIXES = (".csv", ".parquet", ".pq", *EXCEL_SUFFIXES, *STAT_SUFFIXES)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _checked(frame: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -129,22 +124,14 @@ def read_excel(path: Path, sheet: str | int | None = None) -> tuple[pd.DataFrame
     try:
         book = pd.ExcelFile(path, engine="calamine")
     except Exception as exc:  # calamine raises its own types for a file that is not a workbook
-        raise DataError(f"cannot be read as an Excel workbook: {_first_line(exc)}", path=str(path)) from None
-    names = book.sheet_names
-    if sheet is None:
-        sheet = 0
-    if isinstance(sheet, int) and not 0 <= sheet < len(names):
-        raise DataError(f"sheet index {sheet} does not exist (the workbook has {len(names)} sheets: "
-                        f"{', '.join(names)})", path=str(path))
-    if isinstance(sheet, str) and sheet not in names:
-        raise DataError(f"sheet {sheet!r} not found (the workbook has: {', '.join(names)})", path=str(path))
-    name = names[sheet] if isinstance(sheet, int) else sheet
+        raise DataError(f"cannot be read as an Excel workbook: {first_line(exc)}", path=str(path)) from None
+    name = choose_sheet(book.sheet_names, sheet, path)
     source = f"{path} (sheet {name!r})"
     check_excel_extent(path, name)
     try:
         frame = book.parse(name)
     except Exception as exc:
-        raise DataError(f"cannot read the sheet: {_first_line(exc)}", path=source) from None
+        raise DataError(f"cannot read the sheet: {first_line(exc)}", path=source) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return _checked(frame, source), source
 
@@ -157,7 +144,7 @@ def read_stat(path: Path) -> tuple[pd.DataFrame, str]:
     try:
         frame, meta = reader(str(path))
     except Exception as exc:  # pyreadstat.ReadstatError and friends
-        raise DataError(f"cannot be read as {kind} file: {_first_line(exc)}", path=str(path)) from None
+        raise DataError(f"cannot be read as {kind} file: {first_line(exc)}", path=str(path)) from None
     frame = _checked(frame, str(path))
     frame.attrs["labels"] = {c: t for c, t in meta.column_names_to_labels.items() if t}
     frame.attrs["value_labels"] = {c: dict(v) for c, v in meta.variable_value_labels.items() if v}
@@ -211,7 +198,7 @@ def read_sql(query: str, database: Path | None, base_dir: Path,
     try:
         con = _connect(database, base_dir)
     except duckdb.Error as exc:
-        raise DataError(f"cannot open the DuckDB database: {_first_line(exc)}", path=str(database)) from None
+        raise DataError(f"cannot open the DuckDB database: {first_line(exc)}", path=str(database)) from None
     outcome: dict[str, Any] = {}
     done = threading.Event()
 
@@ -262,10 +249,10 @@ def read_sql(query: str, database: Path | None, base_dir: Path,
     if isinstance(error, DataError):
         raise error
     if isinstance(error, duckdb.PermissionException):
-        raise DataError(f"the query reads outside the study's folder ({_first_line(error)}); a study's query reads "
+        raise DataError(f"the query reads outside the study's folder ({first_line(error)}); a study's query reads "
                         f"only files in {base_dir.resolve()} and its subfolders", path=source) from None
     if isinstance(error, duckdb.Error):
-        raise DataError(f"the query failed: {_first_line(error)}", path=source) from None
+        raise DataError(f"the query failed: {first_line(error)}", path=source) from None
     if error is not None:
         raise error
     return _checked(outcome["frame"], source), source
@@ -338,7 +325,7 @@ def parquet_header(path: Path) -> tuple[Any, pd.DataFrame]:
         file = pq.ParquetFile(path)
         header = file.schema_arrow.empty_table().to_pandas()
     except Exception as exc:  # pyarrow raises its own types for files that are not Parquet
-        raise DataError(f"cannot be read as Parquet: {_first_line(exc)}", path=str(path)) from None
+        raise DataError(f"cannot be read as Parquet: {first_line(exc)}", path=str(path)) from None
     check_unique_columns(list(header.columns), str(path))
     if file.metadata.num_rows == 0:
         raise DataError("the file has a header but no rows", path=str(path))

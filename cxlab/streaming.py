@@ -29,9 +29,9 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from .data import check_csv_text, check_unique_columns
+from .data import check_csv_text, check_unique_columns, choose_sheet
 from .dbsource import ROWS
-from .errors import DataError
+from .errors import DataError, first_line
 
 BATCH_ROWS = 1_000_000
 """Rows per batch by default."""
@@ -91,11 +91,6 @@ def _reindexed(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         yield raw
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 # --------------------------------------------------------------------------------------------------- CSV
 def csv_stream(path: Path) -> Stream:
     """A CSV file for batches (pyarrow's streaming reader; text columns as :func:`cxlab.data.read_table` reads them)."""
@@ -108,7 +103,7 @@ def csv_stream(path: Path) -> Stream:
     try:
         names = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 16)).schema.names
     except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"cannot be read as CSV: {_first_line(exc)}", path=source) from None
+        raise DataError(f"cannot be read as CSV: {first_line(exc)}", path=source) from None
     shown = [n.lstrip(" ") for n in names]
     check_unique_columns(shown, source)
     raw_of = dict(zip(shown, names))
@@ -140,7 +135,7 @@ def csv_stream(path: Path) -> Stream:
                     yield pd.DataFrame(cols, index=pd.RangeIndex(offset, offset + batch.num_rows))
                     offset += batch.num_rows
         except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot be read as CSV: {_first_line(exc)}", path=source) from None
+            raise DataError(f"cannot be read as CSV: {first_line(exc)}", path=source) from None
 
     def text_at(column: str, row: int) -> Any:
         """The text of ``column`` at 0-based data row ``row`` as the batches read it (None when empty or past
@@ -223,16 +218,10 @@ def _sheet(path: Path, sheet: str | int | None) -> tuple[str, str]:
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own types for a file that is not a workbook
-        raise DataError(f"cannot be read as an Excel workbook: {_first_line(exc)}", path=str(path)) from None
+        raise DataError(f"cannot be read as an Excel workbook: {first_line(exc)}", path=str(path)) from None
     names = [m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
     book.close()
-    sheet = 0 if sheet is None else sheet
-    if isinstance(sheet, int) and not 0 <= sheet < len(names):
-        raise DataError(f"sheet index {sheet} does not exist (the workbook has {len(names)} sheets: "
-                        f"{', '.join(names)})", path=str(path))
-    if isinstance(sheet, str) and sheet not in names:
-        raise DataError(f"sheet {sheet!r} not found (the workbook has: {', '.join(names)})", path=str(path))
-    name = names[sheet] if isinstance(sheet, int) else sheet
+    name = choose_sheet(names, sheet, path)
     return name, f"{path} (sheet {name!r})"
 
 
@@ -265,7 +254,7 @@ def stat_stream(path: Path) -> Stream:
     try:
         empty, meta = reader(str(path), metadataonly=True)
     except Exception as exc:  # pyreadstat.ReadstatError and friends
-        raise DataError(f"cannot be read as {kind} file: {_first_line(exc)}", path=source) from None
+        raise DataError(f"cannot be read as {kind} file: {first_line(exc)}", path=source) from None
     header = pd.DataFrame(columns=list(meta.column_names))
     header.attrs["labels"] = {c: t for c, t in meta.column_names_to_labels.items() if t}
     header.attrs["value_labels"] = {c: dict(v) for c, v in meta.variable_value_labels.items() if v}
@@ -276,7 +265,7 @@ def stat_stream(path: Path) -> Stream:
             for frame, _ in pyreadstat.read_file_in_chunks(reader, str(path), chunksize=batch_rows, usecols=columns):
                 yield frame
         except Exception as exc:
-            raise DataError(f"cannot be read as {kind} file: {_first_line(exc)}", path=source) from None
+            raise DataError(f"cannot be read as {kind} file: {first_line(exc)}", path=source) from None
 
     if rows == 0:
         raise DataError("the data have a header but no rows", path=source)
@@ -298,9 +287,9 @@ def duckdb_stream(query: str, database: Path | None, base_dir: Path) -> Stream:
 
     def failed(exc: BaseException) -> DataError:
         if isinstance(exc, duckdb.PermissionException):
-            return DataError(f"the query reads outside the study's folder ({_first_line(exc)}); a study's query "
+            return DataError(f"the query reads outside the study's folder ({first_line(exc)}); a study's query "
                              f"reads only files in {base_dir.resolve()} and its subfolders", path=source)
-        return DataError(f"the query failed: {_first_line(exc)}", path=source)
+        return DataError(f"the query failed: {first_line(exc)}", path=source)
 
     def relation(con: Any) -> tuple[Any, list[str]]:
         return _typed(con, query, source)
@@ -308,7 +297,7 @@ def duckdb_stream(query: str, database: Path | None, base_dir: Path) -> Stream:
     try:
         con = _connect(database, base_dir)
     except duckdb.Error as exc:
-        raise DataError(f"cannot open the DuckDB database: {_first_line(exc)}", path=str(database)) from None
+        raise DataError(f"cannot open the DuckDB database: {first_line(exc)}", path=str(database)) from None
     try:
         with _in_folder(base_dir):
             rel, _ = relation(con)

@@ -5,7 +5,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
-from ...params import Column, ExperienceSpec, StudyBase
+from ...params import Column, ExperienceSpec, StudyBase, iso_date
 
 COLUMNS = (
     Column("experience", "rating", ("satisf", "experience", "csat", "rating", "overall", "score", "cx")),
@@ -53,15 +53,7 @@ class RetentionStudy(StudyBase):
     @field_validator("observation_end", mode="before")
     @classmethod
     def _iso_date(cls, v: Any) -> Any:
-        import datetime
-        if isinstance(v, datetime.date):  # YAML reads an unquoted 2025-12-31 as a date
-            return v.isoformat()
-        if v is not None:
-            try:
-                datetime.date.fromisoformat(str(v))
-            except ValueError:
-                raise ValueError(f"{v!r} is not a date (write YYYY-MM-DD)") from None
-        return v
+        return iso_date(v)
 
     @field_validator("covariates")
     @classmethod

@@ -1,12 +1,11 @@
 """The study-file model of ``notebook: value`` (CLV by experience, issue 21)."""
 from __future__ import annotations
 
-import datetime
 from typing import Any, Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
-from ...params import BootstrapSpec, Column, DataSpec, ExperienceSpec, StudyBase
+from ...params import BootstrapSpec, Column, DataSpec, ExperienceSpec, StudyBase, iso_date
 
 COLUMNS = (
     Column("customer_id", "id", ("customer", "client", "account", "member", "id")),
@@ -59,14 +58,7 @@ class ValueStudy(StudyBase):
     @field_validator("observation_end", "holdout_from", mode="before")
     @classmethod
     def _iso_date(cls, v: Any) -> Any:
-        if isinstance(v, datetime.date):  # YAML reads an unquoted 2025-12-31 as a date
-            return v.isoformat()
-        if v is not None:
-            try:
-                datetime.date.fromisoformat(str(v))
-            except ValueError:
-                raise ValueError(f"{v!r} is not a date (write YYYY-MM-DD)") from None
-        return v
+        return iso_date(v)
 
     @field_validator("groups")
     @classmethod
