@@ -168,10 +168,14 @@ def _plain_numbers(text: Any) -> np.ndarray | None:
 
 # -------------------------------------------------------------------------------------------------- Excel
 def excel_stream(path: Path, sheet: str | int | None) -> Stream:
-    """One sheet of a workbook for batches: rows from python-calamine, each batch typed by pandas' Excel parser."""
+    """One sheet of a workbook for batches: rows from python-calamine, each batch typed by pandas' Excel parser;
+    a sheet whose cells span too much is refused before calamine reads it (:func:`cxlab.sources.check_excel_extent`)."""
     from pandas.io.parsers import TextParser
 
+    from .sources import check_excel_extent
+
     name, source = _sheet(path, sheet)
+    check_excel_extent(path, name)   # calamine would ask for the whole block of cells (512 GiB for two far apart)
     convert = _calamine_cell()
 
     def rows() -> Iterator[list[Any]]:
