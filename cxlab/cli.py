@@ -241,19 +241,22 @@ def _show_data(job: Any, rows: int) -> int:
         counted = _head_only(study, job.study_dir, load, rows)
         loaded = None
         if counted is not None:
-            try:
-                with counted[1]:
-                    loaded = load.read(study, job.study_dir)
-            except CxlabError:   # a check over the first rows alone (two tiers...): the whole read says what is wrong
-                counted = None
-        if loaded is None:
+            # every row through the study's checks, as a run reads them (in batches where the study can)
+            batched = BATCHED_READERS.get(study.notebook)
+            getattr(load, batched)(study, job.study_dir) if batched else load.read(study, job.study_dir)
+            if rows > 0:   # what is shown: the first rows only
+                try:
+                    with counted[1]:
+                        loaded = load.read(study, job.study_dir)
+                except CxlabError:  # a check the first rows alone fail (one tier...): show the whole read
+                    counted = None
+        if loaded is None and (counted is None or rows > 0):
             loaded = load.read(study, job.study_dir)
     except CxlabError as exc:
         print(f"cxlab: {job.study_file}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     draft = "; a draft: delete its line `draft: true` to include it in a run of every study" if study.draft else ""
-    checked = (f"the mapping and the first {HEAD_ROWS:,} rows checked" if counted is not None else
-               "data read and checked")
+    checked = (f"all {counted[0]:,} rows checked in batches" if counted is not None else "data read and checked")
     print(f"{job.study_file}: ok ({job.notebook}; {checked}{draft})")
     if rows <= 0:
         return EXIT_OK
@@ -262,8 +265,8 @@ def _show_data(job: Any, rows: int) -> int:
         frame = pd.concat([loaded.outcome.rename("outcome"), loaded.drivers], axis=1)
     with pd.option_context("display.width", 120, "display.max_columns", 12, "display.precision", 3):
         if counted is not None:
-            print(f"  {counted[0]:,} rows in {summary.source} (counted without loading them); the mapping and the "
-                  f"first rows, read through the study's checks:")
+            print(f"  {counted[0]:,} rows in {summary.source} (counted without loading them, checked in batches); "
+                  "the mapping and the first rows:")
         else:
             print("  " + summary.describe())
         print("  " + summary.to_frame().to_string().replace("\n", "\n  "))
@@ -272,7 +275,9 @@ def _show_data(job: Any, rows: int) -> int:
 
 
 HEAD_ROWS = 1000
-"""Rows ``cxlab validate`` reads through a study's checks (the rest are counted, not loaded)."""
+"""Rows ``cxlab validate`` shows from (the first batch of) a source read in batches."""
+BATCHED_READERS = {"loyalty": "read_cells", "metrics": "read_counts", "retention": "read_counts"}
+"""The readers that check every row of a source in batches (bounded memory), as a run reads it."""
 HEAD_STUDIES = ("loyalty", "metrics", "retention", "drivers")
 """Studies whose rows are checked one by one (a panel or a transaction log is checked as a whole)."""
 

@@ -179,6 +179,23 @@ def test_validate_says_ok_only_when_the_data_read_whatever_rows(tmp_path):
         assert ("experience" in res.stdout) == (rows != "0")   # the rows are shown only when asked
 
 
+def test_validate_checks_every_row_not_only_the_first_batch_it_shows(tmp_path):
+    """A bad value past the rows validate shows (and past its first 1,000) fails validate as it fails the run."""
+    frame = survey()
+    frame = pd.concat([frame] * (1 + 1500 // len(frame)), ignore_index=True)
+    data = write(frame, tmp_path, "csv")
+    good, _, ok = new_study("late", "loyalty", str(data), tmp_path / "params")
+    assert ok and run_cli("validate", str(good), timeout=300).returncode == 0
+    rating = next(c for c in frame.columns if c.startswith("Overall, how satisfied"))
+    frame.loc[1400, rating] = 9                      # outside the 1-5 scale, far down the file
+    write(frame, tmp_path, "csv")
+    for rows in ("0", "3"):
+        res = run_cli("validate", str(good), "--rows", rows, timeout=300)
+        assert res.returncode == 1 and ": ok" not in res.stdout, res.stdout
+        assert "row 1,40" in res.stderr or "row 140" in res.stderr, res.stderr
+        assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+
+
 def test_validate_checks_every_file_and_says_which_is_invalid(tmp_path):
     data = write(survey(), tmp_path, "csv")
     good, _, _ = new_study("good", "loyalty", str(data), tmp_path / "params")
