@@ -111,6 +111,10 @@ class QuickStartClient(AsyncKernelClient):
                 return
 
 
+SOCKET_NAME = "k"
+"""The kernel's ipc sockets are ``<sock_dir>/k-<n>``: a short name, for Unix's 107-byte socket paths."""
+
+
 def ipc_kernel_manager(sock_dir: Path) -> type:
     """A kernel manager class on the ipc transport, its sockets in ``sock_dir``.
 
@@ -130,7 +134,7 @@ def ipc_kernel_manager(sock_dir: Path) -> type:
             # run's is removed with its work folder (:func:`.tempdirs.sweep`)
             kwargs.setdefault("client_class", f"{__name__}.QuickStartClient")
             super().__init__(**kwargs)
-            self.ip = str(sock_dir / "kernel")
+            self.ip = str(sock_dir / SOCKET_NAME)
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             if await kernels.launch(self, kernel_cmd, kw, sock_dir / KERNEL_LOG):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..record import read_results
-from .engine import KERNEL_LOG, execute_notebook
+from .engine import KERNEL_LOG, SOCKET_NAME, execute_notebook
 from .jobs import Job, Outcome, error_text, now, provenance
 from .tempdirs import owned_folder
 
@@ -32,6 +32,22 @@ killed are removed by the next run (:func:`.tempdirs.sweep`)."""
 SOCKET_PATH_MAX = 107
 """Longest path of a Unix socket (``sun_path`` holds 108 bytes with the final NUL); the kernel's are in the
 study's temporary folder."""
+LABEL_MAX = 24
+"""Most characters of the study's name in its work folder's name (fewer when the sockets need the room)."""
+
+
+def _socket(work: str | os.PathLike[str]) -> int:
+    """Bytes of the longest path of a kernel socket in ``work`` (``<work>/k-65535``)."""
+    return len(os.fsencode(os.path.join(work, f"{SOCKET_NAME}-65535")))
+
+
+def _work_label(study: str) -> str:
+    """The study's name for its work folder's (``cxlab-study-<pid>-<label>-*``): as much of it, up to
+    :data:`LABEL_MAX` characters, as leaves the kernel's sockets within :data:`SOCKET_PATH_MAX` bytes in the
+    temporary folder (the name only helps a person looking there; the sockets must fit)."""
+    bare = os.path.join(tempfile.gettempdir(), f"{WORK_PREFIX}{os.getpid()}-{'x' * 8}")  # mkdtemp adds 8
+    room = SOCKET_PATH_MAX - _socket(bare) - 1                                             # and the label's '-'
+    return f"{study[:min(LABEL_MAX, room)]}-" if room > 0 else ""
 
 
 def execute_study(job: Job) -> Outcome:
@@ -43,11 +59,11 @@ def execute_study(job: Job) -> Outcome:
     logging.getLogger("papermill").setLevel(logging.CRITICAL)  # the outcome reports the error once
     started, t0 = now(), time.perf_counter()
     try:  # a short name: the kernel's sockets live in it (a long study name made them too long for Unix)
-        work = owned_folder(WORK_PREFIX, f"{job.study[:24]}-")  # named with this pid: swept if it is killed
+        work = owned_folder(WORK_PREFIX, _work_label(job.study))  # named with this pid: swept if it is killed
     except OSError as exc:  # the temporary folder is full or read-only
         return Outcome(job.study, "failed", f"cannot create a temporary folder in {tempfile.gettempdir()}: "
                        f"{exc.strerror or exc}", started, now(), time.perf_counter() - t0)
-    socket = len(os.fsencode(str(work / "kernel-65535")))
+    socket = _socket(work)
     if socket > SOCKET_PATH_MAX:  # zmq would fail to connect, and then hang at exit
         shutil.rmtree(work, ignore_errors=True)
         return Outcome(job.study, "failed", f"the temporary folder {work.parent} is too deep for the kernel's "

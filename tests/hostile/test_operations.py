@@ -538,6 +538,26 @@ def test_a_temporary_folder_too_deep_for_kernel_sockets_fails_the_study_in_one_l
     assert_released(site / "out")
 
 
+def test_a_deep_temporary_folder_shortens_the_work_folder_name_to_fit_the_kernel_sockets(tmp_path):
+    """A temporary folder 66 bytes deep: the work folder (``cxlab-study-<pid>-<label>-XXXXXXXX``) leaves room
+    for the kernel's sockets only without most of a 20-character study name, so the name is cut, not the study
+    failed (the sockets, ``<work>/k-<n>``, stay within 107 bytes for any pid up to 7 digits)."""
+    import tempfile
+    base = Path(tempfile.mkdtemp(prefix="cx-", dir="/tmp"))
+    try:
+        deep = base / ("t" * (66 - len(str(base)) - 1))
+        deep.mkdir()
+        assert len(os.fsencode(str(deep))) == 66
+        study = write(tmp_path, study_doc("operations-long-name"))
+        res = run_cli("run", str(study), "--out", str(tmp_path / "out"), env={**NO_PDF, "TMPDIR": str(deep)},
+                      timeout=120)
+        assert_clean(res, 0, 0)
+        assert results(tmp_path / "out", "operations-long-name")["status"] == "ok"
+        assert not list(deep.iterdir())  # the work folder removed
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 RTL = "דוח נאמנות \u202eשל לקוחות\u202c تقرير الولاء"  # Hebrew, an override, Arabic
 COMBINING = "Cafe\u0301 e\u0301\u0301\u0301 Z\u0335\u0321a\u0336l\u0334g\u0337o\u0338"
 
