@@ -145,3 +145,38 @@ def test_run_help_lists_exit_codes_environment_and_a_cron_line():
     for needle in ("exit status:", "  0 ", "  1 ", "  2 ", "  130 ", "CXLAB_LOG", "CXLAB_PDF=0", "CXLAB_WARM=0",
                    "15 2 * * *", "--quiet --wait", "draft: true"):
         assert needle in text, needle
+
+
+def test_a_run_state_that_cannot_be_written_is_said_once_with_the_index(tmp_path, monkeypatch, caplog):
+    """A full disk: the run's set of studies is retried before each index, and one line says what went wrong:
+    the index's failure when neither could be written, else that the index lists the previous run's studies."""
+    import errno
+
+    from cxlab.batch import run as run_mod
+
+    full = OSError(errno.ENOSPC, "No space left on device")
+    attempts = []
+
+    def no_state(*args):
+        attempts.append(args)
+        raise full
+
+    monkeypatch.setattr(run_mod, "write_run_state", no_state)
+    monkeypatch.setattr(run_mod, "write_index", lambda *a: (_ for _ in ()).throw(full))
+    state, said = {"studies": ["a"], "invalid": {}}, set()
+    assert run_mod._record(tmp_path, state) is full
+    with caplog.at_level("ERROR", logger="cxlab.batch.run"):
+        run_mod._index(tmp_path, {}, said, state)
+        run_mod._index(tmp_path, {}, said, state)
+    assert [r.getMessage() for r in caplog.records] == [f"{tmp_path}: cannot write index.html: No space left on device"]
+    caplog.clear()
+    monkeypatch.setattr(run_mod, "write_index", lambda *a: None)   # space for the index, not for the state
+    with caplog.at_level("ERROR", logger="cxlab.batch.run"):
+        run_mod._index(tmp_path, {}, said, state)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{tmp_path}: cannot record the run's studies (the index lists the previous run's): No space left on device"]
+    assert len(attempts) == 4
+    monkeypatch.setattr(run_mod, "write_run_state", lambda *a: attempts.append(a))
+    run_mod._index(tmp_path, {}, said, state)
+    run_mod._index(tmp_path, {}, said, state)
+    assert len(attempts) == 5 and state["written"]  # written once, then never again

@@ -100,12 +100,10 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
     rows: list[dict[str, Any]] = []
     unpublished: dict[str, dict[str, Any]] = {}
     said: set[str] = set()  # index errors already said (the index is rewritten after every study)
+    state = {"studies": [job.study for job in jobs], "invalid": broken}  # the index shows this run's set of studies
     with OutputLock(out, wait):
         collect_garbage(out)
-        try:  # the index shows this run's set of studies, as this run reports them
-            write_run_state(out, [job.study for job in jobs], broken)
-        except OSError as exc:
-            log.error("%s: cannot record the run's studies: %s", out, exc.strerror or exc)
+        _record(out, state)  # a failure (disk full) is retried and said with the index (:func:`_index`)
         for name, entry in broken.items():
             row = {"study": name, "status": "failed", "seconds": 0.0, "error": entry["error"]}
             rows.append(row)
@@ -151,13 +149,13 @@ def run(study_files: Iterable[str | Path], out_dir: str | Path = "outputs", *, n
                 row = {"study": job.study, "status": outcome.status, "seconds": round(outcome.seconds, 1),
                        "error": outcome.error}
                 rows.append(row)
-                _index(out, unpublished, said)
+                _index(out, unpublished, said, state)
                 if on_finish:
                     on_finish(row)
         finally:
             kernels.stop()
             stop_browser()
-        _index(out, unpublished, said)
+        _index(out, unpublished, said, state)
         collect_garbage(out)
     order = {job.study: i for i, job in enumerate(jobs)}
     rows.sort(key=lambda r: order.get(r["study"], -1))  # invalid study files first
@@ -250,17 +248,38 @@ def _publish(job: Job, outcome: Outcome, out: Path, unpublished: dict[str, dict[
     return failed
 
 
-def _index(out: Path, unpublished: dict[str, dict[str, Any]], said: set[str]) -> None:
-    """Rewrite the index; a failure (disk full) is said once per run, in one line."""
+def _record(out: Path, state: dict[str, Any]) -> OSError | None:
+    """Write the run's set of studies (:func:`.overview.write_run_state`) unless it is written already; the
+    error (disk full) if it cannot be."""
+    if state.get("written"):
+        return None
+    try:
+        write_run_state(out, state["studies"], state["invalid"])
+    except OSError as exc:
+        return exc
+    state["written"] = True
+    return None
+
+
+def _index(out: Path, unpublished: dict[str, dict[str, Any]], said: set[str], state: dict[str, Any]) -> None:
+    """Rewrite the index, after the run's set of studies it is drawn from (``state``, written now if it could
+    not be before); a failure (disk full) is said once per run, in one line: the index's, or, when only the
+    set of studies could not be written, that the index lists the previous run's."""
+    unrecorded = _record(out, state)
+    line = None
     try:
         from .publish import checkpoint
         checkpoint("index")
         write_index(out, unpublished)
     except OSError as exc:
         line = f"{out}: cannot write index.html: {exc.strerror or exc}"
-        if line not in said:
-            said.add(line)
-            log.error("%s", line)
+    else:
+        if unrecorded is not None:
+            line = (f"{out}: cannot record the run's studies (the index lists the previous run's): "
+                    f"{unrecorded.strerror or unrecorded}")
+    if line is not None and line not in said:
+        said.add(line)
+        log.error("%s", line)
 
 
 def _exit_on_sigterm() -> None:
