@@ -185,6 +185,7 @@ class Browser:
         parent = os.getpid()
 
         def child() -> None:  # in the forked child, before exec
+            os.setpgid(0, 0)  # its own process group: it and every process it starts are stopped together
             os.dup2(to_browser, 3)
             os.dup2(from_browser, 4)
             die_with_parent(parent)
@@ -300,9 +301,22 @@ class Browser:
         return base64.b64decode(data)
 
     def close(self) -> None:
-        """Stop the browser: SIGKILL (a graceful ``Browser.close`` takes 0.6 s; its children follow it)."""
-        self.proc.kill()
+        """Stop the browser: SIGKILL to its process group (a graceful ``Browser.close`` takes 0.6 s), then its
+        folder, once no process of the group is left to write there (its network service saved its state into
+        the profile after the folder was removed)."""
+        import signal
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:  # the group is gone already
+            self.proc.kill()
         self.proc.wait()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except OSError:  # no process left in the group
+                break
+            time.sleep(0.01)
         for fd in (self._cmd, self._reply):
             try:
                 os.close(fd)

@@ -89,12 +89,17 @@ def test_the_one_shot_printer_never_loads_local_files(tmp_path):
 
 
 def test_the_profile_folder_goes_when_the_browser_closes():
-    browser = pdf.Browser(pdf.chromium())
-    folder = Path(browser.tmp)
-    assert folder.name.startswith(f"cxlab-pdf-{os.getpid()}-") and folder.is_dir()
-    browser.print_page("<html><head></head><body>x</body></html>")
-    browser.close()
-    assert not folder.exists()
+    """Closing stops every process of the browser before its folder goes (its network service wrote its state
+    into the profile after the folder was removed: a third of the closes left it behind)."""
+    for _ in range(3):
+        browser = pdf.Browser(pdf.chromium())
+        folder = Path(browser.tmp)
+        assert folder.name.startswith(f"cxlab-pdf-{os.getpid()}-") and folder.is_dir()
+        browser.print_page("<html><head></head><body>x</body></html>")
+        browser.close()
+        assert not chromium_using(folder)
+        time.sleep(0.2)  # a late writer would have written by now
+        assert not folder.exists()
 
 
 def chromium_using(folder: Path) -> list[int]:
