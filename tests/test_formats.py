@@ -12,6 +12,7 @@ from formats_data import FORMATS, QUESTIONS, responses, survey, write
 
 from cxlab.errors import DataError, StudyFileError
 from cxlab.params import load_study_file, parse_study
+from cxlab.paths import shown
 from cxlab.registry import STUDIES
 from cxlab.scaffold import new_study
 from cxlab.sources import read_source
@@ -156,7 +157,7 @@ def test_a_corrupt_file_gives_one_line(fmt, tmp_path):
     with pytest.raises(DataError) as err:
         figures("loyalty", study_for("loyalty", {"path": name, **extra}, tmp_path), tmp_path)
     msg = str(err.value)
-    assert needle in msg and str(tmp_path / name) in msg and "\n" not in msg
+    assert needle in msg and shown(tmp_path / name) in msg and not msg.startswith(str(tmp_path)) and "\n" not in msg
 
 
 @pytest.mark.parametrize("data, needle", [
@@ -177,7 +178,7 @@ def test_excel_errors_name_sheet_column_and_row(files, tmp_path):
     data = write(frame, "xlsx", tmp_path)
     with pytest.raises(DataError) as err:
         figures("loyalty", study_for("loyalty", data, tmp_path), tmp_path)
-    assert str(err.value) == f"{tmp_path / 'survey.xlsx'} (sheet 'Responses'), column 'Q1', row 3 (value 'great'): " \
+    assert str(err.value) == f"{shown(tmp_path / 'survey.xlsx')} (sheet 'Responses'), column 'Q1', row 3 (value 'great'): " \
                              "is not numeric"
     with pytest.raises(DataError, match=r"sheet 'Answers' not found \(the workbook has: About, Responses\)"):
         figures("loyalty", study_for("loyalty", {**data, "sheet": "Answers"}, tmp_path), tmp_path)

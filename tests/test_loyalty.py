@@ -9,6 +9,7 @@ from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
 from cxlab.errors import DataError, StudyFileError
+from cxlab.paths import shown
 from cxlab.params import load_study_file, parse_study
 from cxlab.studies.loyalty import analysis as Y_analysis
 from cxlab.studies.loyalty import load as Y_load
@@ -229,7 +230,8 @@ def test_bad_data_names_file_column_row(tmp_path, frame, over, needle):
     with pytest.raises(DataError) as err:
         Y_load.read(study, tmp_path)
     msg = str(err.value)
-    assert str(tmp_path / "d.csv") in msg and needle in msg and "\n" not in msg
+    # the file as a reader sees it (relative to the working folder, issue 24 item 8), never the machine path
+    assert shown(tmp_path / "d.csv") in msg and not msg.startswith(str(tmp_path)) and needle in msg and "\n" not in msg
 
 
 def test_empty_and_non_tabular_files(tmp_path):
