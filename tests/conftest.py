@@ -57,6 +57,49 @@ def check_results_doc(path: Path, study: str, notebook: str, status: str = "ok")
     return doc
 
 
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (children, their children...), read from /proc."""
+    found, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        for c in map(int, children):
+            if c not in found:
+                found.add(c)
+                todo.append(c)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def assert_same_figures(a: Any, b: Any, sources: tuple[str, str], where: str = "results") -> None:
+    """Two results documents hold the same keys and figures (floats to 1e-9); ``sources`` names where each came
+    from, for the message."""
+    if isinstance(a, dict):
+        assert set(a) == set(b), where
+        for key in a:
+            assert_same_figures(a[key], b[key], sources, f"{where}.{key}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same_figures(x, y, sources, f"{where}[{i}]")
+    elif isinstance(a, float) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), \
+            f"{where}: {a!r} {sources[0]}, {b!r} {sources[1]}"
+    else:
+        assert a == b, f"{where}: {a!r} {sources[0]}, {b!r} {sources[1]}"
+
+
 @pytest.fixture
 def write_study(tmp_path: Path):
     """Write a study YAML (and optional data files) into tmp_path; returns its path."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, alive, descendants, run_cli
 
 from cxlab.batch.render import CSP, sanitize_html
 from cxlab.report import text
@@ -96,29 +96,6 @@ def test_output_folder_beside_the_data_or_over_a_foreign_index_cannot_start(tmp_
 
 # 3. killed runs leave no process and no lock ---------------------------------------------------------------------
 
-def _descendants(pid: int) -> set[int]:
-    out, todo = set(), [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            continue
-        for c in map(int, children):
-            if c not in out:
-                out.add(c)
-                todo.append(c)
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def _faulty_notebooks(tmp_path):
     """A notebooks folder whose loyalty notebook runs the FAULTS cell right after its parameters."""
     import nbformat
@@ -141,19 +118,19 @@ def test_sigkilled_run_leaves_no_process_and_the_next_wait_run_completes(tmp_pat
     deadline = time.time() + 60
     family: set[int] = set()
     while time.time() < deadline:  # wait for both workers and their kernels
-        family |= _descendants(proc.pid)
+        family |= descendants(proc.pid)
         if len(family) >= 4:
             break
         time.sleep(0.5)
     assert len(family) >= 4, family
     time.sleep(2)
-    family |= _descendants(proc.pid)
+    family |= descendants(proc.pid)
     proc.send_signal(signal.SIGKILL)  # as the OOM killer would
     proc.wait()
     deadline = time.time() + 20
-    while time.time() < deadline and any(_alive(p) for p in family):
+    while time.time() < deadline and any(alive(p) for p in family):
         time.sleep(0.5)
-    assert not [p for p in family if _alive(p)], "processes of the killed run survive"
+    assert not [p for p in family if alive(p)], "processes of the killed run survive"
     ok = small(write_study, "after")
     res = run_cli("run", str(ok), "--out", str(out), "--wait", timeout=180)
     assert res.returncode == 0, res.stderr

@@ -7,11 +7,8 @@ binaries are absent (``.ci/run`` installs the package).
 """
 from __future__ import annotations
 
-import copy
 import json
-import math
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +17,7 @@ import pytest
 import yaml
 
 import pg_server
-from conftest import PARAMS, run_cli
+from conftest import PARAMS, assert_same_figures, run_cli
 from cxlab import synth
 from cxlab.errors import DataError, StudyFileError
 from cxlab.params import parse_study
@@ -78,28 +75,12 @@ def _figures(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     return analysis.analyze(load.read(study, base), study).results
 
 
-def _same(a: Any, b: Any, where: str = "results") -> None:
-    if isinstance(a, dict):
-        assert set(a) == set(b), where
-        for key in a:
-            _same(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            _same(x, y, f"{where}[{i}]")
-    elif isinstance(a, float) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), \
-            f"{where}: {a!r} from the CSV, {b!r} from the server"
-    else:
-        assert a == b, f"{where}: {a!r} from the CSV, {b!r} from the server"
-
-
 @pytest.mark.parametrize("name", DEFAULTS)
 def test_every_default_study_gives_the_csv_figures_from_the_server(pg, name):
     table = name.replace("-", "_")
     from_csv = _figures(_study(name, {"path": f"{table}.csv"}, resamples=300), pg.csv_folder)
     from_server = _figures(_study(name, _server_data(pg, table), resamples=300), pg.csv_folder)
-    _same(from_csv, from_server)
+    assert_same_figures(from_csv, from_server, ("from the CSV", "from the server"))
 
 
 def test_counting_studies_receive_counts_not_rows(pg, monkeypatch):

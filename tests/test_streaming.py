@@ -6,16 +6,13 @@ the counting loads (loyalty ``read_cells``, metrics ``read_counts``, retention
 """
 from __future__ import annotations
 
-import math
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import formats_data as F
-from conftest import run_cli
+from conftest import assert_same_figures, run_cli
 from cxlab import streaming
 from cxlab.errors import DataError
 from cxlab.params import parse_study
@@ -24,22 +21,7 @@ from cxlab.studies.metrics import analysis as metrics_analysis, load as metrics_
 from cxlab.studies.retention import analysis as retention_analysis, load as retention_load
 
 FORMATS = ("csv", "xlsx", "sav", "dta", "sql-parquet", "sql-duckdb")
-
-
-def _same(a: Any, b: Any, where: str = "results") -> None:
-    if isinstance(a, dict):
-        assert set(a) == set(b), where
-        for key in a:
-            _same(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            _same(x, y, f"{where}[{i}]")
-    elif isinstance(a, float) and isinstance(b, (int, float)):
-        assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), \
-            f"{where}: {a!r} read whole, {b!r} in batches"
-    else:
-        assert a == b, f"{where}: {a!r} read whole, {b!r} in batches"
+WHOLE_VS_BATCHES = ("read whole", "in batches")
 
 
 @pytest.fixture(scope="module")
@@ -73,20 +55,22 @@ def test_each_format_in_batches_gives_the_whole_read_figures(fmt, files):
     study = parse_study(_loyalty(data), base_dir=folder)
     whole = loyalty_analysis.analyze(loyalty_load.read(study, folder)[0], study).results
     cells, summary = loyalty_load.read_cells(study, folder, batch_rows=250)
-    _same(whole, loyalty_analysis.analyze(cells, study).results)
+    assert_same_figures(whole, loyalty_analysis.analyze(cells, study).results, WHOLE_VS_BATCHES)
     assert summary.rows_read == 900 and summary.dropped == loyalty_load.read(study, folder)[1].dropped
 
     for covariates in ([], ["channel"], ["channel", "charge"]):      # charge: a continuous covariate
         study = parse_study(_retention(data, covariates), base_dir=folder)
         frame, s1 = retention_load.read(study, folder)
         counts, s2 = retention_load.read_counts(study, folder, batch_rows=250)
-        _same(retention_analysis.analyze(frame, study).results, retention_analysis.analyze_counts(counts, study).results)
+        assert_same_figures(retention_analysis.analyze(frame, study).results,
+                            retention_analysis.analyze_counts(counts, study).results, WHOLE_VS_BATCHES)
         assert (s1.rows_read, s1.dropped) == (s2.rows_read, s2.dropped)
         assert counts.continuous == (["charge"] if "charge" in covariates else [])
 
     study = parse_study(_metrics(answers), base_dir=mfolder)
     whole = metrics_analysis.analyze(metrics_load.read(study, mfolder)[0], study).results
-    _same(whole, metrics_analysis.analyze(metrics_load.read_counts(study, mfolder, batch_rows=250)[0], study).results)
+    batched = metrics_load.read_counts(study, mfolder, batch_rows=250)[0]
+    assert_same_figures(whole, metrics_analysis.analyze(batched, study).results, WHOLE_VS_BATCHES)
 
 
 def test_a_csv_is_never_read_whole(files, monkeypatch):
@@ -137,8 +121,8 @@ def test_a_covariate_continuous_only_in_a_later_batch_is_read_again_row_by_row(t
     study = parse_study(_retention({"path": "survey.csv"}, ["score"]), base_dir=tmp_path)
     counts, _ = retention_load.read_counts(study, tmp_path, batch_rows=200)
     assert counts.continuous == ["score"] and len(counts.rows) == len(frame.dropna(subset=["Q1"]))
-    _same(retention_analysis.analyze(retention_load.read(study, tmp_path)[0], study).results,
-          retention_analysis.analyze_counts(counts, study).results)
+    assert_same_figures(retention_analysis.analyze(retention_load.read(study, tmp_path)[0], study).results,
+                        retention_analysis.analyze_counts(counts, study).results, WHOLE_VS_BATCHES)
 
 
 def test_validate_counts_rows_without_reading_them_through_the_study(files, tmp_path):
@@ -164,5 +148,5 @@ def test_a_continuous_covariate_past_lifelines_rows_is_fitted_on_the_rows_in_lit
     by_lifelines = retention_analysis.analyze_counts(counts, study).results["cox_covariates"]
     monkeypatch.setattr(cox, "LIFELINES_MAX_ROWS", 0)
     by_newton = retention_analysis.analyze_counts(counts, study).results["cox_covariates"]
-    _same(by_lifelines, by_newton)
+    assert_same_figures(by_lifelines, by_newton, ("by lifelines", "by cxlab's Newton fit"))
     assert len(by_newton["terms"]) == 4 and by_newton["separation"] is False

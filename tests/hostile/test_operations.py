@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from conftest import ROOT, check_results_doc, run_cli
+from conftest import ROOT, alive, check_results_doc, descendants, run_cli
 
 from cxlab.batch import history
 from cxlab.batch.lock import LOCK, OutputLock
@@ -102,29 +102,6 @@ def notebooks(tmp_path_factory) -> Path:
 
 
 # --- processes ------------------------------------------------------------------------------------------------
-
-def descendants(pid: int) -> set[int]:
-    found, todo = set(), [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            continue
-        for c in map(int, children):
-            if c not in found:
-                found.add(c)
-                todo.append(c)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
 
 def cmdline(pid: int) -> str:
     try:
