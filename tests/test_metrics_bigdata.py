@@ -9,7 +9,7 @@ values, half-point CSAT ratings), without weights and with frequency and samplin
 - the reference: ``tests/data/metrics_100k_reference.json``, the ``results`` of the row-level implementation on
   main before the rewrite (commit cd7d463, per-group weighted sums over the rows), and an independent check of
   the overall figures (NPS adjusted Wald, Wilson, t interval) on the rows.
-The fixed cohort needs each customer's answers: it is computed from rows on both paths.
+The fixed cohort (each customer's mean category score in the first and last wave) by pandas groupby on the rows.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from bigdata import METRICS_CASES, metrics_frame, metrics_raw, same
 from cxlab.params import parse_study
-from cxlab.studies.metrics import analysis, counts, load
+from cxlab.studies.metrics import analysis, cohort, counts, load
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "metrics_100k_reference.json").read_text())
 Z = sps.norm.ppf(0.975)
@@ -38,7 +38,7 @@ def folder(tmp_path_factory):
 
 
 def groupby_counts(frame: pd.DataFrame, study) -> counts.MetricsCounts:
-    """The counts of every grouping by pandas groupby (observed cells only), rows kept for the cohort."""
+    """The counts of every grouping by pandas groupby (observed cells only) and the cohort."""
     metrics = [m for m in ("nps", "csat", "ces") if m in frame]
     tables = {}
     for by in counts.groupings(study, "wave" in frame):
@@ -50,8 +50,19 @@ def groupby_counts(frame: pd.DataFrame, study) -> counts.MetricsCounts:
             parts.append(g.rename(columns={m: "value"}).assign(metric=m)[["metric", *by, "value", "rows", "w", "w2"]])
         tables[by] = pd.concat(parts, ignore_index=True)
     levels = {c: list(frame[c].cat.categories) for c in frame if isinstance(frame[c].dtype, pd.CategoricalDtype)}
-    cohort = frame[["customer_id", "nps"]].assign(wave=frame["wave"].cat.codes)
-    return counts.MetricsCounts(tables, levels, len(frame), metrics, cohort)
+    return counts.MetricsCounts(tables, levels, len(frame), metrics, groupby_cohort(frame, study))
+
+
+def groupby_cohort(frame: pd.DataFrame, study) -> cohort.CohortPairs:
+    """The fixed cohort by pandas groupby: each customer's mean category score in the first and the last wave."""
+    waves = frame["wave"].cat.categories
+    rows = frame[frame["nps"].notna() & (frame["customer_id"] >= 0) & frame["wave"].isin([waves[0], waves[-1]])]
+    score = np.select([rows["nps"] >= study.nps.promoter_from, rows["nps"] <= study.nps.detractor_to], [1, -1], 0)
+    per = (rows.assign(score=score, last=rows["wave"] == waves[-1])
+           .groupby(["customer_id", "last"])["score"].agg(["mean", "size"]).unstack("last"))
+    pairs = per["mean"].dropna().value_counts().sort_index().reset_index()
+    return cohort.CohortPairs(pairs[False].to_numpy(float), pairs[True].to_numpy(float),
+                              pairs["count"].to_numpy(np.int64), int((per["size"] > 1).sum().sum()))
 
 
 @pytest.mark.parametrize("weight", METRICS_CASES)

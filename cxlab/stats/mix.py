@@ -91,22 +91,26 @@ def mix_standard_errors(weight_from: np.ndarray, square_from: np.ndarray, weight
     return se(mix0, mix1), se(within0, within1)
 
 
-def paired_change(first: np.ndarray, last: np.ndarray,
-                  level: float = 0.95) -> tuple[float | None, float | None, float | None, float | None]:
+def paired_change(first: np.ndarray, last: np.ndarray, level: float = 0.95, counts: np.ndarray | None = None
+                  ) -> tuple[float | None, float | None, float | None, float | None]:
     """Mean of ``last - first`` over pairs, with its t interval and one-sample t test: (change, low, high, p).
 
+    ``counts``: how many pairs each (``first``, ``last``) stands for (default 1 each).
     None for the interval and p with fewer than two pairs; with no spread the
     interval is the point and p is None.
     """
     d = np.asarray(last, float) - np.asarray(first, float)
-    if len(d) == 0:
+    w = np.ones(len(d)) if counts is None else np.asarray(counts, float)
+    n = float(w.sum())
+    if n == 0:
         return None, None, None, None
-    change = float(d.mean())
-    if len(d) < 2:
+    change = float(w @ d / n)
+    if n < 2:
         return change, None, None, None
-    se = float(d.std(ddof=1)) / np.sqrt(len(d))
-    if se == 0:
+    if np.ptp(d[w > 0]) == 0:                  # no spread (exactly: the weighted mean may round off d)
+        change = float(d[w > 0][0])
         return change, change, change, None
-    half = float(sps.t.ppf(0.5 + level / 2, len(d) - 1)) * se
-    p = float(2 * sps.t.sf(abs(change / se), len(d) - 1))
+    se = float(np.sqrt(w @ (d - change) ** 2 / (n - 1) / n))
+    half = float(sps.t.ppf(0.5 + level / 2, n - 1)) * se
+    p = float(2 * sps.t.sf(abs(change / se), n - 1))
     return change, change - half, change + half, p

@@ -33,6 +33,7 @@ from ...stats.nps import AdjustedNps, Difference, adjusted_wald, nps_difference,
 from ...stats.proportions import newcombe_difference, wilson_interval
 from ...stats.survey import design_mean_interval, domain_means
 from ...stats.weights import effective_n
+from .cohort import CohortPairs
 from .counts import MetricsCounts, aggregate
 from .spec import MetricsStudy
 
@@ -265,37 +266,26 @@ def _category_sums(data: MetricsCounts, study: MetricsStudy, wave: Any, kept: li
     return weights, squares, factor
 
 
-def _cohort(rows: pd.DataFrame, levels: list[Any], study: MetricsStudy, first: Any, last: Any,
+def _cohort(pairs: CohortPairs, study: MetricsStudy, first: Any, last: Any,
             all_change: Difference) -> dict[str, Any] | None:
-    """The fixed-cohort change: row-level (each customer's category scores in the first and last wave)."""
-    nps, ids = rows["nps"].to_numpy(float), rows["customer_id"].to_numpy(np.int64)
-    wave = rows["wave"].to_numpy(np.int64)
-    cats = list(levels)
-    c0, c1 = cats.index(first), cats.index(last)
-    keep = ~np.isnan(nps) & (ids >= 0) & ((wave == c0) | (wave == c1))
-    score = np.where(nps[keep] >= study.nps.promoter_from, 1.0, np.where(nps[keep] <= study.nps.detractor_to, -1.0, 0.0))
-    key = ids[keep] * 2 + (wave[keep] == c1)           # customer x (first, last)
-    size = 2 * (int(ids.max()) + 1) if len(ids) else 0
-    count = np.bincount(key, minlength=size).reshape(-1, 2)
-    total = np.bincount(key, weights=score, minlength=size).reshape(-1, 2)
-    if (count > 1).any():
-        warn(DecompositionWarning, f"{int((count > 1).sum()):,} customers answered more than once within "
+    """The fixed-cohort change from each customer's mean category score in the first and last wave."""
+    if pairs.repeated:
+        warn(DecompositionWarning, f"{pairs.repeated:,} customers answered more than once within "
                                    f"{first} or {last}; the cohort uses the mean of their category scores in each wave.")
-    both = (count > 0).all(axis=1)
-    mean = total[both] / count[both]
-    if not both.any():
+    n = pairs.n
+    if not n:
         warn(DecompositionWarning, f"No customer answered NPS in both {first} and {last}: there is no fixed cohort.")
         return None
-    if both.sum() < 2:
+    if n < 2:
         warn(DecompositionWarning, f"Only 1 customer answered NPS in both {first} and {last}: the cohort change has "
                                    "no interval.")
     if study.weight is not None:
         warn(DecompositionWarning, "The fixed-cohort change is unweighted: each customer who answered both waves "
                                    "counts once.")
-    change, low, high, p = paired_change(mean[:, 0], mean[:, 1])
-    return {"from": str(first), "to": str(last), "n": int(both.sum()), "nps_first": float(mean[:, 0].mean()),
-            "nps_last": float(mean[:, 1].mean()), "change": change, "ci_low": low, "ci_high": high, "p": p,
-            "all_respondents": all_change.to_dict()}
+    change, low, high, p = paired_change(pairs.first, pairs.last, counts=pairs.customers)
+    return {"from": str(first), "to": str(last), "n": n, "nps_first": float(pairs.first @ pairs.customers / n),
+            "nps_last": float(pairs.last @ pairs.customers / n), "change": change, "ci_low": low, "ci_high": high,
+            "p": p, "all_respondents": all_change.to_dict()}
 
 
 def overall_tables(overall: dict[str, Any]) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
@@ -360,7 +350,7 @@ def analyze(data: pd.DataFrame | MetricsCounts, study: MetricsStudy) -> MetricsR
                     if study.mix_by is not None:
                         results["mix"] = _mix(data, study, first, last)
                     if data.cohort is not None:
-                        results["cohort"] = _cohort(data.cohort, waves, study, first, last,
+                        results["cohort"] = _cohort(data.cohort, study, first, last,
                                                     compare(ends[1], ends[0]))
         elif study.mix_by is not None:
             warn(DecompositionWarning, "mix_by needs a wave column: the mix decomposition is not computed.")

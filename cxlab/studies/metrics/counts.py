@@ -7,8 +7,9 @@ squared weights: shares of promoters, detractors or the top box are sums over
 values, the mean and its t interval need the sums of w x and w x^2, and Kish's
 n the sums of w and w^2. So the analysis collapses the responses to these
 counts first (:func:`aggregate`: one table per grouping it reports) and
-computes from them. The fixed cohort alone needs rows (each customer's answers
-in the first and last wave): :attr:`MetricsCounts.cohort` keeps those columns.
+computes from them. The fixed cohort needs each customer's answers in the
+first and last wave: :attr:`MetricsCounts.cohort` keeps the customers' mean
+category scores in the two (:mod:`.cohort`).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import pandas as pd
 
+from .cohort import CohortPairs, cohort_pairs
 from .spec import METRICS, MetricsStudy
 
 
@@ -40,16 +42,15 @@ class MetricsCounts:
         Responses.
     metrics : list of str
         The metrics present.
-    cohort : DataFrame or None
-        Row-level ``customer_id``, ``wave`` (codes) and ``nps`` of the responses, for the fixed cohort (needs
-        each customer's answers); None without customer ids or waves.
+    cohort : CohortPairs or None
+        The fixed cohort between the first and the last wave; None without customer ids, NPS or two waves.
     """
 
     tables: dict[tuple[str, ...], pd.DataFrame]
     levels: dict[str, list[Any]]
     n: int
     metrics: list[str]
-    cohort: Optional[pd.DataFrame] = None
+    cohort: Optional[CohortPairs] = None
 
     def table(self, metric: str, by: tuple[str, ...]) -> pd.DataFrame:
         """The counts of ``metric`` by the columns ``by``."""
@@ -121,10 +122,12 @@ def value_counts(frame: pd.DataFrame, metric: str, by: tuple[str, ...], weighted
     return out[["metric", *by, "value", "rows", "w", "w2"]]
 
 
-def aggregate(frame: pd.DataFrame, study: MetricsStudy, rows: np.ndarray | None = None) -> MetricsCounts:
+def aggregate(frame: pd.DataFrame, study: MetricsStudy, rows: np.ndarray | None = None,
+              cohort: bool = True) -> MetricsCounts:
     """Collapse the responses of :func:`~.load.read` to the counts of every grouping the analysis reports.
 
-    ``rows``: the responses each row stands for (see :func:`value_counts`); the cohort is then left to the caller.
+    ``rows``: the responses each row stands for (see :func:`value_counts`); the cohort is then left to the caller,
+    as it is without ``cohort``.
     """
     metrics = [m for m in METRICS if m in frame]
     has_wave = "wave" in frame
@@ -136,21 +139,20 @@ def aggregate(frame: pd.DataFrame, study: MetricsStudy, rows: np.ndarray | None 
         tables[by] = pd.concat([value_counts(frame, m, by, weighted, values[m], groups, rows) for m in metrics],
                                ignore_index=True)
     levels = {col: list(frame[col].cat.categories) for col in frame if isinstance(frame[col].dtype, pd.CategoricalDtype)}
-    cohort = None
-    if has_wave and "customer_id" in frame and "nps" in metrics:
-        cohort = pd.DataFrame({"customer_id": frame["customer_id"].to_numpy(np.int64),
-                               "wave": frame["wave"].cat.codes.to_numpy(np.int64),
-                               "nps": frame["nps"].to_numpy(float)})
-    return MetricsCounts(tables, levels, len(frame) if rows is None else int(np.sum(rows)), metrics, cohort)
+    pairs = None
+    if cohort and rows is None and has_wave and "customer_id" in frame and "nps" in metrics and len(levels["wave"]) > 1:
+        pairs = cohort_pairs(frame["customer_id"].to_numpy(np.int64), frame["wave"].cat.codes.to_numpy(np.int64),
+                             frame["nps"].to_numpy(float), 0, len(levels["wave"]) - 1, study)
+    return MetricsCounts(tables, levels, len(frame) if rows is None else int(np.sum(rows)), metrics, pairs)
 
 
 def combine(parts: list[MetricsCounts], order: Callable[[list[str]], list[str]],
-            cohort: Optional[pd.DataFrame] = None) -> MetricsCounts:
+            cohort: Optional[CohortPairs] = None) -> MetricsCounts:
     """The counts of several batches of one data set (each with the levels it saw) as one.
 
     ``order`` puts the union of a column's levels in the order the whole data
-    would give them (:func:`~.load.ordered_levels`); ``cohort`` is the rows of
-    the fixed cohort with ids and wave codes already common to the batches.
+    would give them (:func:`~.load.ordered_levels`); ``cohort`` is the fixed
+    cohort of all the batches.
     """
     levels: dict[str, list[Any]] = {}
     for part in parts:

@@ -1,6 +1,7 @@
 """Reading survey responses: the metrics, wave, customer id, segments and weight as canonical columns."""
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,8 @@ import pandas as pd
 
 from ... import data as d
 from ...sources import read_source
-from ...streaming import multiplicity, open_stream, without_row
+from ...streaming import Stream, multiplicity, open_stream, without_row
+from .cohort import CohortSpill
 from .counts import MetricsCounts, aggregate, combine
 from .spec import METRICS, MetricsStudy
 
@@ -175,6 +177,49 @@ BATCH_ROWS = 1_000_000
 """Rows per batch when :func:`read_counts` streams a source."""
 
 
+def _stream_counts(study: MetricsStudy, stream: Stream, batch_rows: int, summary: d.ReadSummary,
+                   spill: CohortSpill | None) -> tuple[MetricsCounts, dict[str, int]]:
+    """The counts of :func:`read_counts` from ``stream``, and the wave codes common to the batches; the answers of
+    the first and last waves seen so far written to ``spill`` (the first and last waves of the whole data are
+    among them)."""
+    source = stream.source
+    parts = []
+    waves: dict[str, int] = {}
+    total = 0
+
+    def order(labels: list[str]) -> list[str]:
+        return list(ordered_levels(pd.Series(labels, dtype=object)).cat.categories)
+
+    try:
+        for raw in stream.batches(summary.columns.values(), batch_rows):
+            rows = multiplicity(raw)
+            total += len(raw) if rows is None else int(rows.sum())
+            out, batch_ids = _canonical(raw, study, source, summary, rows)
+            kept = None if rows is None else pd.Series(rows, index=raw.index).loc[out.index].to_numpy()
+            del raw
+            parts.append(aggregate(out, study, kept, cohort=False))
+            if spill is not None and len(out["wave"].cat.categories):
+                to_wave = to_common(waves, list(out["wave"].cat.categories))
+                ends = order(list(waves))
+                wave = to_wave[out["wave"].cat.codes.to_numpy()]
+                keep = np.isin(wave, [waves[ends[0]], waves[ends[-1]]])
+                if pd.api.types.is_numeric_dtype(batch_ids) and not pd.api.types.is_bool_dtype(batch_ids):
+                    who = batch_ids.to_numpy()[keep]          # numbers are their own identity (NaN: missing)
+                else:
+                    codes, labels = factor(batch_ids)
+                    who = np.array([*labels, None], dtype=object)[codes[keep]]
+                spill.add(who, wave[keep], out["nps"].to_numpy(float)[keep], None if kept is None else kept[keep])
+    except d.DataError as exc:
+        raise without_row(exc, stream) from None
+    summary.rows_read = total
+    if not total:
+        raise d.DataError("the data have a header but no rows", path=source)
+    data = combine(parts, order)
+    if not data.n:
+        raise d.DataError("no responses left after dropping rows without a metric, weight or wave", path=source)
+    return data, waves
+
+
 def to_common(codes: dict[str, int], labels: list[str]) -> np.ndarray:
     """Codes common to every batch for a batch's ``labels`` (new labels get the next code), -1 appended for missing."""
     return np.array([codes.setdefault(label, len(codes)) for label in labels] + [-1], dtype=np.int64)
@@ -187,8 +232,9 @@ def read_counts(study: MetricsStudy, base_dir: str | Path | None = None,
     Every file source and a DuckDB query is read in batches of ``batch_rows``
     rows of the needed columns (:func:`cxlab.streaming.open_stream`): each batch
     is checked as :func:`read` checks it (a bad value is reported with its row
-    in the file) and collapsed to counts; only the fixed cohort's columns
-    (customer, wave, NPS) are kept row by row. A database server counts the
+    in the file) and collapsed to counts; the fixed cohort's answers (customer,
+    wave, NPS category) go to a DuckDB database on disk, which groups them by
+    customer (:class:`~.cohort.CohortSpill`). A database server counts the
     responses of each distinct combination of the needed columns itself
     (``GROUP BY``). Embedded data are read whole by :func:`read`. The figures
     are those of :func:`read` followed by the analysis.
@@ -200,52 +246,12 @@ def read_counts(study: MetricsStudy, base_dir: str | Path | None = None,
     source = stream.source
     *_, used, mapped = _columns(stream.header, study, source)
     summary = d.ReadSummary(source=source, rows_read=0, columns=used, **mapped.attrs)
-    parts = []
-    ids: dict[str, int] = {}
-    waves: dict[str, int] = {}
-    cohort: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    total = 0
-
-    def order(labels: list[str]) -> list[str]:
-        return list(ordered_levels(pd.Series(labels, dtype=object)).cat.categories)
-
-    try:
-        for raw in stream.batches(used.values(), batch_rows):
-            rows = multiplicity(raw)
-            total += len(raw) if rows is None else int(rows.sum())
-            out, batch_ids = _canonical(raw, study, source, summary, rows)
-            kept = None if rows is None else pd.Series(rows, index=raw.index).loc[out.index].to_numpy()
-            del raw
-            parts.append(aggregate(out, study, kept))
-            if batch_ids is not None and "wave" in out and "nps" in out:
-                # the cohort needs the rows of the first and last wave only: keep those of the first and last seen
-                to_wave = to_common(waves, list(out["wave"].cat.categories))
-                ends = order(list(waves))
-                wave = to_wave[out["wave"].cat.codes.to_numpy()]
-                keep = out["nps"].notna().to_numpy() & np.isin(wave, [waves[ends[0]], waves[ends[-1]]])
-                if pd.api.types.is_numeric_dtype(batch_ids) and not pd.api.types.is_bool_dtype(batch_ids):
-                    who = batch_ids.to_numpy()[keep]          # numbers are their own identity (NaN: missing)
-                else:
-                    codes, labels = factor(batch_ids)
-                    who = to_common(ids, labels)[codes[keep]].astype(float)
-                    who[who < 0] = np.nan
-                times = np.ones(int(keep.sum()), np.int64) if kept is None else kept[keep]
-                cohort.append((np.repeat(who, times), np.repeat(wave[keep], times),
-                               np.repeat(out["nps"].to_numpy(np.float32)[keep], times)))
-    except d.DataError as exc:
-        raise without_row(exc, stream) from None
-    summary.rows_read = total
-    if not total:
-        raise d.DataError("the data have a header but no rows", path=source)
-    data = combine(parts, order)
-    if not data.n:
-        raise d.DataError("no responses left after dropping rows without a metric, weight or wave", path=source)
-    if cohort:
-        rank = {label: i for i, label in enumerate(data.levels["wave"])}
-        to_rank = np.array([rank[label] for label in waves], dtype=np.int64)
-        who, wave, nps = (np.concatenate([part[i] for part in cohort]) for i in range(3))
-        del cohort
-        code = pd.factorize(who, use_na_sentinel=True)[0]
-        keep = code >= 0
-        data.cohort = pd.DataFrame({"customer_id": code[keep], "wave": to_rank[wave[keep]], "nps": nps[keep]})
+    with ExitStack() as stack:
+        spill = None
+        if "customer_id" in used and "wave" in used and "nps" in used:
+            spill = stack.enter_context(CohortSpill(study))
+        data, waves = _stream_counts(study, stream, batch_rows, summary, spill)
+        if spill is not None and len(data.levels["wave"]) > 1:
+            ends = data.levels["wave"][0], data.levels["wave"][-1]
+            data.cohort = spill.pairs(waves[ends[0]], waves[ends[1]])
     return data, summary
