@@ -92,6 +92,20 @@ def test_cox_on_counts_equals_statsmodels_efron(big):
         assert t["ci_high"] == pytest.approx(math.exp(b + 1.959963984540054 * se), rel=1e-9)
 
 
+def test_efron_sums_in_small_chunks_equal_statsmodels(big, monkeypatch):
+    """The Efron sums run over the events a chunk of event times at a time (memory of a chunk at 10^8 rows): chunks
+    of 7 events (most times split apart, several to a chunk, times with more events alone) give the same fit."""
+    s, frame, result = big
+    monkeypatch.setattr(efron, "CHUNK", 7)
+    again = analysis.analyze(frame, s).results["cox_covariates"]["terms"]
+    X = np.column_stack([frame["experience"], frame["channel"] == "phone", frame["channel"] == "store"]).astype(float)
+    fit = PHReg(frame["duration"].to_numpy(float), X, status=frame["event"].to_numpy(float), ties="efron").fit()
+    for t, ref, b, se in zip(again, result.results["cox_covariates"]["terms"], fit.params, fit.bse):
+        assert t["hazard_ratio"] == pytest.approx(math.exp(b), rel=1e-9)
+        assert t["ci_high"] == pytest.approx(math.exp(b + 1.959963984540054 * se), rel=1e-9)
+        assert t["ph_p"] == pytest.approx(ref["ph_p"], rel=1e-9)
+
+
 def test_continuous_covariate_falls_back_to_rows_with_a_note():
     s = study(data={"synthetic": "lifecycles", "n": 4000, "seed": 3}, covariates=["channel", "charge"],
               value_per_period=None, value_unit=None)

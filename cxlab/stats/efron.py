@@ -43,6 +43,7 @@ from .counts import Cells
 
 # |coefficient x standard deviation of the covariate| above this is a diverging fit (hazard ratio per SD > e^10)
 DIVERGENCE = 10.0
+CHUNK = 1 << 20            # Efron sums over at most about this many events at a time (memory, not the figures)
 TOLERANCE = 1e-11          # Newton step (standardised scale) at which the fit has converged
 MAX_STEPS = 100
 
@@ -79,12 +80,39 @@ class RiskSets:
         return cls(x, cells.n, cells.d, starts, group, events, sd)
 
     def __post_init__(self) -> None:
-        # Efron's k = 0..D_t - 1 at each event time, flattened once (as many entries as events): f = k / D_t
-        D = self.events[self.events > 0]
-        counts = np.round(D).astype(np.int64)
-        self.flat_group = np.repeat(np.arange(len(D)), counts)
-        self.flat_start = np.cumsum(counts) - counts
-        self.flat_f = (np.arange(len(self.flat_group)) - np.repeat(self.flat_start, counts)) / D[self.flat_group]
+        # Efron's k = 0..D_t - 1 at each event time (f = k / D_t) run over as many entries as events: the event
+        # times are taken in chunks of about CHUNK entries, so that memory is a chunk's, not the events'
+        counts = np.round(self.events[self.events > 0]).astype(np.int64)
+        ends = np.cumsum(counts)
+        cuts = np.searchsorted(ends, np.arange(CHUNK, int(ends[-1]) if len(ends) else 0, CHUNK), side="left") + 1
+        bounds = np.unique(np.concatenate([[0], cuts, [len(counts)]]))
+        self.chunks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+        self.counts = counts
+
+
+def _efron_sums(rs: RiskSets, R0: np.ndarray, E0: np.ndarray, second: bool) -> dict[str, np.ndarray]:
+    """Per event time t (D_t events, f_k = k / D_t, k = 0..D_t - 1, den_k = R0_t - f_k E0_t): the sum of
+    log den_k (``log``), of 1 / den_k (``A0``) and f_k / den_k (``A1``) and, with ``second``, of 1 / den_k^2,
+    f_k / den_k^2 and f_k^2 / den_k^2 (``B0``, ``B1``, ``B2``), chunk by chunk of :attr:`RiskSets.chunks`."""
+    names = ["log", "A0", "A1", *(["B0", "B1", "B2"] if second else [])]
+    out = {name: np.empty(len(R0)) for name in names}
+    D = rs.events[rs.events > 0]
+    for lo, hi in rs.chunks:
+        counts = rs.counts[lo:hi]
+        gi = np.repeat(np.arange(hi - lo), counts)
+        at = np.cumsum(counts) - counts
+        f = (np.arange(len(gi)) - np.repeat(at, counts)) / D[lo:hi][gi]
+        den = R0[lo:hi][gi] - f * E0[lo:hi][gi]
+        out["log"][lo:hi] = np.add.reduceat(np.log(den), at)
+        inv = np.reciprocal(den, out=den)
+        fin = f * inv
+        out["A0"][lo:hi] = np.add.reduceat(inv, at)
+        out["A1"][lo:hi] = np.add.reduceat(fin, at)
+        if second:
+            out["B0"][lo:hi] = np.add.reduceat(inv * inv, at)
+            out["B1"][lo:hi] = np.add.reduceat(fin * inv, at)
+            out["B2"][lo:hi] = np.add.reduceat(fin * fin, at)
+    return out
 
 
 def _revcumsum(a: np.ndarray) -> np.ndarray:
@@ -111,22 +139,16 @@ def _efron(rs: RiskSets, beta: np.ndarray, second: bool = True,
     has = rs.events > 0
     D = rs.events[has]
     R0, R1, E0, E1 = R0[has], R1[has], E0[has], E1[has]
-    gi, f, at = rs.flat_group, rs.flat_f, rs.flat_start
-    den = R0[gi] - f * E0[gi]
-    inv = 1 / den
-    A0 = np.add.reduceat(inv, at)
-    fin = f * inv
-    A1 = np.add.reduceat(fin, at)
-    ll = float(rs.d @ eta - np.log(den).sum() - top * D.sum())
+    sums = _efron_sums(rs, R0, E0, second or bool(time_weights))
+    A0, A1 = sums["A0"], sums["A1"]
+    ll = float(rs.d @ eta - sums["log"].sum() - top * D.sum())
     expected = R1 * A0[:, None] - E1 * A1[:, None]               # sum over k of the Efron risk-set means
     grad = rs.d @ rs.X - expected.sum(0)
     out = {"loglik": ll, "gradient": grad, "expected": expected, "has": has}
     if time_weights:
         out["observed"] = np.column_stack([np.add.reduceat(rs.d * rs.X[:, j], rs.starts) for j in range(p)])[has]
     if second or time_weights:
-        B0 = np.add.reduceat(inv * inv, at)
-        B1 = np.add.reduceat(fin * inv, at)
-        B2 = np.add.reduceat(fin * fin, at)
+        B0, B1, B2 = sums["B0"], sums["B1"], sums["B2"]
         weights = [np.ones(len(D))] + [np.asarray(t, float) for t in time_weights]
         infos = [np.empty((p, p)) for _ in weights]
         for j in range(p):
