@@ -19,28 +19,30 @@ def design_matrix(table: pd.DataFrame, covariates: Sequence[str], rows: np.ndarr
 
     ``table`` has one row per pattern (or per data row), ``rows`` the number of data rows each stands for
     (default 1). The reference level is the most frequent one among the rows (ties: the first in sorted
-    order). A covariate with a single value is left out. Returns the matrix, ``{covariate: reference
-    level}`` and the list of covariates left out.
+    order). A covariate with a single value is left out. Returns the matrix (a level's indicator as 0/1
+    ``uint8``: 10^7 rows, 10 MB a level), ``{covariate: reference level}`` and the list of covariates left out.
     """
-    rows = np.ones(len(table)) if rows is None else np.asarray(rows, float)
-    present = rows > 0
-    X = pd.DataFrame({"experience": table["experience"].to_numpy(float)})
+    rows = None if rows is None else np.asarray(rows, float)
+    present = None if rows is None or (rows > 0).all() else rows > 0
+    # columns kept apart (a frame built column by column would consolidate them: one more copy at 10^7 rows)
+    columns = {"experience": table["experience"].to_numpy(float)}
     refs: dict[str, str] = {}
     dropped: list[str] = []
     for name in covariates:
-        col = table[name].reset_index(drop=True)
-        if col[present].nunique() < 2:
+        col = table[name]           # positional from here (no reset_index: a copy of 10^7 values)
+        if (col if present is None else col[present]).nunique() < 2:
             dropped.append(name)
             continue
         if pd.api.types.is_numeric_dtype(col):
-            X[name] = col.to_numpy(float)
+            columns[name] = col.to_numpy(float)
             continue
         # levels as text, worked on integer codes (cheap for a categorical column of 10^7 rows)
         cat = pd.Categorical(col.astype(str)) if not isinstance(col.dtype, pd.CategoricalDtype) else col.array
         codes = np.asarray(cat.codes)
         names = [str(c) for c in cat.categories]
         ok = codes >= 0
-        counts = pd.Series(np.bincount(codes[ok], weights=rows[ok], minlength=len(names)), index=names)
+        counts = pd.Series(np.bincount(codes[ok], weights=None if rows is None else rows[ok], minlength=len(names)),
+                           index=names)
         counts = counts.groupby(level=0).sum()
         counts = counts[counts > 0]
         top = counts.max()
@@ -48,8 +50,9 @@ def design_matrix(table: pd.DataFrame, covariates: Sequence[str], rows: np.ndarr
         refs[name] = ref
         for level in sorted(counts.index):
             if level != ref:
-                X[f"{name}={level}"] = np.isin(codes, [i for i, c in enumerate(names) if c == level]).astype(float)
-    return X, refs, dropped
+                columns[f"{name}={level}"] = np.isin(codes, [i for i, c in enumerate(names) if c == level]
+                                                     ).astype(np.uint8)
+    return pd.DataFrame(columns, copy=False), refs, dropped
 
 
 def cox_adjusted(cells: Cells, table: pd.DataFrame, covariates: Sequence[str], row_level: bool = False
@@ -62,7 +65,7 @@ def cox_adjusted(cells: Cells, table: pd.DataFrame, covariates: Sequence[str], r
     """
     if not covariates:
         return None
-    rows = np.bincount(cells.pattern, weights=cells.n, minlength=len(table))
+    rows = None if row_level else np.bincount(cells.pattern, weights=cells.n, minlength=len(table))
     X, refs, dropped = design_matrix(table, covariates, rows)
     for name in dropped:
         warn(CovariateWarning, f"Covariate {name!r} takes a single value in the data; it was left out of the "

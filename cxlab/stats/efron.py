@@ -43,7 +43,7 @@ from .counts import Cells
 
 # |coefficient x standard deviation of the covariate| above this is a diverging fit (hazard ratio per SD > e^10)
 DIVERGENCE = 10.0
-CHUNK = 1 << 20            # Efron sums over at most about this many events at a time (memory, not the figures)
+CHUNK = 1 << 16            # Efron sums over at most about this many events at a time (memory, not the figures)
 TOLERANCE = 1e-11          # Newton step (standardised scale) at which the fit has converged
 MAX_STEPS = 100
 
@@ -56,16 +56,15 @@ class RiskSets:
     n: np.ndarray           # rows per cell
     d: np.ndarray           # events per cell
     starts: np.ndarray      # first cell of each distinct time
-    group: np.ndarray       # distinct-time index of each cell
     events: np.ndarray      # events per distinct time
     sd: np.ndarray          # standard deviation of each term over rows (ddof 1)
 
     @classmethod
     def build(cls, cells: Cells, X: np.ndarray | pd.DataFrame) -> "RiskSets":
         if isinstance(X, pd.DataFrame):   # column by column into the cells' order: no whole copy of X first
-            x = np.empty((len(cells), X.shape[1]))
+            x = np.empty((len(cells), X.shape[1]), order="F")           # a term's column contiguous
             for j in range(X.shape[1]):
-                x[:, j] = X.iloc[:, j].to_numpy(float)[cells.pattern]
+                x[:, j] = X.iloc[:, j].to_numpy()[cells.pattern]                # cast as it is stored
         else:
             x = np.asarray(X, float)
             x = x.reshape(len(x), -1)[cells.pattern]
@@ -74,10 +73,10 @@ class RiskSets:
         # column by column: x ** 2 whole would be one more copy of the matrix (10^7 rows on the row-level path)
         sd = (np.sqrt(np.array([cells.n @ (x[:, j] * x[:, j]) for j in range(x.shape[1])]) / (total - 1))
               if total > 1 else np.zeros(x.shape[1]))
-        _, starts = np.unique(cells.time, return_index=True)
-        group = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(cells))))
+        t = cells.time                               # sorted (Cells): a distinct time starts where it changes
+        starts = np.flatnonzero(np.concatenate([[True], t[1:] != t[:-1]])) if len(t) else np.zeros(0, np.int64)
         events = np.add.reduceat(cells.d, starts) if len(cells) else np.zeros(0)
-        return cls(x, cells.n, cells.d, starts, group, events, sd)
+        return cls(x, cells.n, cells.d, starts, events, sd)
 
     def __post_init__(self) -> None:
         # Efron's k = 0..D_t - 1 at each event time (f = k / D_t) run over as many entries as events: the event
@@ -88,6 +87,7 @@ class RiskSets:
         bounds = np.unique(np.concatenate([[0], cuts, [len(counts)]]))
         self.chunks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
         self.counts = counts
+        self.unit = bool(np.all(self.n == 1))        # rows as cells: n x w is w
 
 
 def _efron_sums(rs: RiskSets, R0: np.ndarray, E0: np.ndarray, second: bool) -> dict[str, np.ndarray]:
@@ -129,32 +129,42 @@ def _efron(rs: RiskSets, beta: np.ndarray, second: bool = True,
     """
     eta = rs.X @ beta
     top = float(eta.max())
-    w = np.exp(eta - top)
-    nw, dw = rs.n * w, rs.d * w
+    events_eta = float(rs.d @ eta)
+    w = np.exp(np.subtract(eta, top, out=eta), out=eta)     # in eta's memory (10^7 rows as cells: 80 MB each)
+    nw, dw = (w if rs.unit else rs.n * w), rs.d * w
     p = rs.X.shape[1]
-    R0 = _revcumsum(np.add.reduceat(nw, rs.starts))
-    R1 = _revcumsum(np.column_stack([np.add.reduceat(nw * rs.X[:, j], rs.starts) for j in range(p)]))
-    E0 = np.add.reduceat(dw, rs.starts)
-    E1 = np.column_stack([np.add.reduceat(dw * rs.X[:, j], rs.starts) for j in range(p)])
+    scratch = np.empty(len(w))
+
+    def by_time(weight: np.ndarray, *terms: int) -> np.ndarray:
+        """Sum per distinct time of ``weight`` times the ``terms``' columns (products in one scratch array)."""
+        values = weight
+        for j in terms:
+            values = np.multiply(values, rs.X[:, j], out=scratch)
+        return np.add.reduceat(values, rs.starts)
+
+    R0 = _revcumsum(by_time(nw))
+    R1 = _revcumsum(np.column_stack([by_time(nw, j) for j in range(p)]))
+    E0 = by_time(dw)
+    E1 = np.column_stack([by_time(dw, j) for j in range(p)])
     has = rs.events > 0
     D = rs.events[has]
     R0, R1, E0, E1 = R0[has], R1[has], E0[has], E1[has]
     sums = _efron_sums(rs, R0, E0, second or bool(time_weights))
     A0, A1 = sums["A0"], sums["A1"]
-    ll = float(rs.d @ eta - sums["log"].sum() - top * D.sum())
+    ll = float(events_eta - sums["log"].sum() - top * D.sum())
     expected = R1 * A0[:, None] - E1 * A1[:, None]               # sum over k of the Efron risk-set means
     grad = rs.d @ rs.X - expected.sum(0)
     out = {"loglik": ll, "gradient": grad, "expected": expected, "has": has}
     if time_weights:
-        out["observed"] = np.column_stack([np.add.reduceat(rs.d * rs.X[:, j], rs.starts) for j in range(p)])[has]
+        out["observed"] = np.column_stack([by_time(rs.d, j) for j in range(p)])[has]
     if second or time_weights:
         B0, B1, B2 = sums["B0"], sums["B1"], sums["B2"]
         weights = [np.ones(len(D))] + [np.asarray(t, float) for t in time_weights]
         infos = [np.empty((p, p)) for _ in weights]
         for j in range(p):
             for k in range(j, p):
-                r2 = _revcumsum(np.add.reduceat(nw * rs.X[:, j] * rs.X[:, k], rs.starts))[has]
-                e2 = np.add.reduceat(dw * rs.X[:, j] * rs.X[:, k], rs.starts)[has]
+                r2 = _revcumsum(by_time(nw, j, k))[has]
+                e2 = by_time(dw, j, k)[has]
                 for info, tw in zip(infos, weights):
                     info[j, k] = info[k, j] = r2 @ (A0 * tw) - e2 @ (A1 * tw)
         for info, tw in zip(infos, weights):
