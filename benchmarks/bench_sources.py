@@ -1,7 +1,7 @@
 """Benchmark (issue 22): every source read in batches, a PostgreSQL server with the counts pushed down, 100M rows.
 
-Each figure is one study's load and analysis in a fresh process (seconds, and that process's peak RSS from
-``resource.getrusage``; the PostgreSQL server's own memory is not cxlab's and is not counted). Targets on a
+Each figure is one study's load and analysis in a fresh process (seconds, and that process's peak RSS,
+``VmHWM``; the PostgreSQL server's own memory is not cxlab's and is not counted). Targets on a
 2-core machine:
 
 - 10M-row CSV into loyalty: < 30 s, < 1.5 GB;
@@ -34,9 +34,11 @@ CUSTOMERS = ["repurchase", "recommend", "retain", "refer"]
 
 
 def measure(study: dict[str, Any], base: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Seconds and peak RSS (MB) of the study's counting load and its analysis, in a fresh process."""
+    """Seconds and peak RSS (MB, ``VmHWM``) of the study's counting load and its analysis, in a fresh process."""
     code = r"""
-import json, resource, sys, time
+import json, sys, time
+sys.path.insert(0, sys.argv[3])
+from common import peak_mb
 from cxlab.params import parse_study
 from cxlab.registry import STUDIES
 study = parse_study(json.loads(sys.argv[1]), base_dir=sys.argv[2])
@@ -53,11 +55,12 @@ r = result.results
 headline = (r.get("outcomes", {}).get("repurchase", {}).get("logit", {}).get("odds_ratio") if study.notebook == "loyalty"
             else r.get("overall", {}).get("nps", {}).get("nps") if study.notebook == "metrics"
             else r.get("cox", {}).get("hazard_ratio"))
-print(json.dumps({"seconds": round(seconds, 1), "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+print(json.dumps({"seconds": round(seconds, 1), "peak_mb": round(peak_mb()),
                   "rows": summary.rows_read, "headline": headline,
                   "adjusted": (r.get("cox_covariates") or {}).get("terms") if study.notebook == "retention" else None}))
 """
-    out = subprocess.run([sys.executable, "-c", code, json.dumps(study), str(base)], cwd=ROOT, capture_output=True,
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(study), str(base), str(Path(__file__).parent)],
+                         cwd=ROOT, capture_output=True,
                          text=True, env=dict(os.environ, **(env or {})))
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}

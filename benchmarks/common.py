@@ -24,12 +24,24 @@ def measure_command(cmd: list[str], cwd: Path = ROOT) -> dict[str, Any]:
     return json.loads(out.stdout)
 
 
+def peak_mb() -> float:
+    """This process's peak RSS in MB: ``VmHWM`` (its own, reset by exec), else ``ru_maxrss`` (which can carry the
+    high-water mark of the process that started it)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure_function(func: Callable[[], Any]) -> dict[str, Any]:
     """Wall time and the process's peak RSS after calling ``func`` (run each in a fresh process for clean peaks)."""
     t = time.perf_counter()
     func()
-    return {"seconds": time.perf_counter() - t,
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"seconds": time.perf_counter() - t, "peak_mb": peak_mb()}
 
 
 def write_study(folder: Path, study: dict[str, Any]) -> Path:

@@ -72,6 +72,7 @@ def _connect(database: Path | None, base_dir: Path) -> Any:
         config["access_mode"] = "READ_ONLY"
     con = duckdb.connect(str(database) if database is not None else ":memory:", config=config)
     try:
+        con.execute("SET enable_progress_bar = false")      # a long query would draw on the user's stdout
         folder = str(base_dir.resolve())
         con.execute("SET file_search_path = ?", [folder])
         con.execute("SET allowed_directories = ?", [[folder.rstrip("/") + "/"]])

@@ -115,3 +115,16 @@ def test_spill_and_memory_give_the_same_pairs(study_of, answers):
 def study_of(tmp_path):
     (tmp_path / "x.csv").write_text("likely,wave\n1,a\n")
     return _study(tmp_path, "x.csv")
+
+
+def test_duckdb_draws_no_progress_bar_on_the_users_output(study_of, tmp_path):
+    """A DuckDB query over two seconds draws a progress bar on standard output (into a notebook's cells or a
+    batch's log) unless told not to: the cohort's grouping and every study query are told."""
+    from cxlab.sqlsafe import _connect
+    with CohortSpill(study_of) as spill:
+        assert spill._con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
+    con = _connect(None, tmp_path)
+    try:
+        assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
+    finally:
+        con.close()
