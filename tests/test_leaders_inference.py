@@ -77,20 +77,22 @@ def test_clustered_test_undefined_cases(rows, defined):
 
 # ------------------------------------------------------------------------------ block bootstrap
 
-def block_reference(frame, draws, level=0.95):
-    """Plain loop: for each draw, stack the drawn companies' company-periods and recompute the figures."""
+def block_reference(frame, draws, level=0.95, measure="growth", offsets=None):
+    """Plain loop: for each draw, stack the drawn companies' company-periods and recompute the pooled difference
+    of ``measure`` and the chain of (1 + offset + portfolio period mean) (offsets 0 by default)."""
     companies = sorted(frame["company"].unique())
     periods = sorted(frame["period"].unique())
+    offsets = np.zeros(len(periods)) if offsets is None else offsets
     by = {c: frame[frame["company"] == c] for c in companies}
     diffs, ratios, gaps = [], [], []
     for row in draws:
         d = pd.concat([by[companies[i]] for i in row])
         lead, lag = d[d["leader"]], d[d["laggard"]]
         if len(lead) and len(lag):
-            diffs.append(lead["growth"].mean() - lag["growth"].mean())
+            diffs.append(lead[measure].mean() - lag[measure].mean())
         if all((lead["period"] == p).any() and (lag["period"] == p).any() for p in periods):
-            le = np.prod([1 + lead.loc[lead["period"] == p, "growth"].mean() for p in periods])
-            ge = np.prod([1 + lag.loc[lag["period"] == p, "growth"].mean() for p in periods])
+            le = np.prod([1 + o + lead.loc[lead["period"] == p, measure].mean() for p, o in zip(periods, offsets)])
+            ge = np.prod([1 + o + lag.loc[lag["period"] == p, measure].mean() for p, o in zip(periods, offsets)])
             ratios.append(le / ge)
             gaps.append(le ** (1 / len(periods)) - ge ** (1 / len(periods)))
     q = [50 * (1 - level), 100 - 50 * (1 - level)]

@@ -16,7 +16,7 @@ from cxlab.studies.leaders import inference, portfolios
 from cxlab.studies.leaders import load as L
 from cxlab.studies.leaders import narrative as N
 from cxlab.synth.panel import panel
-from test_leaders_inference import fake_result, small_labelled_panel, summary
+from test_leaders_inference import block_reference, fake_result, small_labelled_panel, summary
 
 
 def null_summary(seed, within, hi=0.75, lo=0.25, resamples=99, beta=0.0, n=80, sectors=4):
@@ -77,27 +77,6 @@ def test_no_sector_or_one_sector_means_no_adjustment():
             assert s[f"adjusted_{key}"] == s[key], key
 
 
-def loop_reference(frame, measure, offsets, draws, level=0.95):
-    """Plain loop: stack the drawn companies, recompute the pooled difference of ``measure`` and the chain of
-    (1 + offset + portfolio period mean)."""
-    companies = sorted(frame["company"].unique())
-    periods = sorted(frame["period"].unique())
-    by = {c: frame[frame["company"] == c] for c in companies}
-    diffs, ratios, gaps = [], [], []
-    for row in draws:
-        d = pd.concat([by[companies[i]] for i in row])
-        lead, lag = d[d["leader"]], d[d["laggard"]]
-        if len(lead) and len(lag):
-            diffs.append(lead[measure].mean() - lag[measure].mean())
-        if all((lead["period"] == p).any() and (lag["period"] == p).any() for p in periods):
-            le = np.prod([1 + o + lead.loc[lead["period"] == p, measure].mean() for p, o in zip(periods, offsets)])
-            ge = np.prod([1 + o + lag.loc[lag["period"] == p, measure].mean() for p, o in zip(periods, offsets)])
-            ratios.append(le / ge)
-            gaps.append(le ** (1 / len(periods)) - ge ** (1 / len(periods)))
-    q = [50 * (1 - level), 100 - 50 * (1 - level)]
-    return np.percentile(diffs, q), np.percentile(ratios, q), np.percentile(gaps, q)
-
-
 def test_block_bootstrap_of_two_measures_with_offsets_matches_plain_loop():
     f = small_labelled_panel(seed=4)
     f["relative"] = f["growth"] - f.groupby("period")["growth"].transform("mean") + 0.01 * (f["company"] == "K3")
@@ -107,7 +86,7 @@ def test_block_bootstrap_of_two_measures_with_offsets_matches_plain_loop():
                                         seed=9, offsets=[None, offsets])
     draws = np.random.default_rng(9).integers(0, 8, size=(300, 8), dtype=np.int32)
     for res, measure, off in ((got[0], "growth", np.zeros(3)), (got[1], "relative", offsets)):
-        d, r, g = loop_reference(f, measure, off, draws)
+        d, r, g, *_ = block_reference(f, draws, measure=measure, offsets=off)
         assert (res["diff_low"], res["diff_high"]) == pytest.approx(tuple(d), rel=1e-10)
         assert (res["ratio_low"], res["ratio_high"]) == pytest.approx(tuple(r), rel=1e-10)
         assert (res["gap_low"], res["gap_high"]) == pytest.approx(tuple(g), rel=1e-10)

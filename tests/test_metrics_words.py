@@ -58,17 +58,6 @@ def test_kitagawa_split_by_hand(tmp_path):
     assert res["change"] == pytest.approx(result.results["first_to_last"]["diff"], abs=1e-15)
 
 
-def test_kitagawa_split_is_symmetric_in_the_waves():
-    rng = np.random.default_rng(7)
-    for _ in range(30):
-        k = rng.integers(2, 6)
-        s0, s1 = rng.dirichlet(np.ones(k)), rng.dirichlet(np.ones(k))
-        v0, v1 = rng.uniform(-1, 1, k), rng.uniform(-1, 1, k)
-        change, mix, within = mix_decomposition(s0, s1, v0, v1)
-        back = mix_decomposition(s1, s0, v1, v0)
-        assert back == pytest.approx((-change, -mix, -within), abs=1e-14)
-
-
 # --- item 1: an interval for each part --------------------------------------------------------------------
 
 def _parts(p0: np.ndarray, p1: np.ndarray) -> np.ndarray:
