@@ -52,6 +52,10 @@ class RunnerError(CxlabError):
     """The batch run cannot start (lock held, output folder unusable)."""
 
 
+class TemporaryStorageError(CxlabError):
+    """cxlab cannot keep its temporary files (the temporary folder is full, missing or not writable)."""
+
+
 class CxlabWarning(UserWarning):
     """Base class of the statistical caveats that reports explain in words."""
 

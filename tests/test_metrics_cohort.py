@@ -128,3 +128,18 @@ def test_duckdb_draws_no_progress_bar_on_the_users_output(study_of, tmp_path):
         assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
     finally:
         con.close()
+
+
+def test_an_unusable_temporary_folder_is_one_line(tmp_path, monkeypatch):
+    """The spill needs a temporary folder: when it cannot have one (TMPDIR a file, full, gone) the study stops with
+    one line saying what to do, and nothing is left behind."""
+    from cxlab.errors import TemporaryStorageError
+    frame = messy(500, 3)
+    frame.to_parquet(tmp_path / "answers.parquet")
+    study = _study(tmp_path, "answers.parquet")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(blocker))
+    with pytest.raises(TemporaryStorageError) as failed:
+        load.read_counts(study, tmp_path, batch_rows=100)
+    assert len(str(failed.value).splitlines()) == 1 and "TMPDIR" in str(failed.value)

@@ -12,13 +12,15 @@ customers (10^8 responses from 5 x 10^7 customers: the pairs are a handful of ro
 from __future__ import annotations
 
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
 
+from ...errors import TemporaryStorageError, first_line
 from .spec import MetricsStudy
 
 SPILL_MEMORY = "512MB"
@@ -88,24 +90,42 @@ class CohortSpill:
     """
 
     def __init__(self, study: MetricsStudy) -> None:
-        import duckdb
         self.study = study
-        self._folder = tempfile.TemporaryDirectory(prefix="cxlab-cohort-")
-        folder = Path(self._folder.name)
-        self._con = duckdb.connect(str(folder / "cohort.duckdb"))
-        self._con.execute("SET enable_progress_bar = false")     # a long grouping would draw on stdout
-        self._con.execute(f"SET memory_limit = '{SPILL_MEMORY}'")
-        self._con.execute("SET temp_directory = ?", [str(folder / "spill")])
-        self._con.execute("SET preserve_insertion_order = false")
-        self._con.execute("CREATE TABLE answers (num DOUBLE, txt VARCHAR, wave INTEGER, score TINYINT, "
-                          "times BIGINT)")
+        self._folder = self._con = None
+        with self._storage():
+            import duckdb
+            self._folder = tempfile.TemporaryDirectory(prefix="cxlab-cohort-")
+            folder = Path(self._folder.name)
+            self._con = duckdb.connect(str(folder / "cohort.duckdb"))
+            self._con.execute("SET enable_progress_bar = false")     # a long grouping would draw on stdout
+            self._con.execute(f"SET memory_limit = '{SPILL_MEMORY}'")
+            self._con.execute("SET temp_directory = ?", [str(folder / "spill")])
+            self._con.execute("SET preserve_insertion_order = false")
+            self._con.execute("CREATE TABLE answers (num DOUBLE, txt VARCHAR, wave INTEGER, score TINYINT, "
+                              "times BIGINT)")
+
+    @contextmanager
+    def _storage(self) -> Iterator[None]:
+        """DuckDB's and the file system's failures (a full or unusable temporary folder) as one line."""
+        import duckdb
+        try:
+            yield
+        except (duckdb.Error, OSError) as exc:
+            self.__exit__()
+            raise TemporaryStorageError(
+                f"the fixed cohort's answers cannot be kept in a temporary database ({first_line(exc)}): free space "
+                "in the temporary folder or set TMPDIR to a folder with room") from None
 
     def __enter__(self) -> "CohortSpill":
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._con.close()
-        self._folder.cleanup()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
 
     def add(self, ids: np.ndarray | list[Any], wave: np.ndarray, nps: np.ndarray,
             times: np.ndarray | None = None) -> None:
@@ -125,15 +145,15 @@ class CohortSpill:
             "wave": pa.array(np.asarray(wave, np.int32)[present]),
             "score": pa.array(category_scores(np.asarray(nps, float)[present], self.study)),
             "times": pa.array(np.ones(rows, np.int64) if times is None else np.asarray(times, np.int64)[present])})
-        self._con.register("batch", batch)
-        try:
+        with self._storage():
+            self._con.register("batch", batch)
             self._con.execute("INSERT INTO answers SELECT * FROM batch")
-        finally:
             self._con.unregister("batch")
 
     def pairs(self, first: int, last: int) -> CohortPairs:
         """The cohort of the answers written so far, ``first`` and ``last`` being the two waves' codes."""
-        table = self._con.execute("""
+        with self._storage():
+            table = self._con.execute("""
             WITH per AS (
                 SELECT sum(times) FILTER (WHERE wave = $first) AS n0,
                        sum(times * score) FILTER (WHERE wave = $first) AS s0,
