@@ -287,6 +287,22 @@ def as_int(frame: pd.DataFrame, column: str, source: str, label: str | None = No
     return values
 
 
+def parse_dates(frame: pd.DataFrame, column: str, source: str, label: str) -> pd.Series:
+    """The column as datetime64 (NaT for empty cells); text that is not an ISO 8601 date is a DataError."""
+    raw = frame[column]
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return pd.to_datetime(raw).dt.tz_localize(None) if getattr(raw.dt, "tz", None) else raw
+    text = raw.astype("string").str.strip()
+    empty = text.isna() | (text == "")
+    parsed = pd.to_datetime(text.where(~empty), errors="coerce", format="ISO8601")
+    bad = parsed.isna() & ~empty
+    if bad.any():
+        fail_at(bad, raw, "is not a date (write dates as YYYY-MM-DD)", source, label)
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    return parsed
+
+
 def check_range(values: pd.Series, low: float, high: float, source: str, column: str,
                 raw: pd.Series | None = None) -> None:
     """DataError when a value lies outside [low, high] (inclusive)."""

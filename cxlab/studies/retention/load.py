@@ -20,22 +20,6 @@ from .spec import RetentionStudy
 RESERVED = ("experience", "tier", "duration", "event", "start_date", "end_date", "value")
 
 
-def parse_dates(frame: pd.DataFrame, column: str, source: str, label: str) -> pd.Series:
-    """The column as datetime64 (NaT for empty cells); text that is not an ISO 8601 date is a DataError."""
-    raw = frame[column]
-    if pd.api.types.is_datetime64_any_dtype(raw):
-        return pd.to_datetime(raw).dt.tz_localize(None) if getattr(raw.dt, "tz", None) else raw
-    text = raw.astype("string").str.strip()
-    empty = text.isna() | (text == "")
-    parsed = pd.to_datetime(text.where(~empty), errors="coerce", format="ISO8601")
-    bad = parsed.isna() & ~empty
-    if bad.any():
-        d.fail_at(bad, raw, "is not a date (write dates as YYYY-MM-DD)", source, label)
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
-    return parsed
-
-
 def derive_durations(start: pd.Series, end: pd.Series, observation_end: str | pd.Timestamp, time_unit: str,
                      source: str = "<data>", columns: tuple[str, str] = ("start_date", "end_date")
                      ) -> tuple[pd.Series, pd.Series]:
@@ -140,8 +124,8 @@ def _canonical(frame: pd.DataFrame, study: RetentionStudy, source: str, used: di
     out = pd.DataFrame(index=frame.index)
     out["experience"] = d.as_numeric(frame, "experience", source, used["experience"])
     if study.observation_end is not None:
-        start = parse_dates(frame, "start_date", source, used["start_date"])
-        end = parse_dates(frame, "end_date", source, used["end_date"])
+        start = d.parse_dates(frame, "start_date", source, used["start_date"])
+        end = d.parse_dates(frame, "end_date", source, used["end_date"])
         out["duration"], out["event"] = derive_durations(start, end, study.observation_end, study.time_unit,
                                                          source, (used["start_date"], used["end_date"]))
         out["start_date"], out["end_date"] = start, end

@@ -17,9 +17,8 @@ import pandas as pd
 from ... import data as d
 from ...errors import DataError
 from ...sources import read_source
-from ...streaming import BATCH_ROWS, open_stream
+from ...streaming import BATCH_ROWS, as_written, open_stream
 from ...tiers import assign_tiers, require_two_tiers
-from ..retention.load import parse_dates
 from .spec import ValueStudy
 
 #: The model's time unit, in days (BG/NBD rates are per week).
@@ -142,16 +141,18 @@ class _Codes:
 
 
 def _batches(study: ValueStudy, base_dir: str | Path | None, wanted: list[str]
-             ) -> tuple[Iterator[pd.DataFrame], dict[str, str], str, Callable[[], Iterator[pd.DataFrame]]]:
+             ) -> tuple[Iterator[pd.DataFrame], dict[str, str], str, Callable[[], Iterator[pd.DataFrame]],
+                        Callable[[DataError], DataError]]:
     """The transaction log's ``wanted`` columns, mapped to canonical names, in batches indexed by data row (one
-    batch for an embedded generator or a Qualtrics export), with the mapping used, the source's name and a
-    function that reads the batches again."""
+    batch for an embedded generator or a Qualtrics export), with the mapping used, the source's name, a
+    function that reads the batches again and one that shows a bad number of the log as the file writes it
+    (:func:`cxlab.streaming.as_written`; errors of other sources unchanged)."""
     mapping = dict(study.data.columns)
     stream = open_stream(study.data, base_dir)
     if stream is None:
         raw, source = read_source(study.data, base_dir, d.source_columns(mapping, wanted))
         frame, used = d.map_columns(raw, mapping, wanted, source)
-        return iter([frame]), used, source, lambda: iter([frame])
+        return iter([frame]), used, source, lambda: iter([frame]), lambda exc: exc
     source = stream.source
     _, used = d.map_columns(stream.header, mapping, wanted, source)
     numeric = [used["amount"]] + ([used["experience"]] if "experience" in used and study.groups is None else [])
@@ -159,7 +160,10 @@ def _batches(study: ValueStudy, base_dir: str | Path | None, wanted: list[str]
     def again() -> Iterator[pd.DataFrame]:
         for raw in stream.batches(used.values(), BATCH_ROWS, numeric=numeric):
             yield d.map_columns(raw, mapping, wanted, source)[0]
-    return again(), used, source, again
+
+    def written(exc: DataError) -> DataError:
+        return as_written(exc, stream, numeric) if exc.path == source else exc
+    return again(), used, source, again, written
 
 
 def _value_at(batches: Callable[[], Iterator[pd.DataFrame]], column: str, row: int) -> pd.Series:
@@ -204,7 +208,8 @@ def read(study: ValueStudy, base_dir: str | Path | None = None) -> tuple[ValueDa
         ``observation_end``, an amount that is not a positive number (unless ``drop_nonpositive``),
         a duplicate transaction (same customer, date and amount as an earlier row), a customer in
         the log but not in the customer table or the reverse, a customer listed twice in the table
-        or with two experiences in the log, ``holdout_from`` outside the data.
+        or with two experiences in the log, ``holdout_from`` outside the data. A bad number in a CSV log
+        is shown as the file writes it (``'9'``, not ``9.0``).
     """
     try:
         return _read(study, base_dir, text_ids=False)
@@ -215,7 +220,17 @@ def read(study: ValueStudy, base_dir: str | Path | None = None) -> tuple[ValueDa
 def _read(study: ValueStudy, base_dir: str | Path | None, text_ids: bool) -> tuple[ValueData, d.ReadSummary]:
     own = study.customers is None
     wanted = ["customer_id", "date", "amount"] + (["experience"] if own else [])
-    batches, used, source, again = _batches(study, base_dir, wanted)
+    batches, used, source, again, written = _batches(study, base_dir, wanted)
+    try:
+        return _histories(study, base_dir, text_ids, own, batches, used, source, again)
+    except DataError as exc:   # a number the CSV reader parsed, shown as the file writes it ('9', not 9.0)
+        raise written(exc) from None
+
+
+def _histories(study: ValueStudy, base_dir: str | Path | None, text_ids: bool, own: bool,
+               batches: Iterator[pd.DataFrame], used: dict[str, str], source: str,
+               again: Callable[[], Iterator[pd.DataFrame]]) -> tuple[ValueData, d.ReadSummary]:
+    """:func:`read` on the log's batches (:func:`_batches`)."""
     summary = d.ReadSummary(source=source, rows_read=0, columns=dict(used))
     fixed_end = pd.Timestamp(study.observation_end) if study.observation_end else None
     ids, codes_, days, amounts, groups_ = _Codes(), [], [], [], []
@@ -226,7 +241,7 @@ def _read(study: ValueStudy, base_dir: str | Path | None, text_ids: bool) -> tup
         if cid.isna().any():
             d.fail_at(cid.isna(), log["customer_id"], "is missing (every transaction needs a customer id)", source,
                       used["customer_id"])
-        date = parse_dates(log, "date", source, used["date"])
+        date = d.parse_dates(log, "date", source, used["date"])
         if date.isna().any():
             d.fail_at(date.isna(), log["date"], "is missing (every transaction needs a date)", source, used["date"])
         date = date.dt.normalize()
