@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from . import __version__
 from .errors import CxlabError
@@ -238,7 +239,7 @@ def _show_data(job: Any, rows: int) -> int:
     try:
         study = load_study_file(job.study_file)
         load = STUDIES[study.notebook].part("load")
-        counted = _head_only(study, job.study_dir, load, rows)
+        counted = _head_only(study, job.study_dir, rows)
         loaded = None
         if counted is not None:
             # every row through the study's checks, as a run reads them (in batches where the study can)
@@ -246,8 +247,7 @@ def _show_data(job: Any, rows: int) -> int:
             getattr(load, batched)(study, job.study_dir) if batched else load.read(study, job.study_dir)
             if rows > 0:   # what is shown: the first rows only
                 try:
-                    with counted[1]:
-                        loaded = load.read(study, job.study_dir)
+                    loaded = load.read(study, job.study_dir, reader=counted[1])
                 except CxlabError:  # a check the first rows alone fail (one tier...): show the whole read
                     counted = None
         if loaded is None and (counted is None or rows > 0):
@@ -268,7 +268,7 @@ def _show_data(job: Any, rows: int) -> int:
             print(f"  {counted[0]:,} rows in {summary.source} (counted without loading them, checked in batches); "
                   "the mapping and the first rows:")
         else:
-            print("  " + summary.describe())
+            print("  " + _plain(summary.describe()))
         print("  " + summary.to_frame().to_string().replace("\n", "\n  "))
         print("  " + frame.head(rows).to_string().replace("\n", "\n  "))
     return EXIT_OK
@@ -282,15 +282,13 @@ HEAD_STUDIES = ("loyalty", "metrics", "retention", "drivers")
 """Studies whose rows are checked one by one (a panel or a transaction log is checked as a whole)."""
 
 
-def _head_only(study: Any, base_dir: str, load: Any, rows: int) -> tuple[int, Any] | None:
+def _head_only(study: Any, base_dir: str, rows: int) -> tuple[int, Callable[..., Any]] | None:
     """For a source read in batches (:mod:`cxlab.streaming`): its row count (from metadata, the server's
-    ``COUNT(*)`` or one pass over one column) and a context in which the study's ``read`` sees only its first
-    rows; None for embedded data and for panels (leaders: growth needs every period of a company)."""
-    from unittest import mock
-
+    ``COUNT(*)`` or one pass over one column) and a reader, for the study's ``read(..., reader=)``, that gives
+    only its first rows; None for embedded data and for panels (leaders: growth needs every period of a company)."""
     from .sources import read_source
     from .streaming import count_rows, open_stream
-    if study.notebook not in HEAD_STUDIES or not hasattr(load, "read_source"):
+    if study.notebook not in HEAD_STUDIES:
         return None
     stream = open_stream(study.data, base_dir)
     if stream is None:
@@ -304,7 +302,17 @@ def _head_only(study: Any, base_dir: str, load: Any, rows: int) -> tuple[int, An
                                     max(rows, HEAD_ROWS)))
         batch.attrs = {**stream.header.attrs, "header": list(stream.header.columns)}
         return batch, stream.source
-    return total, mock.patch.object(load, "read_source", head)
+    return total, head
+
+
+_MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+"""A backslash before ASCII punctuation: a markdown escape (CommonMark), shown as the character alone."""
+
+
+def _plain(markdown: str) -> str:
+    """A report's markdown sentence as the report shows it, for the terminal: its escapes (``\\(`` from
+    :func:`cxlab.report.text`) without their backslashes."""
+    return _MARKDOWN_ESCAPE.sub(r"\1", markdown)
 
 
 def _new(args: argparse.Namespace) -> int:

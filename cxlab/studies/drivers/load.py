@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -100,8 +101,12 @@ def check_design(X: pd.DataFrame, y: pd.Series, w: pd.Series, columns: dict[str,
                         "of the others), so their weights cannot be separated: leave one of them out", path=source)
 
 
-def read(study: DriversStudy, base_dir: str | Path | None = None) -> DriversData:
+def read(study: DriversStudy, base_dir: str | Path | None = None, *,
+         reader: Callable[..., tuple[pd.DataFrame, str]] = read_source) -> DriversData:
     """Read the study's data: the outcome, the drivers (by label) and the weight, missing rows dropped.
+
+    ``reader`` reads the study's ``data:`` (:func:`cxlab.sources.read_source`; ``cxlab validate`` passes one
+    that gives only the first rows of a source read in batches).
 
     Raises
     ------
@@ -116,7 +121,7 @@ def read(study: DriversStudy, base_dir: str | Path | None = None) -> DriversData
     wanted = {"outcome": outcome_col, **{f"driver:{label}": col for label, col in columns.items()}}
     if study.weight is not None:
         wanted["weight"] = study.weight.column
-    raw, source = read_source(spec, base_dir, wanted.values())
+    raw, source = reader(spec, base_dir, wanted.values())
     frame, _ = d.map_columns(raw, wanted, list(wanted), source)
     summary = d.ReadSummary(source=source, rows_read=len(frame),
                             columns={"outcome": outcome_col, **columns,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -43,8 +44,12 @@ def _canonical(frame: pd.DataFrame, study: LoyaltyStudy, source: str, used: dict
     return out
 
 
-def read(study: LoyaltyStudy, base_dir: str | Path | None = None) -> tuple[pd.DataFrame, d.ReadSummary]:
+def read(study: LoyaltyStudy, base_dir: str | Path | None = None, *,
+         reader: Callable[..., tuple[pd.DataFrame, str]] = read_source) -> tuple[pd.DataFrame, d.ReadSummary]:
     """Read the study's data as canonical columns: ``experience``, ``tier``, the outcomes (0/1), ``weight``.
+
+    ``reader`` reads the study's ``data:`` (:func:`cxlab.sources.read_source`; ``cxlab validate`` passes one
+    that gives only the first rows of a source read in batches).
 
     Every row read is returned, missing values as NaN: missing values are
     dropped per outcome by the analysis (DESIGN 5.1 revision), so a row missing
@@ -55,7 +60,7 @@ def read(study: LoyaltyStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     """
     spec = study.data
     mapping, wanted, optional = _mapping(study)
-    raw, source = read_source(spec, base_dir, d.source_columns(mapping, [*wanted, *optional]))
+    raw, source = reader(spec, base_dir, d.source_columns(mapping, [*wanted, *optional]))
     frame, used = d.map_columns(raw, mapping, wanted, source, optional=optional)
     del raw
     summary = d.ReadSummary(source=source, rows_read=len(frame), columns=used, **frame.attrs)

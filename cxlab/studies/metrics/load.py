@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -148,8 +149,12 @@ def _canonical(raw: pd.DataFrame, study: MetricsStudy, source: str, summary: d.R
     return out, (ids[keep] if ids is not None and not keep.all() else ids)
 
 
-def read(study: MetricsStudy, base_dir: str | Path | None = None) -> tuple[pd.DataFrame, d.ReadSummary]:
+def read(study: MetricsStudy, base_dir: str | Path | None = None, *,
+         reader: Callable[..., tuple[pd.DataFrame, str]] = read_source) -> tuple[pd.DataFrame, d.ReadSummary]:
     """Read the study's responses as canonical columns.
+
+    ``reader`` reads the study's ``data:`` (:func:`cxlab.sources.read_source`; ``cxlab validate`` passes one
+    that gives only the first rows of a source read in batches).
 
     Columns: each metric present (``nps``, ``csat``, ``ces``; NaN where a
     response skipped it), ``wave`` (ordered categorical) and ``customer_id``
@@ -161,7 +166,7 @@ def read(study: MetricsStudy, base_dir: str | Path | None = None) -> tuple[pd.Da
     weight or the wave, are dropped and counted.
     """
     segments, mapping, optional = _plan(study)
-    raw, source = read_source(study.data, base_dir, d.source_columns(mapping, [*METRICS, *segments, *optional]))
+    raw, source = reader(study.data, base_dir, d.source_columns(mapping, [*METRICS, *segments, *optional]))
     *_, used, mapped = _columns(raw.iloc[:0], study, source)
     summary = d.ReadSummary(source=source, rows_read=len(raw), columns=used, **mapped.attrs)
     out, ids = _canonical(raw, study, source, summary)

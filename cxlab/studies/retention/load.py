@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -153,8 +154,12 @@ def _canonical(frame: pd.DataFrame, study: RetentionStudy, source: str, used: di
     return out
 
 
-def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.DataFrame, d.ReadSummary]:
+def read(study: RetentionStudy, base_dir: str | Path | None = None, *,
+         reader: Callable[..., tuple[pd.DataFrame, str]] = read_source) -> tuple[pd.DataFrame, d.ReadSummary]:
     """Read the study's data as canonical columns.
+
+    ``reader`` reads the study's ``data:`` (:func:`cxlab.sources.read_source`; ``cxlab validate`` passes one
+    that gives only the first rows of a source read in batches).
 
     Columns of the result: ``experience``, ``tier``, ``duration``, ``event``
     (0/1), the covariates under their names, and ``value`` when the study
@@ -169,7 +174,7 @@ def read(study: RetentionStudy, base_dir: str | Path | None = None) -> tuple[pd.
         ``observation_end``; ratings outside the scale.
     """
     dates, wanted, mapping = _plan(study)
-    raw, source = read_source(study.data, base_dir, d.source_columns(mapping, wanted))
+    raw, source = reader(study.data, base_dir, d.source_columns(mapping, wanted))
     _check_timing(raw, study, mapping, source)
     frame, used = d.map_columns(raw, mapping, wanted, source)
     del raw                     # the mapped copy is all that is needed from here (10^7 rows: hundreds of MB)
