@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, NoReturn
@@ -287,15 +288,30 @@ def as_int(frame: pd.DataFrame, column: str, source: str, label: str | None = No
     return values
 
 
+_WALL_TIME = r"^(.*\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+"""A date and time with its UTC offset (``Z``, ``+02:00``, ``-0500``, ``+01``): group 1 is the time as written."""
+
+
 def parse_dates(frame: pd.DataFrame, column: str, source: str, label: str) -> pd.Series:
-    """The column as datetime64 (NaT for empty cells); text that is not an ISO 8601 date is a DataError."""
+    """The column as datetime64 (NaT for empty cells); text that is not an ISO 8601 date is a DataError.
+
+    A time of day with a UTC offset is read as written, the offset dropped (the local time, as a column with one
+    offset throughout is read): dates with and without offsets, or with different ones, share one column.
+    """
     raw = frame[column]
     if pd.api.types.is_datetime64_any_dtype(raw):
         return pd.to_datetime(raw).dt.tz_localize(None) if getattr(raw.dt, "tz", None) else raw
     text = raw.astype("string").str.strip()
     empty = text.isna() | (text == "")
-    parsed = pd.to_datetime(text.where(~empty), errors="coerce", format="ISO8601")
+    timed = (text.str.len() > 16).fillna(False).to_numpy(bool)        # room for a time of day and an offset
+    if timed.any():
+        text[timed] = text[timed].str.replace(_WALL_TIME, r"\1", regex=True)
+    with warnings.catch_warnings():   # an offset the pattern leaves ("+02:00 CET") mixes zones: refused below
+        warnings.simplefilter("ignore", FutureWarning)
+        parsed = pd.to_datetime(text.where(~empty), errors="coerce", format="ISO8601")
     bad = parsed.isna() & ~empty
+    if parsed.dtype == object:
+        bad |= parsed.map(lambda v: getattr(v, "tzinfo", None) is not None).astype(bool)
     if bad.any():
         fail_at(bad, raw, "is not a date (write dates as YYYY-MM-DD)", source, label)
     if getattr(parsed.dt, "tz", None) is not None:

@@ -131,3 +131,23 @@ def test_dates_have_one_parser_shared_by_retention_and_value():
     with pytest.raises(DataError, match=r"^x.csv, column 'When', row 3 \(value '31/12/2025'\): is not a date "
                                         r"\(write dates as YYYY-MM-DD\)$"):
         data.parse_dates(frame, "when", "x.csv", "When")
+
+
+def test_dates_with_mixed_utc_offsets_read_as_written():
+    """A column mixing dates, times with an offset and times with another (an export from two systems): each is
+    read as its local time, the offset dropped, as a column with one offset throughout is read; before, pandas
+    gave an object column and the study stopped with an AttributeError traceback."""
+    from cxlab import data
+    frame = pd.DataFrame({"when": ["2025-01-02", "2025-05-06T07:08:09+02:00", "2025-05-07 10:00Z",
+                                   "2025-05-08T23:30:00.5-0500", "2025-05-09T01:02+01", ""]})
+    got = data.parse_dates(frame, "when", "x.csv", "When")
+    expected = pd.Series([pd.Timestamp(2025, 1, 2), pd.Timestamp(2025, 5, 6, 7, 8, 9), pd.Timestamp(2025, 5, 7, 10),
+                          pd.Timestamp(2025, 5, 8, 23, 30, 0, 500000), pd.Timestamp(2025, 5, 9, 1, 2), pd.NaT],
+                         name="when")
+    pd.testing.assert_series_equal(got, expected, check_dtype=False)
+    one = pd.DataFrame({"when": ["2025-05-06T07:08:09+02:00", "2025-05-07T00:00:00+02:00"]})
+    assert data.parse_dates(one, "when", "x.csv", "When").tolist() == [pd.Timestamp(2025, 5, 6, 7, 8, 9),
+                                                                       pd.Timestamp(2025, 5, 7)]
+    frame.loc[1, "when"] = "2025-05-06T07:08:09+02:00 CET"
+    with pytest.raises(DataError, match=r"row 2 .*is not a date"):
+        data.parse_dates(frame, "when", "x.csv", "When")
