@@ -88,21 +88,37 @@ def _sheet_names(names: list[str]) -> list[str]:
 TABLE_OPTIONS = ("kinds", "units", "labels", "time_unit", "digits")
 """The options of :func:`cxlab.fmt.table` that shape ``tables.xlsx`` too (labels, units and number formats)."""
 
-P_FORMAT = '[<0.001]"< 0.001";[<0.01]0.0000;0.000'
-"""A p-value: "< 0.001" below 0.001, else three decimals (four below 0.01), as the report's two significant digits."""
+P_BELOW = '[<0.001]"< 0.001";0.000'
+"""A p-value below 0.001: "< 0.001", as the report writes it (:func:`p_format`)."""
+
+
+def p_format(p: Any) -> str | None:
+    """Excel number format of one p-value cell: the digits :func:`cxlab.fmt.p_value` shows for this value
+    ("0.37", "0.037", "0.0040", "0.996", "1.00", "< 0.001" as :data:`P_BELOW`); None for an empty cell.
+
+    One format per cell: the report's two significant digits take five ranges, and an Excel format holds
+    at most two conditions.
+    """
+    from .fmt import p_decimals
+
+    if not isinstance(p, (int, float)) or isinstance(p, bool) or p != p:
+        return None
+    decimals = p_decimals(p)
+    return P_BELOW if decimals is None else "0." + "0" * decimals
 
 #: Excel number format and the factor a value is stored times, per display kind (:func:`cxlab.fmt.cell_formatter`):
 #: shares as percentages, NPS and differences in points (+14, +5.2 points) like the report; values stay numbers.
+#: A p-value's format is its cell's own (:func:`p_format`).
 NUMBER_FORMATS: dict[str, tuple[str, float]] = {
     "pct": ("0%", 1), "pct1": ("0.0%", 1), "signed_pct": ("+0.0%;-0.0%;0.0%", 1),
     "points": ('+0.0" points";-0.0" points";0.0" points"', 100), "nps": ("+0;-0;0", 100),
-    "p": (P_FORMAT, 1), "count": ("#,##0", 1), "ratio": ("0.00", 1),
+    "count": ("#,##0", 1), "ratio": ("0.00", 1),
 }
 
 
 def number_format(kind: Any, digits: int = 2) -> tuple[str, float]:
     """``(Excel number format, factor)`` of a column of display ``kind``: ``number`` has ``digits`` decimals
-    and thousands separators; a custom formatter (a callable) the same."""
+    and thousands separators; a custom formatter (a callable) the same. Not for ``p`` (:func:`p_format`)."""
     if isinstance(kind, str) and kind in NUMBER_FORMATS:
         return NUMBER_FORMATS[kind]
     return ("#,##0" + ("." + "0" * digits if digits > 0 else ""), 1)
@@ -120,8 +136,8 @@ def write_workbook(tables: dict[str, Any], path: str | Path, time_unit: str | No
     them. The headers are the report's column labels (:func:`cxlab.fmt.label`, with the table's ``labels``
     and ``units``); a named index is a column and an unnamed one is left out (or kept, unlabelled, when it
     holds names). Numbers stay numbers, with the report's format as Excel number format
-    (:data:`NUMBER_FORMATS`, :func:`cxlab.fmt.column_kinds`): 87%, p "< 0.001", NPS +14 (stored as 14.2,
-    in points like the report), "+5.2 points" (stored as 5.2); yes/no columns are text.
+    (:data:`NUMBER_FORMATS`, :func:`p_format`, :func:`cxlab.fmt.column_kinds`): 87%, p 0.37 or "< 0.001",
+    NPS +14 (stored as 14.2, in points like the report), "+5.2 points" (stored as 5.2); yes/no columns are text.
 
     Data never become formulas: every string (a tier, segment, level or driver name, a
     column label) is a text cell, and one that starts with ``=``, ``+``, ``-``, ``@``, tab
@@ -145,7 +161,7 @@ def write_workbook(tables: dict[str, Any], path: str | Path, time_unit: str | No
             unit = options.get("time_unit", time_unit)
             labels = dict(options.get("labels") or {})
             headers = [labels.get(str(c)) or label(c, unit, options.get("units")) for c in df.columns]
-            formats: dict[int, str] = {}
+            formats: dict[int, Any] = {}  # an Excel format, or a function of the cell's value (p-values)
             widths = [max([len(str(h))] + [len(_safe_text(cell_formatter(kinds[c], digits), v))
                                            for v in df[c].head(200)]) + 2 for h, c in zip(headers, df.columns)]
             for i, col in enumerate(df.columns):
@@ -154,6 +170,8 @@ def write_workbook(tables: dict[str, Any], path: str | Path, time_unit: str | No
                     df.isetitem(i, values.dt.tz_localize(None))
                 elif kind == "bool" or (pd.api.types.is_bool_dtype(values) and kind != "text"):
                     df.isetitem(i, values.map(lambda v: None if v is None or v != v else ("yes" if v else "no")))
+                elif kind == "p" and pd.api.types.is_numeric_dtype(values):
+                    formats[i] = p_format
                 elif pd.api.types.is_numeric_dtype(values) and kind != "text":
                     code, factor = number_format(kind, digits)
                     formats[i] = code
@@ -172,7 +190,9 @@ def write_workbook(tables: dict[str, Any], path: str | Path, time_unit: str | No
                             cell.quotePrefix = True
             for i, code in formats.items():
                 for (cell,) in ws.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
-                    cell.number_format = code
+                    cell_code = code if isinstance(code, str) else code(cell.value)
+                    if cell_code is not None:
+                        cell.number_format = cell_code
             for cell in ws[1]:
                 cell.font = Font(bold=True)
             ws.freeze_panes = "A2"

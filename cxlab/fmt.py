@@ -69,13 +69,19 @@ def p_value(p: float | None, bare: bool = False) -> str:
     """
     if _missing(p):
         return UNDEFINED if bare else "p not defined"
-    if p < 0.001:
-        text = "< 0.001"
-    elif p >= 0.995:
-        text = "= 1.00" if p >= 0.9995 else f"= {p:.3f}"
-    else:
-        text = f"= {p:.{max(2, 1 - math.floor(math.log10(p)))}f}"
+    decimals = p_decimals(p)
+    text = "< 0.001" if decimals is None else f"= {p:.{decimals}f}"
     return text.removeprefix("= ") if bare else f"p {text}"
+
+
+def p_decimals(p: float) -> int | None:
+    """The decimals :func:`p_value` shows ``p`` with: None below 0.001 ("< 0.001"), else two significant
+    digits (2 from 0.1, 3 from 0.01, 4 from 0.001), 3 from 0.995 ("0.996") and 2 from 0.9995 ("1.00")."""
+    if p < 0.001:
+        return None
+    if p >= 0.995:
+        return 2 if p >= 0.9995 else 3
+    return max(2, 1 - math.floor(math.log10(p)))
 
 
 def interval(estimate: float | None, low: float | None, high: float | None,

@@ -157,7 +157,8 @@ def test_tables_xlsx_has_labels_number_formats_and_no_index_column(tmp_path):
     assert [c.value for c in ws[1]] == ["tier", "rate", "95% CI low", "p", "rows used", "separation"]
     row = ws[2]
     assert [c.value for c in row] == ["1", 0.1401673640167364, 0.12, 8.4e-229, 1912, "no"]  # values stay numeric
-    assert [c.number_format for c in row[1:5]] == ["0%", "0%", '[<0.001]"< 0.001";[<0.01]0.0000;0.000', "#,##0"]
+    assert [c.number_format for c in row[1:5]] == ["0%", "0%", '[<0.001]"< 0.001";0.000', "#,##0"]
+    assert ws["D3"].value == 0.0372 and ws["D3"].number_format == "0.000"  # each p-value cell its own format
     ws = book["scores"]
     assert [c.value for c in ws[1]] == ["NPS", "95% CI low", "95% CI high", "difference", "median (months)",
                                         "R² (all drivers)"]  # no index column

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import math
 import os
 import uuid
@@ -22,6 +21,8 @@ from urllib.parse import quote
 
 from .. import fmt
 from ..record import read_results
+from ..methods import PAGE as METHODS_PAGE
+from ..methods import write_page
 from ..report import escape
 from .cache import damage
 from .history import read_history
@@ -52,6 +53,9 @@ table.figures td.num { text-align: right; font-variant-numeric: tabular-nums; wh
 .links a { margin-right: 14px; display: inline-block; }
 .legend { color: #59636e; font-size: 12.5px; }
 """
+
+METHODS_LINK = f'<a href="{METHODS_PAGE}">Methods: how every figure is computed</a>'
+"""The index's link to ``methods.html`` beside it."""
 
 FORMATS = ("pct", "signed_pct", "points", "nps", "ratio", "number", "count", "quantity", "p")
 
@@ -257,8 +261,11 @@ def _entry(slug: str, ok: dict[str, Any] | None, failed: dict[str, Any] | None,
 
 def render_index(entries: Iterable[tuple[str, dict[str, Any]]],
                  histories: Mapping[str, list[dict[str, Any]]] | None = None,
-                 run: Mapping[str, Any] | None = None) -> str:
+                 run: Mapping[str, Any] | None = None, methods: bool = False) -> str:
     """HTML of the index from ``(folder name, results.json object)`` pairs and each study's history.
+
+    ``methods``: ``methods.html`` is published beside the index; the page links to it (a relative link, which
+    holds when the folder is moved).
 
     ``run``: the last run's state (:func:`.overview.read_run_state`): the index then shows exactly its
     studies (an invalid study file as failed, with its error), and lists the other studies published here
@@ -290,7 +297,8 @@ def render_index(entries: Iterable[tuple[str, dict[str, Any]]],
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{CSP_META}'
             f'<meta name="generator" content="cxlab"><title>cxlab reports</title><link rel="icon" href="data:,">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}{OVERVIEW_STYLE}</style></head>'
-            f'<body><h1>cxlab reports</h1><p class="sub">{escape(summary)} · index written {escape(stamp)}</p>'
+            f'<body><h1>cxlab reports</h1><p class="sub">{escape(summary)} · index written {escape(stamp)}'
+            f'{f" · {METHODS_LINK}" if methods else ""}</p>'
             f'<p class="legend">{legend}</p>{body}</body></html>\n')
     return without_bidi_controls(page)  # a title or label's override never reverses the text around it
 
@@ -313,13 +321,13 @@ def write_index(out_dir: Path, unpublished: Mapping[str, dict[str, Any]] | None 
             if not link.name.endswith(".failed"):
                 histories[link.name] = read_history(out_dir, link.name)
     entries += [(f"{slug}.failed", doc) for slug, doc in (unpublished or {}).items()]
+    methods = write_page(out_dir)  # methods.html beside the index: it and the reports link to it
     path = out_dir / "index.html"
     tmp = out_dir / f".index.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        tmp.write_text(render_index(entries, histories, read_run_state(out_dir)), encoding="utf-8")
+        tmp.write_text(render_index(entries, histories, read_run_state(out_dir), methods is not None),
+                       encoding="utf-8")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    from ..methods import write_page
-    write_page(out_dir)  # methods.html beside the index: the reports link each method to its definition
     return path

@@ -6,13 +6,14 @@ starts executing, driven over the DevTools protocol on a pipe
 closed when the run ends. Launching Chromium costs about 0.7 s; a page printed in
 the running browser's one tab about 0.25 s. The browser dies with the run
 (``PR_SET_PDEATHSIG``). Should the browser fail, a page is printed by a
-one-shot ``chromium --print-to-pdf`` instead; failures are logged, never raised.
+one-shot Chromium of its own (:func:`print_once`, printing as the run's browser does); failures are logged,
+never raised.
 
 The page reads nothing but itself: a report embeds its figures and styles, so every
 request the page makes other than for the report's own file (an ``<img>`` or
 ``<iframe>`` on ``file:///etc/passwd`` that a label in the data might carry, a web
 address) is failed by the browser (DevTools ``Fetch`` domain), and a Content
-Security Policy in the page (:func:`confined`) refuses them in the one-shot printer too.
+Security Policy in the page (:func:`confined`) refuses them too.
 The browser's profile, page files and its own temporary files (``TMPDIR``) live in a
 folder named with the run's process id (``cxlab-pdf-<pid>-*`` in the temporary folder),
 removed when the browser closes;
@@ -35,7 +36,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -46,9 +46,6 @@ log = logging.getLogger(__name__)
 
 ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions")
-#: For ``--print-to-pdf`` only: with ``--remote-debugging-pipe`` it crashes the first page's renderer
-#: (Chromium 150); the browser asks ``Page.printToPDF`` for no header and footer instead.
-ONE_SHOT_ARGS = (*ARGS, "--no-pdf-header-footer")
 PREFIX = "cxlab-pdf-"
 #: What a printed report may load: its own inline styles and the data: URIs of its figures; nothing else
 POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline' data:; font-src data:; "
@@ -281,7 +278,7 @@ class Browser:
         return self._session
 
     def print_page(self, page: str) -> bytes:
-        """The PDF of one HTML page (written to a file and opened from there, as the one-shot printer does)."""
+        """The PDF of one HTML page (written to a file in the browser's folder and opened from there)."""
         self._pages += 1
         src = Path(self.tmp) / f"report-{self._pages}.html"  # a new address: never a reload of the last page
         src.write_text(confined(for_print(page)), encoding="utf-8")
@@ -361,7 +358,6 @@ def forget_inherited() -> None:
 
 def print_pdf(page: str, timeout: float = 120) -> bytes | None:
     """The PDF of an HTML page, or None when Chromium is missing or fails (logged, never raised)."""
-    global _BROWSER
     if _BROWSER is not None:
         try:
             return _BROWSER.print_page(page)
@@ -372,22 +368,21 @@ def print_pdf(page: str, timeout: float = 120) -> bytes | None:
 
 
 def print_once(page: str, timeout: float = 120) -> bytes | None:
-    """The PDF of an HTML page printed by a Chromium of its own (``--print-to-pdf``), or None."""
+    """The PDF of an HTML page printed by a Chromium of its own, started for this page and closed after it,
+    or None (logged). It prints as the run's browser does (:meth:`Browser.print_page`: the same header and
+    footer, landscape pages for wide tables, requests blocked)."""
     exe = chromium()
     if exe is None:
         return None
-    sweep()
-    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-") as tmp:
-        src, out = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
-        src.write_text(confined(for_print(page)), encoding="utf-8")
-        cmd = [exe, *ONE_SHOT_ARGS, f"--user-data-dir={tmp}/profile", f"--print-to-pdf={out}", src.as_uri()]
-        try:
-            subprocess.run(cmd, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
-                           env=dict(os.environ, TMPDIR=tmp))
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            log.warning("PDF not printed: %s", exc)
-            return None
-        if not out.is_file() or out.stat().st_size == 0:
-            log.warning("PDF not printed: Chromium wrote nothing")
-            return None
-        return out.read_bytes()
+    try:
+        browser = Browser(exe, timeout)
+    except OSError as exc:
+        log.warning("PDF not printed: Chromium did not start: %s", exc)
+        return None
+    try:
+        return browser.print_page(page)
+    except (BrowserError, OSError, KeyError, ValueError) as exc:
+        log.warning("PDF not printed: %s", exc)
+        return None
+    finally:
+        browser.close()
