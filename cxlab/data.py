@@ -61,7 +61,7 @@ class ReadSummary:
         else:
             text += " No rows dropped."
         if "experience" in self.value_labels:
-            text += (f" The ratings carry labels ({describe_value_labels(self.value_labels['experience'])}); "
+            text += (f" The ratings carry labels ({md(describe_value_labels(self.value_labels['experience']))}); "
                      "tiers are named by the rating.")
         return text
 

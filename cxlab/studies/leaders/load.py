@@ -43,9 +43,10 @@ class PanelSummary:
         """One paragraph for the report: rows as read (a row is a company-period in a long table, a company in
         each wide table) and the panel they make, in company-periods and companies."""
         from ...paths import relative_paths
+        from ...report import text as md
 
-        span = f"{self.periods[0]}-{self.periods[-1]}" if self.periods else "no periods"
-        source = relative_paths(self.source)  # relative to the study's folder, never the machine's
+        span = md(f"{self.periods[0]}-{self.periods[-1]}") if self.periods else "no periods"
+        source = md(relative_paths(self.source))  # relative to the study's folder, never the machine's; inert
         if self.table_rows is None:
             read = f"Read {fmt.plural(self.rows_read, 'row')} (one per company-period) from {source}"
         else:
@@ -58,9 +59,9 @@ class PanelSummary:
         if self.merged:
             text += f" {self.merged:,} duplicate company-period rows were merged into their company-period by the mean."
         if self.dropped:
-            text += " Dropped: " + "; ".join(f"{n:,} rows with {why}" for why, n in self.dropped.items()) + "."
+            text += " Dropped: " + "; ".join(f"{n:,} rows with {md(why)}" for why, n in self.dropped.items()) + "."
         if self.benchmark:
-            text += f" Benchmark: {relative_paths(self.benchmark)}."
+            text += f" Benchmark: {md(relative_paths(self.benchmark))}."
         return text
 
     def to_frame(self) -> pd.DataFrame:
