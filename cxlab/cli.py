@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import re
+import signal
 import sys
 import time
 from typing import Any, Callable, Sequence
@@ -265,8 +266,9 @@ def _show_data(job: Any, rows: int) -> int:
         frame = pd.concat([loaded.outcome.rename("outcome"), loaded.drivers], axis=1)
     with pd.option_context("display.width", 120, "display.max_columns", 12, "display.precision", 3):
         if counted is not None:
-            print(f"  {counted[0]:,} rows in {summary.source} (counted without loading them, checked in batches); "
-                  "the mapping and the first rows:")
+            from .paths import relative_paths   # the study's folder, never the machine's, as the full read says
+            print(f"  {counted[0]:,} rows in {relative_paths(summary.source)} (counted without loading them, checked "
+                  "in batches); the mapping and the first rows:")
         else:
             print("  " + _plain(summary.describe()))
         print("  " + summary.to_frame().to_string().replace("\n", "\n  "))
@@ -389,6 +391,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C outside a run (a run stops its own way, see _stop): one line, no traceback
         print("cxlab: interrupted", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:   # the reader of our output left (`cxlab validate ... | head`): stop quietly, as `yes` does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # nothing more to flush at exit
+        return 128 + signal.SIGPIPE
     except Exception as exc:  # a bug, not a user error: one line here; the traceback with CXLAB_LOG=DEBUG
         if logging.getLogger().isEnabledFor(logging.DEBUG):
             raise

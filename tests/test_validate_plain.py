@@ -91,3 +91,25 @@ def test_validate_prints_plain_text_the_report_keeps_its_escapes():
     assert not ESCAPED.search(res.stdout), ESCAPED.findall(res.stdout)
     report = ReadSummary(source="synthetic drivers (seed 2026)", rows_read=3000, columns={}).describe()
     assert r"synthetic drivers \(seed 2026\)" in report
+
+
+def test_the_streamed_row_count_names_the_file_as_a_reader_sees_it(tmp_path):
+    """The streamed source's line names the file relative to the working folder, never by its machine path."""
+    path = _streamed_loyalty(tmp_path)
+    res = run_cli("validate", path.name, "--rows", "2", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "  1,500 rows in survey.csv (counted without loading them" in res.stdout
+    assert str(tmp_path) not in res.stdout.replace(f"{path}:", "")
+
+
+def test_validate_into_a_closed_pipe_stops_quietly(tmp_path):
+    """``cxlab validate ... | head -1``: the reader leaves early; cxlab stops as ``yes`` does (128 + SIGPIPE),
+    without an "internal error" line or a traceback."""
+    files = sorted(str(p) for p in (ROOT / "params").glob("*.yaml"))
+    proc = subprocess.Popen([sys.executable, "-m", "cxlab.cli", "validate", *files, "--rows", "200"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 141, err
+    assert ": ok (" in first and err == ""
