@@ -161,3 +161,18 @@ def test_the_fallback_printer_prints_the_header_and_footer_of_the_run_browser(mo
     finally:
         browser.close()
     assert main == pages
+
+
+def test_a_browser_that_cannot_start_leaves_no_folder_and_no_pipe(tmp_path, monkeypatch):
+    """An executable that is not there (or not runnable): one BrowserError, and neither its profile folder nor the
+    four pipe ends stay behind (the one-shot fallback starts a Browser per page)."""
+    import tempfile
+
+    from cxlab.batch import pdf
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    before = len(os.listdir("/proc/self/fd"))
+    for exe in (str(tmp_path / "no-such-chromium"), str(tmp_path)):
+        with pytest.raises(pdf.BrowserError, match="did not start"):
+            pdf.Browser(exe)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(pdf.PREFIX)] == []
+    assert len(os.listdir("/proc/self/fd")) == before

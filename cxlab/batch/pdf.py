@@ -188,12 +188,19 @@ class Browser:
             die_with_parent(parent)
             os.nice(10)  # it starts while kernels run: their CPU first, the browser's start in the slack
 
-        self.proc = subprocess.Popen(
-            [exe, *ARGS, f"--user-data-dir={self.tmp}/profile", "--remote-debugging-pipe", "about:blank"],
-            pass_fds=(3, 4), preexec_fn=child, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=self.tmp))  # its own temporary files inside
-        os.close(to_browser)
-        os.close(from_browser)
+        try:
+            self.proc = subprocess.Popen(
+                [exe, *ARGS, f"--user-data-dir={self.tmp}/profile", "--remote-debugging-pipe", "about:blank"],
+                pass_fds=(3, 4), preexec_fn=child, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=self.tmp))  # its own temporary files inside
+        except (OSError, subprocess.SubprocessError) as exc:   # not started: nothing of it may stay behind
+            os.close(self._cmd)
+            os.close(self._reply)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise BrowserError(f"Chromium did not start: {exc}") from None
+        finally:
+            os.close(to_browser)     # the browser's ends: its own after the fork
+            os.close(from_browser)
         self._buffer, self._id, self._events = b"", 0, []  # type: tuple[bytes, int, list[dict[str, Any]]]
         self._session: str | None = None
         self._pages = 0
