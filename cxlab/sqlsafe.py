@@ -63,6 +63,17 @@ def check_query(query: str) -> None:
             raise ValueError(f"a study's query only reads data: {why}, so it is refused (give one SELECT statement)")
 
 
+def no_progress_bar(con: Any) -> None:
+    """Turn off DuckDB's progress bar: a query over two seconds draws one on standard output (a terminal, a batch's
+    log, a benchmark's JSON). In Jupyter DuckDB draws it with ipywidgets and, when they are missing, refuses any
+    change of the setting, drawing nothing: that refusal is the bar already off."""
+    import duckdb
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        pass
+
+
 def _connect(database: Path | None, base_dir: Path) -> Any:
     """A DuckDB connection that reads only inside ``base_dir`` (and ``database``), locked that way."""
     import duckdb
@@ -72,7 +83,7 @@ def _connect(database: Path | None, base_dir: Path) -> Any:
         config["access_mode"] = "READ_ONLY"
     con = duckdb.connect(str(database) if database is not None else ":memory:", config=config)
     try:
-        con.execute("SET enable_progress_bar = false")      # a long query would draw on the user's stdout
+        no_progress_bar(con)
         folder = str(base_dir.resolve())
         con.execute("SET file_search_path = ?", [folder])
         con.execute("SET allowed_directories = ?", [[folder.rstrip("/") + "/"]])

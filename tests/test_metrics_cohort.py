@@ -143,3 +143,26 @@ def test_an_unusable_temporary_folder_is_one_line(tmp_path, monkeypatch):
     with pytest.raises(TemporaryStorageError) as failed:
         load.read_counts(study, tmp_path, batch_rows=100)
     assert len(str(failed.value).splitlines()) == 1 and "TMPDIR" in str(failed.value)
+
+
+def test_the_cohort_spill_runs_inside_a_jupyter_kernel(tmp_path):
+    """The notebooks are where the spill runs: in a Jupyter kernel DuckDB refuses any change of its progress-bar
+    setting when ipywidgets are missing (it draws no bar there); the spill must run all the same."""
+    import nbformat
+    import papermill as pm
+    messy(600, 4).to_csv(tmp_path / "answers.csv", index=False)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "from cxlab.params import parse_study\n"
+        "from cxlab.studies.metrics import analysis, load\n"
+        f"folder = {str(tmp_path)!r}\n"
+        "study = parse_study({'study': 'c', 'notebook': 'metrics', 'data': {'path': 'answers.csv', "
+        "'columns': {'nps': 'likely'}}, 'segments': ['channel']}, base_dir=folder)\n"
+        "print('cohort n', analysis.analyze(load.read_counts(study, folder, batch_rows=100)[0], study)"
+        ".results['cohort']['n'])")]
+    nbformat.write(nb, tmp_path / "spill.ipynb")
+    out = pm.execute_notebook(str(tmp_path / "spill.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                              progress_bar=False, cwd=str(tmp_path))
+    study = _study(tmp_path, "answers.csv")
+    expected = analysis.analyze(load.read(study, tmp_path)[0], study).results["cohort"]["n"]
+    assert out.cells[0].outputs[0]["text"].strip() == f"cohort n {expected}"

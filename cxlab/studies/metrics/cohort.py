@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import TemporaryStorageError, first_line
+from ...sqlsafe import no_progress_bar
 from .spec import MetricsStudy
 
 SPILL_MEMORY = "512MB"
@@ -97,7 +98,7 @@ class CohortSpill:
             self._folder = tempfile.TemporaryDirectory(prefix="cxlab-cohort-")
             folder = Path(self._folder.name)
             self._con = duckdb.connect(str(folder / "cohort.duckdb"))
-            self._con.execute("SET enable_progress_bar = false")     # a long grouping would draw on stdout
+            no_progress_bar(self._con)
             self._con.execute(f"SET memory_limit = '{SPILL_MEMORY}'")
             self._con.execute("SET temp_directory = ?", [str(folder / "spill")])
             self._con.execute("SET preserve_insertion_order = false")
