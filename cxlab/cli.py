@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import signal
 import sys
 import time
@@ -270,7 +269,8 @@ def _show_data(job: Any, rows: int) -> int:
             print(f"  {counted[0]:,} rows in {relative_paths(summary.source)} (counted without loading them, checked "
                   "in batches); the mapping and the first rows:")
         else:
-            print("  " + _plain(summary.describe()))
+            from .report import plain
+            print("  " + plain(summary.describe()))
         print("  " + summary.to_frame().to_string().replace("\n", "\n  "))
         print("  " + frame.head(rows).to_string().replace("\n", "\n  "))
     return EXIT_OK
@@ -305,16 +305,6 @@ def _head_only(study: Any, base_dir: str, rows: int) -> tuple[int, Callable[...,
         batch.attrs = {**stream.header.attrs, "header": list(stream.header.columns)}
         return batch, stream.source
     return total, head
-
-
-_MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-"""A backslash before ASCII punctuation: a markdown escape (CommonMark), shown as the character alone."""
-
-
-def _plain(markdown: str) -> str:
-    """A report's markdown sentence as the report shows it, for the terminal: its escapes (``\\(`` from
-    :func:`cxlab.report.text`) without their backslashes."""
-    return _MARKDOWN_ESCAPE.sub(r"\1", markdown)
 
 
 def _new(args: argparse.Namespace) -> int:

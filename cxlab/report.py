@@ -26,6 +26,7 @@ def fmt_p(p: float | None) -> str:
 #: a table or a heading (``<`` and ``&`` are left to :func:`say`, which turns them into entities).
 _MARKDOWN = re.compile(r"([\\`*_\[\]{}()#+!|~>$^])")
 _LINE_START = re.compile(r"^(\s*)(?:([-=+])|(\d+)([.)]))")
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
 def text(value: Any) -> str:
@@ -39,6 +40,12 @@ def text(value: Any) -> str:
     out = _MARKDOWN.sub(r"\\\1", " ".join(str(value).splitlines()))
     return _LINE_START.sub(lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"),
                            out)
+
+
+def plain(markdown: str) -> str:
+    """A report's markdown sentence as the report shows it, for a terminal or a log: every escape (a backslash
+    before ASCII punctuation, CommonMark's rule; what :func:`text` writes) without its backslash."""
+    return _ESCAPED.sub(r"\1", markdown)
 
 
 def say(markdown: str) -> None:

@@ -7,10 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlab import cli
 from cxlab.errors import StudyFileError
 from cxlab.params import parse_study
-from cxlab.report import data_source_line
+from cxlab.report import data_source_line, plain
 from cxlab.stats import clustered
 from cxlab.studies.leaders import analysis as A
 from cxlab.studies.leaders import inference, portfolios
@@ -180,7 +179,7 @@ def test_rows_and_companies_are_counted_apart(tmp_path):
     wide_scores = pd.DataFrame({"company": ["A", "B", "C"], "2020": [1, 2, 3], "2021": [2, 3, 4]})
     wide_values = pd.DataFrame({"company": ["A", "B", "C"], "2020": [5, 6, 7], "2021": [6, 7, 8]})
     _, s = L.read_wide(wide_scores, wide_values, {}, ("s.csv", "v.csv"))
-    assert cli._plain(s.describe()).startswith(      # names from files are escaped markdown: read as displayed
+    assert plain(s.describe()).startswith(      # names from files are escaped markdown: read as displayed
         "Read 3 and 3 rows (one per company in each table) from s.csv (cx_score) and v.csv (value): 6 "
         "company-periods from 3 companies over 2 periods")
     study = parse_study({"study": "t", "notebook": "leaders", "data": {"synthetic": "panel", "n": 300, "seed": 1,

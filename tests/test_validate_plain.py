@@ -17,7 +17,7 @@ from conftest import ROOT, run_cli
 from cxlab import cli, synth
 from cxlab.data import ReadSummary
 from cxlab.params import load_study_file
-from cxlab.report import text as md
+from cxlab.report import plain, text as md
 from cxlab.studies.loyalty import load as loyalty_load
 
 ESCAPED = re.compile(r"\\[!-/:-@\[-`{-~]")   # a backslash before ASCII punctuation: a markdown escape
@@ -79,7 +79,7 @@ def test_plain_undoes_exactly_the_reports_escapes():
     for written in [string.punctuation, r"C:\data\(2024)\_raw_.csv", "- a dash first", "1. a number first",
                     "synthetic drivers (seed 2026)", r"\\(already\) [a](b) *x* `y` $z$"]:
         assert md(written) != written
-        assert cli._plain(md(written)) == written
+        assert plain(md(written)) == written
 
 
 def test_validate_prints_plain_text_the_report_keeps_its_escapes():
